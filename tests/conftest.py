@@ -1,0 +1,33 @@
+"""Shared pytest fixtures.
+
+Tests that read real public data under ``../shared/data`` use :func:`shared_data`. When the file is
+missing they are skipped on a developer machine, but when the ``CI`` environment variable is set they
+*fail*: CI always has ``../shared`` beside the clone, so a missing file there is a defect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def require_shared(relpath: str) -> Path:
+    """Return ``../shared/data/<relpath>``; fail under CI, skip elsewhere, when it is missing."""
+    path = SHARED_DATA / relpath
+    if not path.exists():
+        msg = f"shared data file missing: {path}"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    """Fixture form of :func:`require_shared`: ``shared_data("pjm_regd_2s_2020-07/x.csv")``."""
+    return require_shared
