@@ -1,0 +1,84 @@
+"""PlatformAgent: the aggregator. observe -> decide (policy by name) -> dispatch.
+
+It plans tomorrow's rebates and bids with its policy (:mod:`v2gsim.policies`) and, during the day,
+allocates the AGC signal across the plugged-in EVs within their power and SOC limits
+(:func:`v2gsim.market.agc.follow_signal`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from v2gsim.market.agc import FollowResult, follow_signal
+from v2gsim.policies import Decision, Observation, make_policy
+
+if TYPE_CHECKING:
+    from v2gsim.config import Scenario
+    from v2gsim.fleet import HourFlows
+
+__all__ = ["PlatformAgent"]
+
+
+class PlatformAgent(mesa.Agent):
+    """The V2G aggregator platform.
+
+    Attributes:
+        policy: the decision policy named in the scenario.
+        plugged_history: list of (T,) realized plugged-in counts, one per past day.
+        decision: the decision in force today.
+    """
+
+    def __init__(self, model: mesa.Model, scenario: Scenario):
+        super().__init__(model)
+        self.scenario = scenario
+        self.policy = make_policy(scenario)
+        self.plugged_history: list[np.ndarray] = []
+        self.decision: Decision | None = None
+
+    def observe(self, day: int, capability_price: np.ndarray,
+                performance_price: np.ndarray, **extra) -> Observation:
+        """The platform's day-ahead information."""
+        hours = self.scenario.network.hours
+        hist = (np.vstack(self.plugged_history) if self.plugged_history
+                else np.zeros((0, hours)))
+        return Observation(
+            day=day,
+            hours=hours,
+            fleet_size=self.scenario.drivers.count,
+            charger_kw=self.scenario.drivers.charger_kw,
+            plugged_history=hist,
+            capability_price=capability_price,
+            performance_price=performance_price,
+            extra=extra,
+        )
+
+    def decide(self, obs: Observation) -> Decision:
+        """Call the policy and keep its decision for today."""
+        decision = self.policy.decide(obs)
+        hours = obs.hours
+        if decision.bid_kw.shape != (hours,) or decision.rebate.shape != (hours,):
+            raise ValueError(
+                f"policy {self.policy.name!r} must return ({hours},) rebates and bids, got "
+                f"{decision.rebate.shape} and {decision.bid_kw.shape}"
+            )
+        self.decision = decision
+        return decision
+
+    def dispatch(self, signal_hour: np.ndarray, bid_kw: float, flows: HourFlows) -> FollowResult:
+        """Follow one hour of AGC with the plugged fleet's aggregate capability."""
+        return follow_signal(
+            signal_hour[None, :],
+            np.array([bid_kw]),
+            np.array([flows.p_up_kw]),
+            np.array([flows.p_down_kw]),
+            np.array([flows.e_up_kwh]),
+            np.array([flows.e_down_kwh]),
+            dt_s=2.0,
+        )
+
+    def record_day(self, plugged_counts: np.ndarray) -> None:
+        """Remember the realized plugged-in counts of the day (T,)."""
+        self.plugged_history.append(np.asarray(plugged_counts, dtype=float))

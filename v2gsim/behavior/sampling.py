@@ -1,0 +1,146 @@
+"""Monte Carlo drivers: sampled arc utilities and the fleet's longest paths (models.md eq. D1).
+
+Every driver i draws a utility ``v[a, i]`` for every arc a (mean ``mu_a`` plus the platform's rebate on
+plug-in arcs, standard deviation ``sigma_a``) and follows a longest source-sink path. The whole fleet
+is solved by one dynamic programme over the topological order on an (nodes x drivers) array: per node,
+the best incoming arc is an ``argmax`` over (in-degree x drivers); there is no loop over drivers.
+
+Arrays are laid out arc-major, ``(A, M)``, so each arc's utilities for all drivers are contiguous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from v2gsim.network import PLUG, TRAVEL, ActivityNetwork
+
+__all__ = ["Distribution", "PathChoice", "longest_paths", "sample_utilities"]
+
+Distribution = Literal["normal", "uniform", "two_point"]
+
+_SQRT3 = np.sqrt(3.0)
+
+
+def sample_utilities(
+    rng: np.random.Generator,
+    net: ActivityNetwork,
+    n_drivers: int,
+    distribution: Distribution = "normal",
+    rebate: np.ndarray | None = None,
+    dtype: type = np.float32,
+) -> np.ndarray:
+    """Draw arc utilities for a fleet.
+
+    Args:
+        rng: the drivers' random generator.
+        net: activity network with ``mu`` and ``sigma`` ($).
+        n_drivers: fleet size M.
+        distribution: ``normal`` (mu + sigma z), ``uniform`` (on mu +- sqrt(3) sigma) or
+            ``two_point`` (mu +- sigma with probability 1/2 each). All have mean mu_a and standard
+            deviation sigma_a, independently across arcs and drivers.
+        rebate: optional (A,) rebate ($) added to the mean of each arc (zero off plug-in arcs, D5).
+        dtype: floating type of the result (float32 halves memory for large fleets).
+
+    Returns:
+        (A, M) utilities ($).
+    """
+    mean = net.mu if rebate is None else net.mu + np.asarray(rebate, dtype=float)
+    shape = (net.n_arcs, int(n_drivers))
+    if distribution == "normal":
+        z = rng.standard_normal(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    elif distribution == "uniform":
+        z = rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+        z = (2.0 * z - 1.0) * _SQRT3
+    elif distribution == "two_point":
+        z = np.where(rng.random(shape, dtype=np.float32) < 0.5, -1.0, 1.0)
+    else:
+        raise ValueError(
+            f"unknown distribution {distribution!r}; allowed: normal, uniform, two_point"
+        )
+    z = z.astype(dtype, copy=False)
+    z *= net.sigma.astype(dtype)[:, None]
+    z += mean.astype(dtype)[:, None]
+    return z
+
+
+@dataclass(frozen=True)
+class PathChoice:
+    """The fleet's chosen paths.
+
+    Attributes:
+        value: (M,) utility of each driver's longest path ($).
+        arc_at_hour: (M, T) index of the arc each driver occupies in each hour.
+    """
+
+    value: np.ndarray
+    arc_at_hour: np.ndarray
+
+    def arc_counts(self, net: ActivityNetwork) -> np.ndarray:
+        """(A,) number of drivers whose path uses each arc."""
+        used = np.zeros((self.arc_at_hour.shape[0], net.n_arcs), dtype=bool)
+        rows = np.arange(self.arc_at_hour.shape[0])[:, None]
+        used[rows, self.arc_at_hour] = True
+        return used.sum(axis=0)
+
+    def plugged(self, net: ActivityNetwork) -> np.ndarray:
+        """(M, T) boolean: driver plugged in during hour t."""
+        return net.kind[self.arc_at_hour] == PLUG
+
+    def traveling(self, net: ActivityNetwork) -> np.ndarray:
+        """(M, T) boolean: driver on a travel arc during hour t."""
+        return net.kind[self.arc_at_hour] == TRAVEL
+
+    def place(self, net: ActivityNetwork) -> np.ndarray:
+        """(M, T) place index of each driver in each hour (the origin while traveling)."""
+        return net.place[self.arc_at_hour]
+
+
+def longest_paths(net: ActivityNetwork, utilities: np.ndarray) -> PathChoice:
+    """Longest source-sink path for every driver (eq. D1), one vectorized DP.
+
+    Args:
+        net: the activity network.
+        utilities: (A, M) arc utilities ($), e.g. from :func:`sample_utilities`.
+
+    Returns:
+        The chosen paths. Ties are broken towards the arc listed first among a node's incoming arcs.
+    """
+    v = np.asarray(utilities)
+    n_arcs, m = v.shape
+    if n_arcs != net.n_arcs:
+        raise ValueError(f"utilities has {n_arcs} rows, the network has {net.n_arcs} arcs")
+    dist = np.empty((net.n_nodes, m), dtype=v.dtype)
+    pred = np.full((net.n_nodes, m), -1, dtype=np.int32)
+    src = net.source
+    dist[src] = 0.0
+    cols = np.arange(m)
+    for node in net.topological_order:
+        if node == src:
+            continue
+        ins = net.in_arcs[node]
+        if ins.size == 1:
+            dist[node] = dist[net.tail[ins[0]]] + v[ins[0]]
+            pred[node] = ins[0]
+            continue
+        cand = dist[net.tail[ins]] + v[ins]
+        k = cand.argmax(axis=0)
+        pred[node] = ins[k]
+        dist[node] = cand[k, cols]
+    # Backtrack from the sink; every arc spans >= 1 hour so at most T steps.
+    arc_at_hour = np.empty((m, net.hours), dtype=np.int32)
+    node = np.full(m, net.sink, dtype=np.int64)
+    active = node != src
+    max_dur = int(net.duration.max())
+    while active.any():
+        idx = np.flatnonzero(active)
+        a = pred[node[idx], idx]
+        start, dur = net.hour[a], net.duration[a]
+        for d in range(max_dur):
+            sel = d < dur
+            arc_at_hour[idx[sel], start[sel] + d] = a[sel]
+        node[idx] = net.tail[a]
+        active = node != src
+    return PathChoice(value=dist[net.sink].astype(float), arc_at_hour=arc_at_hour)

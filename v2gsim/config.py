@@ -1,0 +1,482 @@
+"""Scenario schema, TOML loading with ``extends`` inheritance, ``--set`` overrides and validation.
+
+A scenario is one TOML file. Every field is declared here with its unit; unknown keys, wrong types and
+out-of-range values are rejected with a message of the form ``FILE: dotted.field: message`` that names
+what is allowed. ``extends = "base.toml"`` (a path relative to the extending file) deep-merges the
+extending file over its base: tables merge key by key, every other value (including arrays) replaces.
+
+Example::
+
+    from v2gsim.config import load_scenario
+    scenario = load_scenario("scenarios/default.toml", overrides=["drivers.count=500"])
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "DriversConfig",
+    "MarketConfig",
+    "NetworkConfig",
+    "PlaceConfig",
+    "PlatformConfig",
+    "Scenario",
+    "ScenarioError",
+    "TravelConfig",
+    "apply_overrides",
+    "load_raw",
+    "load_scenario",
+    "scenario_from_dict",
+    "validate_file",
+]
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+SCENARIO_DIR = PACKAGE_ROOT.parent / "scenarios"
+DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
+
+NonNeg = Annotated[float, Field(ge=0.0)]
+HourlyFloat = float | list[float]
+
+
+class ScenarioError(Exception):
+    """A scenario file (or an override) is invalid.
+
+    Attributes:
+        problems: one line per problem, each ``FILE: dotted.field: message``.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hourly(value: HourlyFloat, hours: int, name: str) -> list[float]:
+    """Expand a scalar to ``hours`` values, or check a list has exactly ``hours`` values."""
+    if isinstance(value, list):
+        if len(value) != hours:
+            raise ValueError(f"{name} has {len(value)} values; give one number or exactly {hours}")
+        return [float(v) for v in value]
+    return [float(value)] * hours
+
+
+class PlaceConfig(_Strict):
+    """One place of the activity network (a node row of the time-space DAG)."""
+
+    name: str = Field(description="Place name, e.g. home, work, other (unique).", min_length=1)
+    window: tuple[int, int] = Field(
+        default=(0, 24),
+        description="[arrival, departure] clock hours (h) between which a driver may be at this "
+        "place; departure must be after arrival.",
+    )
+    charger: bool = Field(default=False, description="Whether plug-in arcs exist at this place.")
+    utility: HourlyFloat = Field(
+        default=0.0,
+        description="Mean utility mu_a of staying one hour ($/h): one number or one per hour.",
+    )
+    sigma: HourlyFloat = Field(
+        default=1.0, description="Standard deviation sigma_a of a stay arc's utility ($/h)."
+    )
+    plug_utility: HourlyFloat = Field(
+        default=-0.5,
+        description="Mean utility of a plugged-in hour relative to staying unplugged ($/h); "
+        "negative = inconvenience. The platform's rebate is added to it.",
+    )
+    plug_sigma: HourlyFloat = Field(
+        default=1.0, description="Standard deviation of a plug-in arc's utility ($/h)."
+    )
+
+    @model_validator(mode="after")
+    def _check_window(self) -> PlaceConfig:
+        arrive, depart = self.window
+        if arrive < 0:
+            raise ValueError(f"window arrival {arrive} h must be >= 0")
+        if depart <= arrive:
+            raise ValueError(
+                f"window departure ({depart} h) must be after arrival ({arrive} h)"
+            )
+        for name in ("sigma", "plug_sigma"):
+            vals = getattr(self, name)
+            vals = vals if isinstance(vals, list) else [vals]
+            if any(v < 0 for v in vals):
+                raise ValueError(f"{name} must be >= 0 $/h")
+        return self
+
+
+class TravelConfig(_Strict):
+    """Travel arcs between every pair of distinct places."""
+
+    hours: int = Field(default=1, ge=1, le=6, description="Duration of one trip (h).")
+    utility: float = Field(default=-1.0, description="Mean utility of one trip ($), usually < 0.")
+    sigma: float = Field(default=0.5, ge=0.0, description="Standard deviation of a trip's utility ($).")
+    energy_kwh: float = Field(
+        default=4.0, ge=0.0, description="Battery energy one trip consumes (kWh)."
+    )
+
+
+class NetworkConfig(_Strict):
+    """Declarative template of the time-space activity network (see :mod:`v2gsim.network`)."""
+
+    hours: int = Field(default=24, ge=2, le=48, description="Hourly slots in one day (h).")
+    start_place: str = Field(
+        default="home", description="Place where every day starts (source) and ends (sink)."
+    )
+    places: list[PlaceConfig] = Field(
+        default_factory=lambda: [PlaceConfig(name="home", charger=True)],
+        description="Places of the network.",
+        min_length=1,
+    )
+    travel: TravelConfig = Field(default_factory=TravelConfig, description="Travel arcs.")
+
+    @model_validator(mode="after")
+    def _check(self) -> NetworkConfig:
+        names = [p.name for p in self.places]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"place names must be unique; repeated: {dup}")
+        if self.start_place not in names:
+            raise ValueError(f"start_place {self.start_place!r} is not a place; allowed: {names}")
+        for p in self.places:
+            if p.window[1] > self.hours:
+                raise ValueError(
+                    f"place {p.name!r}: window departure {p.window[1]} h exceeds hours={self.hours}"
+                )
+            for fname in ("utility", "sigma", "plug_utility", "plug_sigma"):
+                _hourly(getattr(p, fname), self.hours, f"place {p.name!r} {fname}")
+        start = next(p for p in self.places if p.name == self.start_place)
+        if start.window != (0, self.hours):
+            raise ValueError(
+                f"start_place {self.start_place!r} must be open all day: window [0, {self.hours}]"
+            )
+        return self
+
+    def place(self, name: str) -> PlaceConfig:
+        """Return the place called ``name``."""
+        return next(p for p in self.places if p.name == name)
+
+
+class DriversConfig(_Strict):
+    """The fleet: number of drivers, utility distribution, batteries and chargers."""
+
+    count: int = Field(default=200, ge=1, le=5_000_000, description="Number of drivers/EVs M.")
+    distribution: Literal["normal", "uniform", "two_point"] = Field(
+        default="normal",
+        description="Distribution of sampled arc utilities, each with mean mu_a and standard "
+        "deviation sigma_a: normal, uniform or two_point (mu +- sigma with probability 1/2).",
+    )
+    battery_kwh: float = Field(default=60.0, gt=0, description="Battery capacity per EV (kWh).")
+    charger_kw: float = Field(
+        default=10.0, gt=0, description="Charger power per EV (kW) = regulation capability psi."
+    )
+    baseline_charge_kw: float = Field(
+        default=3.3, ge=0, description="Baseline charging rate omega while below target SOC (kW)."
+    )
+    soc_min: float = Field(default=0.2, ge=0, le=1, description="SOC floor for V2G discharge (-).")
+    soc_max: float = Field(default=0.95, ge=0, le=1, description="SOC ceiling (-).")
+    soc_target: float = Field(default=0.8, ge=0, le=1, description="Baseline charging target (-).")
+    soc_init: tuple[float, float] = Field(
+        default=(0.5, 0.8), description="Initial SOC drawn uniformly from [low, high] (-)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DriversConfig:
+        lo, hi = self.soc_init
+        if not (0.0 <= lo <= hi <= 1.0):
+            raise ValueError(f"soc_init must satisfy 0 <= low <= high <= 1, got [{lo}, {hi}]")
+        if not (self.soc_min <= self.soc_target <= self.soc_max):
+            raise ValueError(
+                "SOC bounds must satisfy soc_min <= soc_target <= soc_max, got "
+                f"{self.soc_min} <= {self.soc_target} <= {self.soc_max}"
+            )
+        if self.baseline_charge_kw > self.charger_kw:
+            raise ValueError(
+                f"baseline_charge_kw ({self.baseline_charge_kw} kW) must not exceed charger_kw "
+                f"({self.charger_kw} kW)"
+            )
+        return self
+
+
+class NaiveConfig(_Strict):
+    """Parameters of the ``naive`` baseline policy."""
+
+    bid_fraction: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Bid C_t as this fraction of the plugged-in charger capacity (-).",
+    )
+    lookback_days: int = Field(
+        default=7, ge=1, description="Days of observed plug-ins averaged per hour (days)."
+    )
+
+
+class PlatformConfig(_Strict):
+    """The aggregator platform."""
+
+    policy: str = Field(
+        default="naive", description="Decision policy by name (see `v2gsim.policies`)."
+    )
+    naive: NaiveConfig = Field(default_factory=NaiveConfig, description="`naive` policy settings.")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        from v2gsim.policies import available_policies
+
+        names = available_policies()
+        if v not in names:
+            raise ValueError(f"unknown policy {v!r}; allowed: {sorted(names)}")
+        return v
+
+
+class MarketConfig(_Strict):
+    """AGC signal and regulation prices."""
+
+    agc: Literal["synthetic", "pjm_regd"] = Field(
+        default="synthetic",
+        description="AGC source: synthetic RegD-like generator, or PJM RegD CSV files (agc_files).",
+    )
+    agc_files: list[str] = Field(
+        default_factory=list,
+        description="PJM 2-s RegD CSVs (paths relative to the scenario file), cycled day by day.",
+    )
+    mean_hourly_mileage: float = Field(
+        default=25.0, gt=0, description="Synthetic AGC: mean hourly mileage (per-unit/h)."
+    )
+    prices: Literal["synthetic", "pjm"] = Field(
+        default="synthetic", description="Regulation prices: synthetic, or a PJM file (price_file)."
+    )
+    price_file: str = Field(
+        default="", description="PJM regulation-market CSV (relative to the scenario file)."
+    )
+    capability_price: float = Field(
+        default=13.94, ge=0, description="Synthetic mean capability price RMCCP ($/MW-h)."
+    )
+    performance_price: float = Field(
+        default=1.56, ge=0, description="Synthetic mean performance price RMPCP ($/ΔMW)."
+    )
+    mileage_basis: Literal["signal", "ratio"] = Field(
+        default="signal",
+        description="Mileage in the performance credit: the hour's signal mileage (per-unit), or "
+        "PJM's RegD/RegA mileage ratio with rega_mileage as the benchmark.",
+    )
+    rega_mileage: float = Field(
+        default=6.58, gt=0, description="RegA benchmark hourly mileage for the ratio basis (-)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> MarketConfig:
+        if self.agc == "pjm_regd" and not self.agc_files:
+            raise ValueError("agc = 'pjm_regd' needs agc_files (one or more PJM RegD CSV paths)")
+        if self.prices == "pjm" and not self.price_file:
+            raise ValueError("prices = 'pjm' needs price_file (a PJM regulation-market CSV path)")
+        return self
+
+
+class OutputConfig(_Strict):
+    """Where and what a run writes."""
+
+    dir: str = Field(default="", description="Run directory; empty = runs/<scenario>-<timestamp>.")
+    figures: bool = Field(default=True, description="Write figures/*.png.")
+    progress: bool = Field(default=True, description="Show a progress bar over days.")
+
+
+class Scenario(_Strict):
+    """A complete, validated scenario."""
+
+    name: str = Field(default="scenario", description="Scenario name used in tags and run dirs.")
+    description: str = Field(default="", description="Free text.")
+    extends: str | None = Field(default=None, description="Base scenario file this one extends.")
+    seed: int = Field(default=0, ge=0, description="Root seed of numpy.random.SeedSequence.")
+    days: int = Field(default=30, ge=1, le=36500, description="Simulated days (days).")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="Activity network.")
+    drivers: DriversConfig = Field(default_factory=DriversConfig, description="Fleet.")
+    platform: PlatformConfig = Field(default_factory=PlatformConfig, description="Aggregator.")
+    market: MarketConfig = Field(default_factory=MarketConfig, description="AGC and prices.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Run outputs.")
+    source: str = Field(default="", description="Path of the scenario file (set by the loader).")
+
+    def resolve_path(self, path: str) -> Path:
+        """Resolve a data path given in the scenario relative to the scenario file's folder."""
+        p = Path(path).expanduser()
+        if p.is_absolute() or not self.source:
+            return p
+        return (Path(self.source).parent / p).resolve()
+
+    def to_json(self) -> str:
+        """The resolved scenario as indented JSON (written to ``config.json`` of a run)."""
+        return json.dumps(self.model_dump(mode="json"), indent=2)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a TOML scenario and everything it ``extends`` into one merged dict.
+
+    Raises:
+        ScenarioError: file missing, TOML syntax error, or an ``extends`` cycle.
+    """
+    path = Path(path).resolve()
+    if path in _seen:
+        chain = " -> ".join(str(p) for p in (*_seen, path))
+        raise ScenarioError([f"{path}: extends: cycle in extends chain: {chain}"])
+    if not path.is_file():
+        raise ScenarioError([f"{path}: file not found"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{path}: (toml): {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{path}: (file): not UTF-8 text ({exc.reason})"]) from None
+    parent = data.get("extends")
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError([f"{path}: extends: must be a file path string"])
+        base = load_raw(path.parent / parent, (*_seen, path))
+        data = _deep_merge(base, data)
+        data["extends"] = parent
+    return data
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str], origin: str) -> dict[str, Any]:
+    """Apply ``dotted.key=value`` overrides (values parsed as TOML, else taken as strings).
+
+    Raises:
+        ScenarioError: an override is not of the form ``key=value``.
+    """
+    out = copy.deepcopy(data)
+    problems = []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"{origin}: --set {item!r}: expected dotted.key=value")
+            continue
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                node[part] = nxt
+            node = nxt
+        node[parts[-1]] = _parse_value(text.strip())
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str] | None:
+    """Field names allowed at the parent of ``loc`` in the schema (for unknown-key messages)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        inner = getattr(ann, "__args__", None)
+        candidates = [ann, *(inner or ())]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+                     None)
+        if model is None:
+            return None
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _format_errors(err: ValidationError, origin: str) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in ("function-after", "function-before"))
+        dotted = ".".join(str(p) for p in loc) or "(scenario)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_fields(loc)
+            msg = "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        elif e["type"] in ("missing",):
+            msg = "required field is missing"
+        if "input" in e and e["type"] not in ("extra_forbidden", "missing"):
+            shown = repr(e["input"])
+            if len(shown) <= 60:
+                msg += f" (got {shown})"
+        lines.append(f"{origin}: {dotted}: {msg}")
+    return lines
+
+
+def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> Scenario:
+    """Validate a (merged) scenario dict.
+
+    Raises:
+        ScenarioError: with one ``origin: dotted.field: message`` line per problem.
+    """
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err, origin)) from None
+
+
+def load_scenario(
+    path: str | Path | None = None, overrides: Iterable[str] = (), **updates: Any
+) -> Scenario:
+    """Load, merge (``extends``), override and validate a scenario file.
+
+    Args:
+        path: TOML file; ``None`` means ``scenarios/default.toml``.
+        overrides: ``dotted.key=value`` strings (CLI ``--set``), validated like the file.
+        **updates: top-level fields to replace (e.g. ``days=5``, ``seed=3``).
+
+    Raises:
+        ScenarioError: every problem found, one line each.
+    """
+    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    data = load_raw(path)
+    overrides = list(overrides)
+    data = apply_overrides(data, overrides, str(path))
+    data.update({k: v for k, v in updates.items() if v is not None})
+    data["source"] = str(Path(path).resolve())
+    data.setdefault("name", Path(path).stem)
+    return scenario_from_dict(data, str(path))
+
+
+def validate_file(path: str | Path, overrides: Iterable[str] = ()) -> list[str]:
+    """Return the list of problems of a scenario file (empty when it is valid)."""
+    try:
+        load_scenario(path, overrides)
+    except ScenarioError as exc:
+        return exc.problems
+    return []

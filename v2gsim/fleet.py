@@ -1,0 +1,136 @@
+"""Fleet state as arrays: batteries, baseline charging, driving consumption, regulation energy.
+
+All operations act on every EV at once (no loop over drivers). Energies in kWh, powers in kW, one
+hourly step at a time. The state of charge never leaves ``[0, capacity]``: driving stops draining an
+empty battery (the shortfall is reported as unmet travel energy), baseline charging stops at the
+target, and regulation energy is split so that no EV crosses its floor or ceiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2gsim.config import DriversConfig
+
+__all__ = ["Fleet", "HourFlows"]
+
+
+@dataclass(frozen=True)
+class HourFlows:
+    """Fleet aggregates of one hour.
+
+    Attributes:
+        p_up_kw: aggregate upward regulation capability of the plugged EVs (kW).
+        p_down_kw: aggregate downward regulation capability (kW).
+        e_up_kwh: energy the plugged EVs can discharge before their SOC floors (kWh).
+        e_down_kwh: energy they can absorb before their ceilings, after baseline charging (kWh).
+        base_kw: (M,) baseline charging power of each EV this hour (kW).
+    """
+
+    p_up_kw: float
+    p_down_kw: float
+    e_up_kwh: float
+    e_down_kwh: float
+    base_kw: np.ndarray
+
+
+@dataclass
+class Fleet:
+    """Battery state of M EVs.
+
+    Attributes:
+        capacity_kwh: (M,) battery capacities (kWh).
+        energy_kwh: (M,) stored energy (kWh), in [0, capacity].
+        charger_kw: (M,) charger power = regulation capability psi (kW).
+        baseline_kw: (M,) baseline charging rate omega (kW).
+        soc_min, soc_max, soc_target: (M,) SOC floor for V2G, ceiling, baseline-charging target (-).
+    """
+
+    capacity_kwh: np.ndarray
+    energy_kwh: np.ndarray
+    charger_kw: np.ndarray
+    baseline_kw: np.ndarray
+    soc_min: np.ndarray
+    soc_max: np.ndarray
+    soc_target: np.ndarray
+
+    @classmethod
+    def from_config(cls, cfg: DriversConfig, rng: np.random.Generator) -> Fleet:
+        """A homogeneous fleet with initial SOC uniform on ``cfg.soc_init``."""
+        m = cfg.count
+        full = np.full
+        soc0 = rng.uniform(cfg.soc_init[0], cfg.soc_init[1], size=m)
+        cap = full(m, cfg.battery_kwh)
+        return cls(
+            capacity_kwh=cap,
+            energy_kwh=soc0 * cap,
+            charger_kw=full(m, cfg.charger_kw),
+            baseline_kw=full(m, cfg.baseline_charge_kw),
+            soc_min=full(m, cfg.soc_min),
+            soc_max=full(m, cfg.soc_max),
+            soc_target=full(m, cfg.soc_target),
+        )
+
+    @property
+    def size(self) -> int:
+        """Number of EVs M."""
+        return int(self.capacity_kwh.size)
+
+    @property
+    def soc(self) -> np.ndarray:
+        """(M,) state of charge (-)."""
+        return self.energy_kwh / self.capacity_kwh
+
+    def drive(self, energy_kwh: np.ndarray) -> np.ndarray:
+        """Consume driving energy; returns the unmet part per EV (kWh) when a battery runs empty."""
+        need = np.asarray(energy_kwh, dtype=float)
+        used = np.minimum(need, self.energy_kwh)
+        self.energy_kwh -= used
+        return need - used
+
+    def hour_flows(self, plugged: np.ndarray, dt_h: float = 1.0) -> HourFlows:
+        """Regulation capability of the plugged EVs for one hour.
+
+        Each plugged EV charges at ``base = min(omega, (target - E)/dt)^+`` and follows regulation
+        around that base point within its charger rating: it can move up (less charging, then V2G
+        discharge) by ``psi + base`` and down (more charging) by ``psi - base``. Energy windows:
+        down to ``soc_min`` and, after the baseline charge, up to ``soc_max``.
+        """
+        e, cap = self.energy_kwh, self.capacity_kwh
+        base = np.clip((self.soc_target * cap - e) / dt_h, 0.0, self.baseline_kw) * plugged
+        floor_room = np.maximum(e - self.soc_min * cap, 0.0)
+        ceil_room = np.maximum(self.soc_max * cap - e - base * dt_h, 0.0)
+        return HourFlows(
+            p_up_kw=float(((self.charger_kw + base) * plugged).sum()),
+            p_down_kw=float(((self.charger_kw - base) * plugged).sum()),
+            e_up_kwh=float((floor_room * plugged).sum()),
+            e_down_kwh=float((ceil_room * plugged).sum()),
+            base_kw=base,
+        )
+
+    def settle_hour(
+        self, plugged: np.ndarray, flows: HourFlows, net_discharge_kwh: float, dt_h: float = 1.0
+    ) -> None:
+        """Apply one hour's baseline charging and the fleet's net regulation energy.
+
+        Args:
+            plugged: (M,) EVs plugged in this hour.
+            flows: this hour's :meth:`hour_flows`.
+            net_discharge_kwh: regulation energy delivered to the grid (discharge > 0, kWh); split
+                pro rata to each plugged EV's room in that direction, so no EV crosses its bounds.
+        """
+        self.energy_kwh += flows.base_kw * dt_h
+        cap = self.capacity_kwh
+        if net_discharge_kwh > 0:
+            room = np.maximum(self.energy_kwh - self.soc_min * cap, 0.0) * plugged
+            total = room.sum()
+            if total > 0:
+                self.energy_kwh -= room * min(net_discharge_kwh / total, 1.0)
+        elif net_discharge_kwh < 0:
+            room = np.maximum(self.soc_max * cap - self.energy_kwh, 0.0) * plugged
+            total = room.sum()
+            if total > 0:
+                self.energy_kwh += room * min(-net_discharge_kwh / total, 1.0)
+        np.clip(self.energy_kwh, 0.0, cap, out=self.energy_kwh)

@@ -1,0 +1,204 @@
+"""V2GMarketModel: the Mesa model; ``step()`` is one simulated day.
+
+Phases of one day (architecture.md, "One simulated day"):
+
+1. **Platform (day-ahead).** Observes its history and the price forecast, calls its policy and
+   publishes the day's hourly rebates ``s_t`` ($/plugged EV-hour) and bids ``C_t`` (kW).
+2. **Grid company.** (Seed 001; not part of this model yet: no discharge-price agent runs.)
+3. **Drivers.** Sample today's arc utilities (rebates added on plug-in arcs) and choose longest
+   paths through the activity network, which fixes who is plugged in, and where, in every hour.
+4. **TSO, hour by hour.** Travelling EVs consume energy; the platform allocates the hour's AGC
+   signal across the plugged-in fleet within power and SOC limits; the TSO scores delivered vs
+   requested mileage and settles capability and performance credits; batteries are updated.
+5. **Data collection.** One row per hour in the ``hourly`` table and one per day in the model
+   series (Mesa ``DataCollector``), tagged with scenario, replication and seed.
+
+All randomness comes from one ``numpy.random.SeedSequence`` (:mod:`v2gsim.rng`), one child per
+component. Mesa's own ``model.random``/``model.rng`` are not used by any phase.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from v2gsim.agents.driver import DriverAgent
+from v2gsim.agents.platform import PlatformAgent
+from v2gsim.agents.tso import TSOAgent
+from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
+from v2gsim.config import Scenario
+from v2gsim.fleet import Fleet
+from v2gsim.network import PLUG, build_network
+from v2gsim.rng import component_rng, run_seed_sequence
+
+__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel"]
+
+HOURLY_COLUMNS = [
+    "day", "hour", "plugged", "traveling", "rebate", "bid_kw", "p_up_kw", "p_down_kw",
+    "e_up_kwh", "e_down_kwh", "signal_mileage", "settlement_mileage", "requested_mileage_kw",
+    "delivered_mileage_kw", "score", "net_discharge_kwh", "capability_price",
+    "performance_price", "capability_credit", "performance_credit", "rebates_paid", "soc_mean",
+]
+
+
+def _day(key: str):
+    def reporter(model: V2GMarketModel) -> Any:
+        return model.last_day.get(key, np.nan)
+
+    reporter.__name__ = f"daily_{key}"
+    return reporter
+
+
+#: Daily model series collected by Mesa's DataCollector: name -> reporter function.
+DAILY_REPORTERS = {
+    key: _day(key)
+    for key in (
+        "day", "plugged_ev_hours", "bid_kwh", "mean_score", "capability_credit",
+        "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
+        "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid",
+    )
+}
+
+
+class V2GMarketModel(mesa.Model):
+    """Drivers, platform and TSO stepping through simulated days.
+
+    Args:
+        scenario: a validated :class:`~v2gsim.config.Scenario`.
+        replication: replication index; with the scenario seed it fixes every random stream.
+
+    Attributes:
+        network: the activity network.
+        fleet: battery state of all EVs (arrays).
+        platform: the aggregator agent.
+        tso: the TSO agent.
+        drivers: the driver agents (views into ``fleet``).
+        last_choice: today's chosen paths.
+        last_day: today's daily aggregates.
+    """
+
+    def __init__(self, scenario: Scenario, replication: int = 0):
+        super().__init__(seed=scenario.seed)
+        self.scenario = scenario
+        self.replication = int(replication)
+        root = run_seed_sequence(scenario.seed, replication)
+        self._rng_drivers = component_rng(root, "drivers")
+        self.network = build_network(scenario.network)
+        self.fleet = Fleet.from_config(scenario.drivers, component_rng(root, "fleet"))
+        self.platform = PlatformAgent(self, scenario)
+        self.tso = TSOAgent(self, scenario, component_rng(root, "agc"),
+                            component_rng(root, "prices"))
+        self.drivers = [DriverAgent(self, i) for i in range(scenario.drivers.count)]
+        self.day = 0
+        self.last_choice: PathChoice | None = None
+        self.last_day: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters=DAILY_REPORTERS, tables={"hourly": HOURLY_COLUMNS}
+        )
+        self._arc_travel_kw = np.where(
+            self.network.duration > 0, self.network.energy_kwh / self.network.duration, 0.0
+        )
+
+    # ------------------------------------------------------------------ phases
+    def _plan(self):
+        cap_f, perf_f = self.tso.price_forecast()
+        obs = self.platform.observe(self.day, cap_f, perf_f)
+        return self.platform.decide(obs)
+
+    def _choose_paths(self, rebate: np.ndarray) -> PathChoice:
+        net = self.network
+        arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
+        v = sample_utilities(self._rng_drivers, net, self.fleet.size,
+                             self.scenario.drivers.distribution, rebate=arc_rebate)
+        return longest_paths(net, v)
+
+    def step(self) -> None:
+        """Simulate one day (phases 1-5 of the module docstring)."""
+        net, fleet, day = self.network, self.fleet, self.day
+        decision = self._plan()  # phase 1
+        choice = self._choose_paths(decision.rebate)  # phase 3
+        plugged = choice.plugged(net)
+        travel_kw = self._arc_travel_kw[choice.arc_at_hour]  # (M, T) kWh per hour
+        signal = self.tso.emit_signal(day)  # phase 4
+        unmet = 0.0
+        totals = dict.fromkeys(("capability_credit", "performance_credit", "rebates_paid"), 0.0)
+        scores, bids = [], []
+        for t in range(net.hours):
+            unmet += float(fleet.drive(travel_kw[:, t]).sum())
+            plug_t = plugged[:, t]
+            flows = fleet.hour_flows(plug_t)
+            bid = float(decision.bid_kw[t])
+            follow = self.platform.dispatch(signal[t], bid, flows)
+            net_kwh = float(follow.net_energy_kwh[0])
+            fleet.settle_hour(plug_t, flows, net_kwh)
+            paid = float(decision.rebate[t]) * int(plug_t.sum())
+            row = {
+                "day": day, "hour": t, "plugged": int(plug_t.sum()),
+                "traveling": int((travel_kw[:, t] > 0).sum()),
+                "rebate": float(decision.rebate[t]), "bid_kw": bid,
+                "p_up_kw": flows.p_up_kw, "p_down_kw": flows.p_down_kw,
+                "e_up_kwh": flows.e_up_kwh, "e_down_kwh": flows.e_down_kwh,
+                "requested_mileage_kw": float(follow.requested_mileage_kw[0]),
+                "delivered_mileage_kw": float(follow.delivered_mileage_kw[0]),
+                "net_discharge_kwh": net_kwh, "rebates_paid": paid,
+                "soc_mean": float(fleet.soc.mean()),
+            }
+            row.update(self.tso.settle_hour(day, t, bid, follow, signal[t]))
+            self.datacollector.add_table_row("hourly", row)
+            totals["capability_credit"] += row["capability_credit"]
+            totals["performance_credit"] += row["performance_credit"]
+            totals["rebates_paid"] += paid
+            if bid > 0:
+                scores.append(row["score"])
+                bids.append(bid)
+        self.platform.record_day(plugged.sum(axis=0))
+        soc = fleet.soc
+        q = np.quantile(soc, [0.1, 0.5, 0.9])
+        self.last_choice = choice
+        self.last_day = {
+            "day": day,
+            "plugged_ev_hours": float(plugged.sum()),
+            "bid_kwh": float(np.sum(decision.bid_kw)),
+            "mean_score": float(np.average(scores, weights=bids)) if bids else np.nan,
+            **totals,
+            "profit": totals["capability_credit"] + totals["performance_credit"]
+            - totals["rebates_paid"],
+            "soc_mean": float(soc.mean()), "soc_min": float(soc.min()),
+            "soc_p10": float(q[0]), "soc_p50": float(q[1]), "soc_p90": float(q[2]),
+            "soc_max": float(soc.max()), "unmet_travel_kwh": unmet,
+            "hours_bid": int(np.count_nonzero(decision.bid_kw)),
+        }
+        self.datacollector.collect(self)  # phase 5
+        self.day += 1
+
+    # ------------------------------------------------------------------ results
+    def _tags(self, df: pd.DataFrame) -> pd.DataFrame:
+        df.insert(0, "seed", self.scenario.seed)
+        df.insert(0, "replication", self.replication)
+        df.insert(0, "scenario", self.scenario.name)
+        return df
+
+    def hourly_table(self) -> pd.DataFrame:
+        """Tidy hourly table (one row per day and hour)."""
+        df = self.datacollector.get_table_dataframe("hourly")
+        df = df.astype({"day": "int64", "hour": "int64", "plugged": "int64",
+                        "traveling": "int64"})
+        return self._tags(df.reset_index(drop=True))
+
+    def daily_table(self) -> pd.DataFrame:
+        """Tidy daily table (one row per simulated day)."""
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df = df.astype({"day": "int64", "hours_bid": "int64"})
+        return self._tags(df)
+
+    def fleet_table(self) -> pd.DataFrame:
+        """Per-EV end-of-run state (one row per driver)."""
+        return self._tags(pd.DataFrame({
+            "driver": np.arange(self.fleet.size),
+            "capacity_kwh": self.fleet.capacity_kwh,
+            "energy_kwh": self.fleet.energy_kwh,
+            "soc": self.fleet.soc,
+        }))

@@ -1,0 +1,80 @@
+"""Figures from result tables: DataFrame in, ``matplotlib.figure.Figure`` out (never plt.show)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+__all__ = ["plugged_and_bid_by_hour", "run_figures", "score_by_day", "soc_distribution"]
+
+
+def plugged_and_bid_by_hour(hourly: pd.DataFrame, charger_kw: float | None = None) -> Figure:
+    """Mean plugged-in EVs per hour of day (with 10-90 % band over days) and the mean bid."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    g = hourly.groupby("hour")
+    mean, lo, hi = g["plugged"].mean(), g["plugged"].quantile(0.1), g["plugged"].quantile(0.9)
+    ax.fill_between(mean.index, lo, hi, alpha=0.25, color="C0", label="plugged in, 10-90 %")
+    ax.plot(mean.index, mean, "o-", color="C0", label="plugged in EVs (mean)")
+    ax.set_xlabel("hour of day")
+    ax.set_ylabel("EVs plugged in")
+    ax2 = ax.twinx()
+    ax2.step(mean.index, g["bid_kw"].mean(), where="mid", color="C3", label="bid C_t (mean)")
+    ax2.set_ylabel("regulation bid (kW)")
+    ax2.set_ylim(bottom=0)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper center", fontsize=8)
+    ax.set_title("Plugged-in EVs and regulation bid by hour")
+    fig.tight_layout()
+    return fig
+
+
+def score_by_day(daily: pd.DataFrame) -> Figure:
+    """Bid-weighted performance score per day, and the daily profit."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
+    ax1.plot(daily["day"], daily["mean_score"], "o-", color="C2")
+    ax1.set_ylabel("performance score (-)")
+    ax1.set_ylim(0, 1.05)
+    ax1.set_title("Mileage performance score by day")
+    ax2.bar(daily["day"], daily["profit"], color="C1")
+    ax2.set_ylabel("profit ($/day)")
+    ax2.set_xlabel("day")
+    fig.tight_layout()
+    return fig
+
+
+def soc_distribution(daily: pd.DataFrame, fleet: pd.DataFrame) -> Figure:
+    """End-of-day SOC quantiles over days, and the histogram of the final SOC."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.fill_between(daily["day"], daily["soc_min"], daily["soc_max"], alpha=0.15, color="C0",
+                     label="min-max")
+    ax1.fill_between(daily["day"], daily["soc_p10"], daily["soc_p90"], alpha=0.35, color="C0",
+                     label="10-90 %")
+    ax1.plot(daily["day"], daily["soc_p50"], color="C0", label="median")
+    ax1.set_ylim(0, 1)
+    ax1.set_xlabel("day")
+    ax1.set_ylabel("SOC at end of day (-)")
+    ax1.legend(fontsize=8)
+    if not fleet.empty:
+        ax2.hist(fleet["soc"], bins=np.linspace(0, 1, 41), color="C0")
+    ax2.set_xlabel("final SOC (-)")
+    ax2.set_ylabel("EVs")
+    fig.suptitle("State of charge distribution")
+    fig.tight_layout()
+    return fig
+
+
+def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame,
+                fleet: pd.DataFrame) -> dict[str, Figure]:
+    """All figures of a run directory, by file name."""
+    return {
+        "plugged_and_bid_by_hour.png": plugged_and_bid_by_hour(hourly),
+        "performance_score_by_day.png": score_by_day(daily),
+        "soc_distribution.png": soc_distribution(daily, fleet),
+    }
