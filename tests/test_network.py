@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def _random_dag(widths: list[int], bits: list[bool]) -> tuple[np.ndarray, np.nda
     layers.append([n])
     n += 1
     tails, heads, k = [], [], 0
-    for prev, nxt in zip(layers[:-1], layers[1:], strict=True):
+    for prev, nxt in pairwise(layers):
         for j, v in enumerate(nxt):  # every node of nxt gets an in-arc
             tails.append(prev[j % len(prev)])
             heads.append(v)

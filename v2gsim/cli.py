@@ -1,4 +1,4 @@
-"""Command-line interface: ``v2gsim run | validate``.
+"""Command-line interface: ``v2gsim run | sweep | report | validate``.
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
@@ -56,6 +56,44 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from v2gsim.experiment import run_sweep, spec_from_scenario, write_report
+
+    scenario = load_scenario(args.scenario)
+    exp = scenario.experiment
+    spec = spec_from_scenario(scenario, args.overrides, args.replications)
+    out = args.out or Path(exp.out or f"runs/{scenario.name}-sweep")
+    workers = args.workers if args.workers is not None else exp.workers
+    scheduler = args.scheduler if args.scheduler is not None else exp.scheduler
+    backend = "dask" if (scheduler or args.dask) else exp.backend
+    n_points = len(spec.points())
+    print(f"sweep {scenario.name}: {n_points} points x {spec.replications} replications "
+          f"-> {out} ({backend}, {workers} worker{'s' if workers != 1 else ''})")
+    res = run_sweep(spec, out, workers=workers, backend=backend, scheduler=scheduler,
+                    force=args.force, progress=not args.quiet)
+    for f in res.failures:
+        print(f"  failed {f['task']}: {f['error']}", file=sys.stderr)
+    rate = res.tasks_per_s
+    print(f"{res.n_done} done, {res.n_skipped} skipped (already finished), {res.n_failed} failed "
+          f"of {res.n_tasks} tasks in {res.wall_s:.1f} s ({rate:.2f} tasks/s)")
+    if res.n_done + res.n_skipped > 0:
+        _, figs = write_report(out, figures=not args.no_figures)
+        print(f"report: {out / 'report.csv'} ({len(figs)} figures)")
+    return 1 if res.n_failed else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from v2gsim.experiment import failures, write_report
+
+    rep, figs = write_report(args.dir, figures=not args.no_figures)
+    failed = failures(args.dir)
+    print(f"report: {args.dir / 'report.csv'} ({rep['point'].nunique()} points, "
+          f"{rep['metric'].nunique()} metrics, {len(figs)} figures); {len(failed)} failed tasks")
+    if args.show:
+        print(rep.to_string(index=False))
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``v2gsim``."""
     parser = argparse.ArgumentParser(
@@ -73,6 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=_cmd_run)
 
+    sw = sub.add_parser("sweep", help="Monte Carlo sweep: grid of --set lists x replications")
+    sw.add_argument("scenario", nargs="?", default=None, help="scenario TOML (default: default)")
+    sw.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="KEY=V1,V2,...", help="swept values (repeatable; the grid is their "
+                    "Cartesian product); merged over the scenario's [experiment.grid]")
+    sw.add_argument("--replications", type=int, default=None, help="replications per point")
+    sw.add_argument("--workers", type=int, default=None, help="worker processes")
+    sw.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://...)")
+    sw.add_argument("--dask", action="store_true", help="use a Dask LocalCluster")
+    sw.add_argument("--out", type=Path, default=None, help="sweep directory")
+    sw.add_argument("--force", action="store_true", help="recompute finished tasks")
+    sw.add_argument("--no-figures", action="store_true", help="skip report figures")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
+
+    rp = sub.add_parser("report", help="aggregate a sweep (or run) directory: mean, std, 95% CI")
+    rp.add_argument("dir", type=Path)
+    rp.add_argument("--no-figures", action="store_true")
+    rp.add_argument("--show", action="store_true", help="print the table")
+    rp.set_defaults(func=_cmd_report)
+
     val = sub.add_parser("validate", help="check a scenario file; print OK or every problem")
     val.add_argument("file", type=Path)
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -89,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -31,6 +31,7 @@ from pydantic import (
 
 __all__ = [
     "DriversConfig",
+    "ExperimentConfig",
     "MarketConfig",
     "NetworkConfig",
     "PlaceConfig",
@@ -297,6 +298,34 @@ class OutputConfig(_Strict):
     progress: bool = Field(default=True, description="Show a progress bar over days.")
 
 
+class ExperimentConfig(_Strict):
+    """A Monte Carlo experiment: parameter grid x replications (see :mod:`v2gsim.experiment`)."""
+
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Dotted scenario key -> list of values; the grid is their Cartesian product.",
+    )
+    replications: int = Field(default=1, ge=1, le=100_000, description="Replications per point.")
+    workers: int = Field(default=1, ge=1, le=1024, description="Local worker processes.")
+    backend: Literal["process", "dask"] = Field(
+        default="process",
+        description="process: local process pool (serial when workers = 1); dask: Dask "
+        "distributed (scheduler address, or a LocalCluster with `workers` workers).",
+    )
+    scheduler: str = Field(default="", description="Dask scheduler address, e.g. tcp://host:8786.")
+    out: str = Field(default="", description="Sweep directory; empty = runs/<scenario>-sweep.")
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty_lists(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"grid key {key!r} needs at least one value")
+            if key.split(".")[0] in ("experiment", "seed"):
+                raise ValueError(f"grid key {key!r} cannot be swept; sweep model parameters")
+        return v
+
+
 class Scenario(_Strict):
     """A complete, validated scenario."""
 
@@ -310,6 +339,9 @@ class Scenario(_Strict):
     platform: PlatformConfig = Field(default_factory=PlatformConfig, description="Aggregator.")
     market: MarketConfig = Field(default_factory=MarketConfig, description="AGC and prices.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Run outputs.")
+    experiment: ExperimentConfig = Field(
+        default_factory=ExperimentConfig, description="Sweep definition for `v2gsim sweep`."
+    )
     source: str = Field(default="", description="Path of the scenario file (set by the loader).")
 
     def resolve_path(self, path: str) -> Path:

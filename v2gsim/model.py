@@ -69,6 +69,8 @@ class V2GMarketModel(mesa.Model):
     Args:
         scenario: a validated :class:`~v2gsim.config.Scenario`.
         replication: replication index; with the scenario seed it fixes every random stream.
+        point: index of the parameter point when the run is a task of a sweep (changes the
+            streams: see :func:`v2gsim.rng.run_seed_sequence`), ``None`` for a plain run.
 
     Attributes:
         network: the activity network.
@@ -80,11 +82,12 @@ class V2GMarketModel(mesa.Model):
         last_day: today's daily aggregates.
     """
 
-    def __init__(self, scenario: Scenario, replication: int = 0):
+    def __init__(self, scenario: Scenario, replication: int = 0, point: int | None = None):
         super().__init__(seed=scenario.seed)
         self.scenario = scenario
         self.replication = int(replication)
-        root = run_seed_sequence(scenario.seed, replication)
+        self.point = point
+        root = run_seed_sequence(scenario.seed, replication, point)
         self._rng_drivers = component_rng(root, "drivers")
         self.network = build_network(scenario.network)
         self.fleet = Fleet.from_config(scenario.drivers, component_rng(root, "fleet"))
@@ -178,6 +181,8 @@ class V2GMarketModel(mesa.Model):
     def _tags(self, df: pd.DataFrame) -> pd.DataFrame:
         df.insert(0, "seed", self.scenario.seed)
         df.insert(0, "replication", self.replication)
+        if self.point is not None:
+            df.insert(0, "point", self.point)
         df.insert(0, "scenario", self.scenario.name)
         return df
 

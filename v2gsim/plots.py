@@ -6,10 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 __all__ = ["plugged_and_bid_by_hour", "run_figures", "score_by_day", "soc_distribution"]
 
@@ -78,3 +78,48 @@ def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame,
         "performance_score_by_day.png": score_by_day(daily),
         "soc_distribution.png": soc_distribution(daily, fleet),
     }
+
+
+def report_figures(report: pd.DataFrame, params: list[str]) -> dict[str, Figure]:
+    """One figure per metric: mean against each swept parameter, with 95 % confidence bands.
+
+    With several parameters, the first numeric one is the x axis of each panel and the remaining
+    combinations are separate lines. With no parameters, a bar per point.
+    """
+    figs: dict[str, Figure] = {}
+    for metric, rows in report.groupby("metric", sort=True):
+        if not params:
+            fig, ax = plt.subplots(figsize=(6, 4))
+            labels = rows["scenario"].astype(str) if "scenario" in rows else rows["point"]
+            err = (rows["ci95_high"] - rows["mean"]).fillna(0).to_numpy()
+            ax.bar(labels, rows["mean"], yerr=err, color="C0", capsize=4)
+            ax.set_ylabel(metric)
+            ax.set_title(f"{metric} (mean, 95 % CI)")
+            fig.tight_layout()
+            figs[f"report_{metric}.png"] = fig
+            continue
+        fig, axes = plt.subplots(1, len(params), figsize=(5.5 * len(params), 4), squeeze=False)
+        for ax, x in zip(axes[0], params, strict=True):
+            others = [p for p in params if p != x]
+            groups = rows.groupby(others, sort=True) if others else [((), rows)]
+            for key, sub in groups:
+                sub = sub.sort_values(x)
+                xs = sub[x].to_numpy()
+                try:
+                    xs = xs.astype(float)
+                except (TypeError, ValueError):
+                    xs = np.arange(len(xs))
+                    ax.set_xticks(xs, sub[x].astype(str))
+                label = ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(key),
+                                                               strict=False)) or None
+                line = ax.plot(xs, sub["mean"], "o-", label=label)[0]
+                ax.fill_between(xs, sub["ci95_low"], sub["ci95_high"], alpha=0.2,
+                                color=line.get_color())
+            ax.set_xlabel(x)
+            ax.set_ylabel(metric)
+            if others:
+                ax.legend(fontsize=7)
+        fig.suptitle(f"{metric}: mean and 95 % confidence band")
+        fig.tight_layout()
+        figs[f"report_{metric}.png"] = fig
+    return figs

@@ -17,9 +17,17 @@ __all__ = ["COMPONENTS", "component_rng", "run_seed_sequence"]
 COMPONENTS = ("fleet", "drivers", "agc", "prices", "platform", "grid_company")
 
 
-def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:
-    """Root seed sequence of one run (one replication of one scenario)."""
-    return np.random.SeedSequence(entropy=int(seed), spawn_key=(int(replication),))
+def run_seed_sequence(
+    seed: int, replication: int = 0, point: int | None = None
+) -> np.random.SeedSequence:
+    """Root seed sequence of one run.
+
+    A plain run (``v2gsim run``) uses spawn key ``(replication,)``; task ``(point, replication)`` of
+    a sweep uses ``(point, replication)``. The sequence depends on nothing else, so a task gives
+    the same numbers serially, in a process pool or on a Dask cluster.
+    """
+    key = (int(replication),) if point is None else (int(point), int(replication))
+    return np.random.SeedSequence(entropy=int(seed), spawn_key=key)
 
 
 def component_rng(root: np.random.SeedSequence, name: str) -> np.random.Generator:

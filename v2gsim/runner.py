@@ -14,17 +14,19 @@ from v2gsim.results import RunResult, default_run_dir, summarize, write_run
 __all__ = ["run_scenario", "run_to_dir"]
 
 
-def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = None) -> RunResult:
+def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = None,
+                 point: int | None = None) -> RunResult:
     """Simulate ``scenario.days`` days and return the tables and summary.
 
     Args:
         scenario: validated scenario.
         replication: replication index (changes every random stream, deterministically).
+        point: parameter-point index when the run is a sweep task (see :mod:`v2gsim.rng`).
         progress: show a tqdm bar over days (default: ``scenario.output.progress``).
     """
     show = scenario.output.progress if progress is None else progress
     t0 = time.perf_counter()
-    model = V2GMarketModel(scenario, replication=replication)
+    model = V2GMarketModel(scenario, replication=replication, point=point)
     for _ in tqdm(range(scenario.days), desc=f"{scenario.name} r{replication}", unit="day",
                   disable=not show, leave=False):
         model.step()

@@ -1,0 +1,74 @@
+"""Benchmark of the foundation (issue 2): a default run and fleet-scale sampling + longest paths.
+
+Prints one JSON object:
+
+* ``run_default_s``: wall time of ``v2gsim run`` on the default scenario (200 EVs, 30 days), in
+  process, figures included (target < 60 s);
+* ``sample_longest_path_100k_s``: median of 5 repetitions of sampling utilities and solving the
+  longest paths of 100,000 drivers on the default network (target < 1 s), with the split.
+
+Usage: ``python analysis/benchmarks/bench_run.py [--drivers 100000] [--reps 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from v2gsim.behavior.sampling import longest_paths, sample_utilities
+from v2gsim.config import load_scenario
+from v2gsim.network import build_network
+from v2gsim.runner import run_to_dir
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    """Run the benchmark and print its JSON."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--drivers", type=int, default=100_000)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--days", type=int, default=None, help="override days of the default run")
+    args = p.parse_args(argv)
+
+    scen = load_scenario(None, days=args.days)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        res = run_to_dir(scen, out=tmp, progress=False)
+        run_s = time.perf_counter() - t0
+
+    net = build_network(scen.network)
+    rng = np.random.default_rng(0)
+    sample_s, dp_s = [], []
+    for _ in range(args.reps):
+        t0 = time.perf_counter()
+        v = sample_utilities(rng, net, args.drivers, "normal")
+        t1 = time.perf_counter()
+        longest_paths(net, v)
+        t2 = time.perf_counter()
+        sample_s.append(t1 - t0)
+        dp_s.append(t2 - t1)
+        del v
+    total = np.array(sample_s) + np.array(dp_s)
+    out = {
+        "run_default_s": round(run_s, 3),
+        "run_default_days": scen.days,
+        "run_default_drivers": scen.drivers.count,
+        "run_profit": round(res.summary["profit"], 2),
+        "network_nodes": net.n_nodes,
+        "network_arcs": net.n_arcs,
+        "drivers": args.drivers,
+        "sample_longest_path_median_s": round(float(np.median(total)), 4),
+        "sample_median_s": round(float(np.median(sample_s)), 4),
+        "longest_path_median_s": round(float(np.median(dp_s)), 4),
+        "targets": {"run_default_s": 60.0, "sample_longest_path_median_s": 1.0},
+    }
+    print(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()

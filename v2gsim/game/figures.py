@@ -1,0 +1,359 @@
+"""Figures of the evolutionary discharge-price game (seed 001): Fig. 1, Fig. 2, convergence map.
+
+Every function returns a :class:`matplotlib.figure.Figure` attached to an Agg canvas
+(``FigureCanvasAgg``; no pyplot state, no global backend switch, never ``plt.show``).
+Units: prices in yuan/kWh, energies in kWh, time in replicator time
+units. Equation numbers refer to ``design/models.md`` §2.2.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap, LogNorm
+from matplotlib.figure import Figure
+
+from v2gsim.game.evolutionary import (
+    SEED_PRINTED,
+    GameParams,
+    as_params,
+    convergence_time_grid,
+    curve1,
+    curve2,
+    equilibria,
+    fig2_points,
+    point_E,
+    point_F,
+    region_codes,
+    saddle_point,
+    separatrix,
+    trajectory,
+    xdot,
+    ydot,
+)
+
+__all__ = [
+    "convergence_map",
+    "default_price_window",
+    "phase_portrait",
+    "regions_caption",
+    "regions_figure",
+]
+
+_LABEL_COLOR = {"stable": "tab:green", "unstable": "tab:red", "saddle": "tab:orange"}
+_REGION_COLORS = ("#fdd9b5", "#c6dbef", "#e0e0e0", "#c7e9c0")  # a, b, c, d
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def default_price_window(params: GameParams | Mapping[str, Any]) -> tuple[float, float]:
+    """Discharge-price window (yuan/kWh) showing E, F, G and both poles of curves (23), (24).
+
+    From halfway between ``L_B`` and E to a quarter of the E-F width beyond ``E_G - P_PG``.
+    """
+    p = as_params(params)
+    pe, pf = point_E(p)[0], point_F(p)[0]
+    width = max(pf - pe, 0.1)
+    lo = max(p.L_B, pe - 0.5 * width, 0.0)
+    hi = p.E_G - p.P_PG + 0.25 * width
+    if hi <= lo:
+        hi = lo + 1.0
+    return float(lo), float(hi)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fig. 1: phase portrait
+# ----------------------------------------------------------------------------------------------
+
+
+def phase_portrait(
+    params: GameParams | Mapping[str, Any],
+    starts: Sequence[tuple[float, float]] | None = None,
+    t_end: float = 30.0,
+    density: float = 1.2,
+) -> Figure:
+    """Fig. 1: phase portrait of the replicator dynamics (7), (11) on the unit square.
+
+    Shows the vector field (streamlines), the basins of O(0,0) and C(1,1) shaded, the separatrix
+    (stable manifold of the saddle D, (14), (15)), the equilibria coloured by stability and a few
+    trajectories.
+
+    Args:
+        params: game parameters.
+        starts: initial ``(x0, y0)`` of the drawn trajectories; default a ring of 12 points.
+        t_end: length of the drawn trajectories (replicator time units).
+        density: streamplot density.
+    """
+    p = as_params(params)
+    fig = _figure((6.4, 5.6))
+    ax = fig.add_subplot()
+    sep = separatrix(p)
+    if sep is not None:
+        sx, sy = sep
+        ax.fill(
+            np.concatenate([sx, [1.0]]),
+            np.concatenate([sy, [1.0]]),
+            color="tab:green",
+            alpha=0.15,
+            lw=0,
+            label="basin of C(1,1)",
+        )
+        ax.fill(
+            np.concatenate([sx, [0.0]]),
+            np.concatenate([sy, [0.0]]),
+            color="tab:red",
+            alpha=0.12,
+            lw=0,
+            label="basin of O(0,0)",
+        )
+        ax.plot(sx, sy, color="k", lw=1.6, label="separatrix through D")
+    g = np.linspace(0.0, 1.0, 41)
+    X, Y = np.meshgrid(g, g)
+    U, V = xdot(X, Y, p), ydot(X, Y, p)
+    speed = np.hypot(U, V)
+    ax.streamplot(
+        X, Y, U, V, density=density, color=np.log10(speed + 1e-12), cmap="Greys", linewidth=0.7
+    )
+    if starts is None:
+        ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+        starts = [(0.5 + 0.42 * np.cos(a), 0.5 + 0.42 * np.sin(a)) for a in ang]
+    t = np.linspace(0.0, t_end, 600)
+    for i, (x0, y0) in enumerate(starts):
+        x, y = trajectory(p, x0, y0, t)
+        ax.plot(x, y, color="tab:blue", lw=1.0, label="trajectories" if i == 0 else None)
+        ax.plot([x0], [y0], "o", ms=3, color="tab:blue")
+    for e in equilibria(p):
+        color = _LABEL_COLOR.get(e["label"], "tab:purple")
+        ax.plot(e["x"], e["y"], "o", ms=9, color=color, mec="k", clip_on=False, zorder=5)
+        ev = ", ".join(f"{float(np.real(v)):.3g}" for v in e["eigenvalues"])
+        dx = -0.02 if e["x"] > 0.5 else 0.02
+        dy = -0.05 if e["y"] > 0.5 else 0.03
+        ax.annotate(
+            f"{e['name']} ({e['label']})\nλ = {ev}",
+            (e["x"], e["y"]),
+            xytext=(e["x"] + dx, e["y"] + dy),
+            ha="right" if e["x"] > 0.5 else "left",
+            fontsize=8,
+            zorder=6,
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x: share of EV users cooperating")
+    ax.set_ylabel("y: share of grid-company cooperation")
+    ax.set_title(
+        f"Fig. 1 phase portrait, eqs. (7), (11): p_d = {p.p_d:.4g} yuan/kWh, E_d = {p.E_d:.4g} kWh,"
+        f"\nL_EV = {p.L_EV:.3g}, L_PG = {p.L_PG:.3g} yuan",
+        fontsize=9,
+    )
+    ax.legend(loc="center left", fontsize=7, framealpha=0.8)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Fig. 2: curves 1-2, line 3, regions a-d, points E, F, G
+# ----------------------------------------------------------------------------------------------
+
+
+def regions_caption(params: GameParams | Mapping[str, Any]) -> str:
+    """Caption of Fig. 2, including the note on the seed's printed G (models.md §2.3)."""
+    p = as_params(params)
+    seed_g = fig2_points(GameParams.lin2020())["G"]
+    pts = fig2_points(p)
+    printed = SEED_PRINTED["G"]
+    return (
+        "Curve 1 (23): EV break-even discharge E_c(p_c+L_B)/(p_d-L_B); curve 2 (24): PG break-even "
+        "discharge E_c P_PG/(E_G-P_PG-p_d); line 3: E_d = E_max. Regions (Tab. 2): a EV only -> "
+        "A(1,0), b PG only -> B(0,1), c neither -> O(0,0), d both -> C(1,1). "
+        f"Here E = ({pts['E'][0]:.4f}, {pts['E'][1]:.4g}), F = ({pts['F'][0]:.4f}, "
+        f"{pts['F'][1]:.4g}), G = ({pts['G'][0]:.4f}, {pts['G'][1]:.4f}). "
+        f"Note: the seed's printed G ({printed[0]:.4f}, {printed[1]:.4f}) does not lie on its own "
+        f"curves; the correct intersection is G = ({seed_g[0]:.4f}, {seed_g[1]:.4f}) "
+        "(seed inputs)."
+    )
+
+
+def regions_figure(
+    params: GameParams | Mapping[str, Any],
+    p_range: tuple[float, float] | None = None,
+    e_range: tuple[float, float] | None = None,
+    resolution: int = 400,
+) -> Figure:
+    """Fig. 2: discharge price vs discharged energy, curves 1-2 (23), (24), line 3, regions a-d.
+
+    Regions come from the participation conditions (16), (17) and ``E_d <= E_max``. Points E, F, G
+    are annotated; the seed's printed G is marked too (an inset zooms on G). The caption states
+    that the printed G does not lie on the seed's curves.
+
+    Args:
+        params: game parameters.
+        p_range: discharge-price axis (yuan/kWh); default :func:`default_price_window`.
+        e_range: energy axis (kWh); default ``(0, 1.25 E_max)``.
+        resolution: grid points per axis for the region shading.
+    """
+    p = as_params(params)
+    plo, phi = p_range if p_range is not None else default_price_window(p)
+    elo, ehi = e_range if e_range is not None else (0.0, 1.25 * p.E_max)
+    fig = _figure((7.2, 6.4))
+    ax = fig.add_subplot()
+    pg = np.linspace(plo, phi, resolution)
+    eg = np.linspace(elo, ehi, resolution)
+    P, E = np.meshgrid(pg, eg)
+    codes = region_codes(P, E, p).astype(float)
+    codes[codes < 0] = np.nan
+    cmap = ListedColormap(_REGION_COLORS)
+    ax.pcolormesh(P, E, codes, cmap=cmap, vmin=-0.5, vmax=3.5, shading="auto", rasterized=True)
+    for k, letter in enumerate("abcd"):
+        mask = codes == k
+        if mask.sum() < 20:
+            continue
+        cp, ce = P[mask].mean(), E[mask].mean()
+        i = np.argmin(
+            (P[mask] - cp) ** 2 / (phi - plo) ** 2 + (E[mask] - ce) ** 2 / (ehi - elo) ** 2
+        )
+        ax.text(
+            P[mask][i], E[mask][i], letter, fontsize=16, weight="bold", ha="center", va="center"
+        )
+    fine = np.linspace(plo, phi, 2000)
+    with np.errstate(invalid="ignore"):
+        c1 = np.where(np.isfinite(curve1(fine, p)), curve1(fine, p), np.nan)
+        c2 = np.where(np.isfinite(curve2(fine, p)), curve2(fine, p), np.nan)
+    ax.plot(
+        fine, c1, color="tab:blue", lw=1.8, label="curve 1 (23): EV, E_d = E_c(p_c+L_B)/(p_d-L_B)"
+    )
+    ax.plot(
+        fine, c2, color="tab:red", lw=1.8, label="curve 2 (24): PG, E_d = E_c P_PG/(E_G-P_PG-p_d)"
+    )
+    ax.axhline(p.E_max, color="k", lw=1.4, ls="--", label=f"line 3: E_d = E_max = {p.E_max:.4g}")
+    pts = fig2_points(p)
+    for name, (px, py) in pts.items():
+        if not (np.isfinite(px) and np.isfinite(py)):
+            continue
+        ax.plot(px, py, "o", color="k", ms=6, zorder=5)
+        ax.annotate(
+            f"{name} ({px:.4f}, {py:.4f})",
+            (px, py),
+            xytext=(-8, 10) if name != "G" else (-95, -22),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    printed = SEED_PRINTED["G"]
+    ax.plot(*printed, "x", color="tab:purple", ms=8, mew=2, zorder=6, label="seed's printed G")
+    ax.set_xlim(plo, phi)
+    ax.set_ylim(elo, ehi)
+    ax.set_xlabel("discharge price p_d (yuan/kWh)")
+    ax.set_ylabel("discharged energy E_d (kWh)")
+    ax.set_title("Fig. 2: break-even curves and regions a-d (seed 001)", fontsize=10)
+    ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
+    gx, gy = pts["G"]
+    if np.isfinite(gx) and plo < gx < phi:
+        ins = ax.inset_axes((0.09, 0.12, 0.22, 0.27))
+        zp = np.linspace(gx - 0.004, gx + 0.004, 200)
+        ins.plot(zp, curve1(zp, p), color="tab:blue")
+        ins.plot(zp, curve2(zp, p), color="tab:red")
+        ins.plot(gx, gy, "o", color="k")
+        ins.plot(*printed, "x", color="tab:purple", ms=8, mew=2)
+        ins.set_xlim(zp[0], zp[-1])
+        ins.set_ylim(gy - 0.15, gy + 0.15)
+        ins.tick_params(labelsize=6)
+        ins.set_title("zoom on G", fontsize=7)
+    fig.text(
+        0.01,
+        0.0,
+        textwrap.fill(regions_caption(p), 120),
+        fontsize=7,
+        va="bottom",
+        ha="left",
+    )
+    fig.get_layout_engine().set(rect=(0, 0.12, 1, 0.88))
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Convergence-time map
+# ----------------------------------------------------------------------------------------------
+
+
+def convergence_map(
+    params: GameParams | Mapping[str, Any],
+    y0_values: Sequence[float] = (0.1, 0.5, 0.9),
+    p_range: tuple[float, float] | None = None,
+    n_price: int = 60,
+    n_x0: int = 40,
+    tol: float = 1e-3,
+    t_max: float = 500.0,
+) -> Figure:
+    """Convergence time of (7), (11) over (p_d, x0) for a few fixed y0 (one panel per y0).
+
+    Colour: time to come within ``tol`` (max-norm) of a stable equilibrium (log scale; grey = not
+    reached by ``t_max``, e.g. trajectories lingering near C just beyond F, where C has turned
+    into a weakly repelling saddle). The black contour separates initial states converging to
+    C(1,1) from those converging to O(0,0); dashed lines mark the prices of E and F (the price
+    range (20) at ``E_d = E_max``); the dotted line is ``x_D`` of (14) as a function of p_d.
+
+    Args:
+        params: game parameters (``p_d`` varies along the horizontal axis).
+        y0_values: initial PG cooperation share of each panel.
+        p_range: discharge-price axis (yuan/kWh); default :func:`default_price_window`.
+        n_price: grid points along p_d.
+        n_x0: grid points along x0 (cell midpoints of [0, 1]).
+        tol: convergence tolerance on the shares.
+        t_max: horizon (replicator time units).
+    """
+    p = as_params(params)
+    plo, phi = p_range if p_range is not None else default_price_window(p)
+    prices = np.linspace(plo, phi, n_price)
+    x0 = (np.arange(n_x0) + 0.5) / n_x0
+    ny = len(y0_values)
+    fig = _figure((4.0 * ny + 1.0, 4.2))
+    axes = fig.subplots(1, ny, sharey=True, squeeze=False)[0]
+    P, X0 = np.meshgrid(prices, x0)
+    runs = [
+        convergence_time_grid(p, P, X0, float(y0), tol=tol, t_max=t_max, return_limit=True)
+        for y0 in y0_values
+    ]
+    times = [r[0] for r in runs]
+    finite = np.concatenate([t[np.isfinite(t) & (t > 0)] for t in times] or [np.array([1.0])])
+    vmin = float(finite.min()) if finite.size else 1e-2
+    vmax = float(finite.max()) if finite.size else 1.0
+    norm = LogNorm(vmin=max(vmin, 1e-3), vmax=max(vmax, vmin * 1.01, 1e-3 * 1.01))
+    mesh = None
+    pe, pf = point_E(p)[0], point_F(p)[0]
+    xd = np.array(
+        [
+            (d[0] if (d := saddle_point(p.replace(p_d=float(q)))) is not None else np.nan)
+            for q in prices
+        ]
+    )
+    for ax, y0, (t, lim) in zip(axes, y0_values, runs, strict=True):
+        tt = np.where(np.isfinite(t) & (t > 0), t, np.nan)
+        ax.set_facecolor("0.75")
+        mesh = ax.pcolormesh(P, X0, tt, norm=norm, cmap="viridis", shading="auto", rasterized=True)
+        limit = (lim == "C").astype(float)
+        if 0 < limit.mean() < 1:
+            ax.contour(P, X0, limit, levels=[0.5], colors="k", linewidths=1.2)
+        for q, name in ((pe, "E"), (pf, "F")):
+            if plo <= q <= phi:
+                ax.axvline(q, color="w", ls="--", lw=1)
+                ax.text(q, 1.01, name, ha="center", va="bottom", fontsize=8)
+        ax.plot(prices, xd, ":", color="w", lw=1)
+        ax.set_title(f"y0 = {y0:g}", fontsize=9, pad=12)
+        ax.set_xlabel("discharge price p_d (yuan/kWh)")
+    axes[0].set_ylabel("initial EV cooperation share x0")
+    if mesh is not None:
+        fig.colorbar(mesh, ax=list(axes), label=f"time to within {tol:g} of O or C")
+    fig.suptitle(
+        f"Convergence time of the replicator dynamics (7), (11); E_d = {p.E_d:.4g} kWh, "
+        f"L_EV = {p.L_EV:.3g}, L_PG = {p.L_PG:.3g}; black line: C/O basin boundary; "
+        f"dotted: x_D (14); grey: not converged by t = {t_max:g}",
+        fontsize=9,
+    )
+    return fig
