@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from v2gsim.cli import main
 
@@ -67,3 +68,13 @@ def test_run_writes_run_directory(tmp_path, capsys):
 def test_run_bad_override_exits_2(capsys):
     assert main(["run", str(SCEN / "tiny.toml"), "--set", "days=0"]) == 2
     assert "days: Input should be greater than or equal to 1" in capsys.readouterr().err
+
+
+def test_game_command_json(capsys, tmp_path):
+    assert main(["game", "--json", "--no-figures", "--at", "1.4632", "13.1622"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert set(rep) >= {"points", "price_range", "equilibria", "gains"}
+    assert rep["points"]["F"][0] == pytest.approx(1.4811, abs=1e-4)
+    assert rep["points"]["G"] == pytest.approx([1.4629, 13.2136], abs=1e-4)
+    assert {e["name"] for e in rep["equilibria"]} >= {"O", "A", "B", "C"}
+    assert rep["gains"]["evolutionary"]["EV"] == pytest.approx(0.4878, abs=1e-4)

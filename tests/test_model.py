@@ -85,3 +85,18 @@ def test_run_directory_round_trip(tiny, tmp_path):
     assert back.summary == r.summary
     assert back.scenario["name"] == "tiny"
     assert {"scenario", "replication", "seed"} <= set(back.hourly.columns)
+
+
+def test_real_pjm_signal_and_prices_drive_the_model():
+    from conftest import require_shared
+
+    require_shared("pjm_regd_2s_2020-07/regd_2s_2020-07-16.csv")
+    require_shared("pjm_reg_market_2016/reg_market_results_2016.csv")
+    scen = load_scenario(SCEN / "pjm_regd_2020.toml", ["drivers.count=20", "output.progress=false"],
+                         days=2)
+    h = run_scenario(scen).hourly
+    # day 0 follows 2020-07-16: its mean hourly mileage is 25.28 (SOURCE.md)
+    assert h.loc[h.day == 0, "signal_mileage"].mean() == pytest.approx(25.28, abs=0.01)
+    assert h.loc[h.day == 1, "signal_mileage"].mean() == pytest.approx(23.58, abs=0.01)
+    # prices are the first 48 hours of 2016 (RMCCP > 0 in most hours)
+    assert (h["capability_price"] > 0).mean() > 0.9

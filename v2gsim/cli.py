@@ -1,4 +1,4 @@
-"""Command-line interface: ``v2gsim run | sweep | report | validate``.
+"""Command-line interface: ``v2gsim run | sweep | report | game | validate``.
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
@@ -94,6 +94,37 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_game(args: argparse.Namespace) -> int:
+    from v2gsim.game.report import game_report, write_game_figures
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    params = scenario.game.params()
+    at = (args.at[0], args.at[1]) if args.at else None
+    report = game_report(params, at=at)
+    out = args.out or Path("runs") / f"{scenario.name}-game"
+    figs = [] if args.no_figures else write_game_figures(params, out)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    pts = report["points"]
+    print(f"game {scenario.name}: p_d = {params['p_d']} yuan/kWh, E_d = {params['E_d']} kWh")
+    for k in ("E", "F", "G"):
+        print(f"  point {k}: p_d = {pts[k][0]:.4f} yuan/kWh, E_d = {pts[k][1]:.4f} kWh")
+    lo, hi = report["price_range"]
+    print(f"  price range at E_d = E_max: {lo:.4f} < p_d < {hi:.4f} yuan/kWh (individual "
+          "rationality, eq. 20)")
+    for e in report["equilibria"]:
+        ev = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in e["eigenvalues"])
+        print(f"  {e['name']} ({e['x']:.4f}, {e['y']:.4f}): {e['label']} [eigenvalues {ev}]")
+    for k, g in report["gains"].items():
+        print(f"  {k} gains: EV {g['EV']:.4f}, PG {g['PG']:.4f}, difference {g['difference']:.4f}")
+    print("  note: the seed's printed G (1.4632, 13.1622) does not lie on its own curves; "
+          f"the intersection is G = ({pts['G'][0]:.4f}, {pts['G'][1]:.4f})")
+    if figs:
+        print(f"  figures: {', '.join(str(f) for f in figs)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``v2gsim``."""
     parser = argparse.ArgumentParser(
@@ -131,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-figures", action="store_true")
     rp.add_argument("--show", action="store_true", help="print the table")
     rp.set_defaults(func=_cmd_report)
+
+    gm = sub.add_parser("game", help="seed 001 evolutionary game: points, equilibria, figures")
+    _add_scenario_args(gm)
+    gm.add_argument("--at", type=float, nargs=2, metavar=("P_D", "E_D"), default=None,
+                    help="evaluate gains at this (p_d yuan/kWh, E_d kWh) instead of the scenario's")
+    gm.add_argument("--out", type=Path, default=None, help="figure directory")
+    gm.add_argument("--no-figures", action="store_true")
+    gm.add_argument("--json", action="store_true", help="print one JSON object")
+    gm.set_defaults(func=_cmd_game)
 
     val = sub.add_parser("validate", help="check a scenario file; print OK or every problem")
     val.add_argument("file", type=Path)

@@ -31,7 +31,9 @@ from pydantic import (
 
 __all__ = [
     "DriversConfig",
+    "ChanceConfig",
     "ExperimentConfig",
+    "GameConfig",
     "MarketConfig",
     "NetworkConfig",
     "PlaceConfig",
@@ -227,6 +229,29 @@ class NaiveConfig(_Strict):
     )
 
 
+class ChanceConfig(_Strict):
+    """Parameters of the ``chance`` policy (chance-constrained bids, models.md §1.4)."""
+
+    eta: float = Field(default=0.05, gt=0, lt=1,
+                       description="Allowed violation probability eta of hourly performance (-).")
+    bound: Literal[3, 4] = Field(default=3, description="Bound (3) or (4) of models.md §1.4.")
+    k_dev: Literal["variance", "bernoulli"] = Field(
+        default="variance",
+        description="Spread of the plug-in count: sqrt(y(1-y)) (variance) or the exact Bernoulli "
+        "forward/backward deviations (bernoulli).",
+    )
+    requirement_days: int = Field(
+        default=14, ge=1, le=3650,
+        description="Days of AGC history (synthetic RegD-like days) used to estimate the "
+        "per-unit requirement statistics r_bar, sigma_f, sigma_b per hour (days).",
+    )
+    prior_plug_fraction: float = Field(
+        default=0.3, ge=0, le=1,
+        description="Plug-in probability per hour assumed before any day has been observed, "
+        "when no persistency prediction is available (-).",
+    )
+
+
 class PlatformConfig(_Strict):
     """The aggregator platform."""
 
@@ -234,6 +259,8 @@ class PlatformConfig(_Strict):
         default="naive", description="Decision policy by name (see `v2gsim.policies`)."
     )
     naive: NaiveConfig = Field(default_factory=NaiveConfig, description="`naive` policy settings.")
+    chance: ChanceConfig = Field(default_factory=ChanceConfig,
+                                 description="`chance` policy settings.")
 
     @field_validator("policy")
     @classmethod
@@ -290,6 +317,66 @@ class MarketConfig(_Strict):
         return self
 
 
+class GameConfig(_Strict):
+    """Seed 001 evolutionary game (models.md §2) and the grid-company agent.
+
+    The payoff parameters keep the seed's names (money in yuan, energy in kWh, prices in yuan/kWh).
+    ``E_d`` is the energy discharged per cooperating EV in the dynamics.
+    """
+
+    enabled: bool = Field(
+        default=False,
+        description="Run the grid-company agent and EV cooperation strategies in the model.",
+    )
+    U_EV: float = Field(default=0.5374, description="EV users' normal income (yuan).")
+    U_PG: float = Field(default=0.4985, description="Grid company's normal income (yuan).")
+    E_c: float = Field(default=20.0, ge=0, description="Energy charged per EV (kWh).")
+    E_d: float = Field(default=20.0, ge=0, description="Energy discharged per cooperating EV (kWh).")
+    E_max: float = Field(default=20.0, gt=0, description="Maximum discharge per EV (kWh).")
+    p_c: float = Field(default=0.2856, ge=0, description="Charging (valley) price (yuan/kWh).")
+    p_d: float = Field(default=1.3, ge=0, description="Discharge price (yuan/kWh).")
+    L_B: float = Field(default=0.41, ge=0, description="Battery loss per kWh cycled (yuan/kWh).")
+    L_EV: float = Field(default=1.0, ge=0, description="EV loss from unilateral cooperation (yuan).")
+    L_PG: float = Field(default=1.0, ge=0, description="PG loss from unilateral cooperation (yuan).")
+    E_G: float = Field(default=14900.0 / (15.0 * 3.2 * 200.0), ge=0,
+                       description="PG extra income per kWh discharged (yuan/kWh).")
+    P_PG: float = Field(default=0.0355, ge=0, description="PG infrastructure cost (yuan/kWh).")
+    x0: float = Field(default=0.5, ge=0, le=1, description="Initial share of cooperating EVs (-).")
+    y0: float = Field(default=0.5, ge=0, le=1, description="Initial PG cooperation share (-).")
+    imitation: Literal["fermi", "proportional"] = Field(
+        default="proportional",
+        description="Driver strategy update: pairwise comparison with a Fermi function, or "
+        "proportional imitation (mean-field limit: replicator eq. (7)).",
+    )
+    imitation_rate: float = Field(
+        default=0.05, gt=0, le=1,
+        description="Per-day revision probability of a driver; also the time step of the PG's "
+        "replicator update (replicator time units per day).",
+    )
+    fermi_beta: float = Field(default=1.0, gt=0,
+                              description="Selection intensity of the Fermi rule (1/yuan).")
+    price_grid: tuple[float, float, float] = Field(
+        default=(1.0, 1.6, 0.05),
+        description="Discharge prices the grid company mixes over: [low, high, step] (yuan/kWh).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> GameConfig:
+        lo, hi, step = self.price_grid
+        if not (0 <= lo < hi and step > 0):
+            raise ValueError(f"price_grid must be [low, high, step] with 0 <= low < high, step > 0;"
+                             f" got {list(self.price_grid)}")
+        if self.E_d > self.E_max:
+            raise ValueError(f"E_d ({self.E_d} kWh) must not exceed E_max ({self.E_max} kWh)")
+        return self
+
+    def params(self) -> dict[str, float]:
+        """The payoff parameters as a mapping for :mod:`v2gsim.game.evolutionary`."""
+        keys = ("U_EV", "U_PG", "E_c", "E_d", "E_max", "p_c", "p_d", "L_B", "L_EV", "L_PG",
+                "E_G", "P_PG")
+        return {k: float(getattr(self, k)) for k in keys}
+
+
 class OutputConfig(_Strict):
     """Where and what a run writes."""
 
@@ -339,6 +426,8 @@ class Scenario(_Strict):
     platform: PlatformConfig = Field(default_factory=PlatformConfig, description="Aggregator.")
     market: MarketConfig = Field(default_factory=MarketConfig, description="AGC and prices.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Run outputs.")
+    game: GameConfig = Field(default_factory=GameConfig,
+                             description="Seed 001 game and grid-company agent.")
     experiment: ExperimentConfig = Field(
         default_factory=ExperimentConfig, description="Sweep definition for `v2gsim sweep`."
     )
