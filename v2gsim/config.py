@@ -30,8 +30,8 @@ from pydantic import (
 )
 
 __all__ = [
-    "DriversConfig",
     "ChanceConfig",
+    "DriversConfig",
     "ExperimentConfig",
     "GameConfig",
     "MarketConfig",
