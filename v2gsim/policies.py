@@ -147,3 +147,4 @@ class NaivePolicy:
 def _make_naive(scenario: Scenario) -> Policy:
     cfg = scenario.platform.naive
     return NaivePolicy(bid_fraction=cfg.bid_fraction, lookback_days=cfg.lookback_days)
+from v2gsim.optimize import chance_policy as _chance_policy  # noqa: E402,F401  (registers "chance")

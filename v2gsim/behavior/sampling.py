@@ -113,22 +113,23 @@ def longest_paths(net: ActivityNetwork, utilities: np.ndarray) -> PathChoice:
     if n_arcs != net.n_arcs:
         raise ValueError(f"utilities has {n_arcs} rows, the network has {net.n_arcs} arcs")
     dist = np.empty((net.n_nodes, m), dtype=v.dtype)
-    pred = np.full((net.n_nodes, m), -1, dtype=np.int32)
+    pred = np.empty((net.n_nodes, m), dtype=np.int32)
     src = net.source
     dist[src] = 0.0
-    cols = np.arange(m)
+    cand = np.empty(m, dtype=v.dtype)
+    better = np.empty(m, dtype=bool)
     for node in net.topological_order:
         if node == src:
             continue
         ins = net.in_arcs[node]
-        if ins.size == 1:
-            dist[node] = dist[net.tail[ins[0]]] + v[ins[0]]
-            pred[node] = ins[0]
-            continue
-        cand = dist[net.tail[ins]] + v[ins]
-        k = cand.argmax(axis=0)
-        pred[node] = ins[k]
-        dist[node] = cand[k, cols]
+        best, arg = dist[node], pred[node]
+        np.add(dist[net.tail[ins[0]]], v[ins[0]], out=best)
+        arg.fill(ins[0])
+        for a in ins[1:]:  # a node's in-degree is small: a few in-place passes over the fleet
+            np.add(dist[net.tail[a]], v[a], out=cand)
+            np.greater(cand, best, out=better)
+            np.copyto(best, cand, where=better)
+            arg[better] = a
     # Backtrack from the sink; every arc spans >= 1 hour so at most T steps.
     arc_at_hour = np.empty((m, net.hours), dtype=np.int32)
     node = np.full(m, net.sink, dtype=np.int64)
