@@ -100,3 +100,37 @@ def test_real_pjm_signal_and_prices_drive_the_model():
     assert h.loc[h.day == 1, "signal_mileage"].mean() == pytest.approx(23.58, abs=0.01)
     # prices are the first 48 hours of 2016 (RMCCP > 0 in most hours)
     assert (h["capability_price"] > 0).mean() > 0.9
+
+
+def test_clusters_have_their_own_networks():
+    from v2gsim.model import cluster_sizes
+
+    assert cluster_sizes([0.5, 0.5], 5).tolist() == [3, 2]
+    assert cluster_sizes([0.2, 0.3, 0.5], 7).sum() == 7
+    clusters = ('drivers.clusters=[{name="home_only", share=0.4}, {name="work_charging", '
+                'share=0.6, places=[{name="work", charger=true, plug_utility=2.0}]}]')
+    scen = load_scenario(SCEN / "tiny.toml", [clusters, "drivers.count=30"], days=2)
+    model = V2GMarketModel(scen)
+    assert [c.drivers.size for c in model.clusters] == [12, 18]
+    model.step()
+    midday = np.array([d.plugged_today[12] for d in model.drivers])
+    # only the cluster with a workplace charger can be plugged in at noon; with a large
+    # plug-in utility at work most of it is
+    assert not midday[:12].any() and midday[12:].mean() > 0.5
+    assert model.drivers[20].cluster == "work_charging"
+    assert any(lbl.startswith("plug@work") for lbl in model.drivers[20].path)
+    h = model.hourly_table()
+    assert h.loc[h.hour == 12, "plugged"].item() == midday.sum()
+
+
+def test_cluster_override_of_unknown_place_is_reported(tmp_path):
+    from v2gsim.config import validate_file
+
+    f = tmp_path / "c.toml"
+    f.write_text(f'extends = "{SCEN / "tiny.toml"}"\n[[drivers.clusters]]\nname = "a"\nshare = 1.0\n'
+                 '[[drivers.clusters.places]]\nname = "gym"\n')
+    (line,) = validate_file(f)
+    assert "place 'gym' is not in [network]" in line and "allowed" in line
+    f.write_text(f'extends = "{SCEN / "tiny.toml"}"\n[[drivers.clusters]]\nname = "a"\nshare = 0.7\n')
+    (line,) = validate_file(f)
+    assert "drivers: cluster shares must sum to 1" in line.replace("drivers.clusters", "drivers")

@@ -31,6 +31,7 @@ from pydantic import (
 
 __all__ = [
     "ChanceConfig",
+    "ClusterConfig",
     "DriversConfig",
     "ExperimentConfig",
     "GameConfig",
@@ -176,6 +177,28 @@ class NetworkConfig(_Strict):
         return next(p for p in self.places if p.name == name)
 
 
+class PlaceOverride(_Strict):
+    """Fields of one place that a driver cluster changes (others are inherited)."""
+
+    name: str = Field(description="Name of an existing place of [network].")
+    window: tuple[int, int] | None = Field(default=None, description="[arrival, departure] (h).")
+    charger: bool | None = Field(default=None, description="Whether plug-in arcs exist here.")
+    utility: HourlyFloat | None = Field(default=None, description="Mean stay utility ($/h).")
+    sigma: HourlyFloat | None = Field(default=None, description="Stay utility std ($/h).")
+    plug_utility: HourlyFloat | None = Field(default=None, description="Plug-in extra utility ($/h).")
+    plug_sigma: HourlyFloat | None = Field(default=None, description="Plug-in utility std ($/h).")
+
+
+class ClusterConfig(_Strict):
+    """A class of drivers with its own utilities (its own activity network, models.md E1)."""
+
+    name: str = Field(min_length=1, description="Cluster name (unique).")
+    share: float = Field(gt=0, le=1, description="Population share of the cluster (-).")
+    places: list[PlaceOverride] = Field(
+        default_factory=list, description="Per-place changes relative to [network]."
+    )
+
+
 class DriversConfig(_Strict):
     """The fleet: number of drivers, utility distribution, batteries and chargers."""
 
@@ -198,9 +221,21 @@ class DriversConfig(_Strict):
     soc_init: tuple[float, float] = Field(
         default=(0.5, 0.8), description="Initial SOC drawn uniformly from [low, high] (-)."
     )
+    clusters: list[ClusterConfig] = Field(
+        default_factory=list,
+        description="Driver clusters with shares summing to 1; empty = one cluster using "
+        "[network] as it is.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DriversConfig:
+        if self.clusters:
+            total = sum(c.share for c in self.clusters)
+            if abs(total - 1.0) > 1e-9:
+                raise ValueError(f"cluster shares must sum to 1, got {total:.6g}")
+            names = [c.name for c in self.clusters]
+            if len(set(names)) != len(names):
+                raise ValueError(f"cluster names must be unique, got {names}")
         lo, hi = self.soc_init
         if not (0.0 <= lo <= hi <= 1.0):
             raise ValueError(f"soc_init must satisfy 0 <= low <= high <= 1, got [{lo}, {hi}]")
@@ -432,6 +467,34 @@ class Scenario(_Strict):
         default_factory=ExperimentConfig, description="Sweep definition for `v2gsim sweep`."
     )
     source: str = Field(default="", description="Path of the scenario file (set by the loader).")
+
+    @model_validator(mode="after")
+    def _check_clusters(self) -> Scenario:
+        places = [p.name for p in self.network.places]
+        for c in self.drivers.clusters:
+            for o in c.places:
+                if o.name not in places:
+                    raise ValueError(f"drivers.clusters {c.name!r}: place {o.name!r} is not in "
+                                     f"[network]; allowed: {places}")
+        self.cluster_networks()  # raises on an invalid merged network
+        return self
+
+    def cluster_networks(self) -> list[tuple[str, float, NetworkConfig]]:
+        """``(name, share, network template)`` per driver cluster (one when none is declared)."""
+        if not self.drivers.clusters:
+            return [("all", 1.0, self.network)]
+        out = []
+        for c in self.drivers.clusters:
+            data = self.network.model_dump()
+            for o in c.places:
+                place = next(p for p in data["places"] if p["name"] == o.name)
+                place.update(o.model_dump(exclude_none=True))
+            try:
+                out.append((c.name, c.share, NetworkConfig.model_validate(data)))
+            except ValidationError as err:
+                msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+                raise ValueError(f"drivers.clusters {c.name!r}: {msg}") from None
+        return out
 
     def resolve_path(self, path: str) -> Path:
         """Resolve a data path given in the scenario relative to the scenario file's folder."""

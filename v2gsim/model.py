@@ -19,6 +19,7 @@ component. Mesa's own ``model.random``/``model.rng`` are not used by any phase.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import mesa
@@ -31,7 +32,7 @@ from v2gsim.agents.tso import TSOAgent
 from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
 from v2gsim.config import Scenario
 from v2gsim.fleet import Fleet
-from v2gsim.network import PLUG, build_network
+from v2gsim.network import PLUG, ActivityNetwork, build_network
 from v2gsim.rng import component_rng, run_seed_sequence
 
 __all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel"]
@@ -63,6 +64,32 @@ DAILY_REPORTERS = {
 }
 
 
+@dataclass(frozen=True)
+class DriverCluster:
+    """A class of drivers sharing one activity network (models.md E1).
+
+    Attributes:
+        name: cluster name.
+        share: population share (-).
+        network: the cluster's activity network.
+        drivers: indices of its drivers in the fleet arrays.
+    """
+
+    name: str
+    share: float
+    network: ActivityNetwork
+    drivers: np.ndarray
+
+
+def cluster_sizes(shares: list[float], total: int) -> np.ndarray:
+    """Split ``total`` drivers by ``shares`` (largest remainder; sizes sum to ``total``)."""
+    raw = np.asarray(shares, dtype=float) * total
+    size = np.floor(raw).astype(int)
+    rest = total - size.sum()
+    size[np.argsort(-(raw - size), kind="stable")[:rest]] += 1
+    return size
+
+
 class V2GMarketModel(mesa.Model):
     """Drivers, platform and TSO stepping through simulated days.
 
@@ -89,21 +116,32 @@ class V2GMarketModel(mesa.Model):
         self.point = point
         root = run_seed_sequence(scenario.seed, replication, point)
         self._rng_drivers = component_rng(root, "drivers")
-        self.network = build_network(scenario.network)
+        cl = scenario.cluster_networks()
+        sizes = cluster_sizes([c[1] for c in cl], scenario.drivers.count)
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        self.clusters = [
+            DriverCluster(name, share, build_network(ncfg), np.arange(bounds[k], bounds[k + 1]))
+            for k, (name, share, ncfg) in enumerate(cl)
+        ]
+        self.network = self.clusters[0].network
         self.fleet = Fleet.from_config(scenario.drivers, component_rng(root, "fleet"))
         self.platform = PlatformAgent(self, scenario)
         self.tso = TSOAgent(self, scenario, component_rng(root, "agc"),
                             component_rng(root, "prices"))
         self.drivers = [DriverAgent(self, i) for i in range(scenario.drivers.count)]
         self.day = 0
-        self.last_choice: PathChoice | None = None
+        self.last_choice: list[PathChoice] | None = None
         self.last_day: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters=DAILY_REPORTERS, tables={"hourly": HOURLY_COLUMNS}
         )
-        self._arc_travel_kw = np.where(
-            self.network.duration > 0, self.network.energy_kwh / self.network.duration, 0.0
-        )
+
+    def cluster_of(self, driver: int) -> tuple[int, int]:
+        """(cluster index, row within the cluster) of a driver."""
+        for k, c in enumerate(self.clusters):
+            if c.drivers[0] <= driver <= c.drivers[-1]:
+                return k, int(driver - c.drivers[0])
+        raise IndexError(f"driver {driver} out of range")
 
     # ------------------------------------------------------------------ phases
     def _plan(self):
@@ -111,25 +149,38 @@ class V2GMarketModel(mesa.Model):
         obs = self.platform.observe(self.day, cap_f, perf_f)
         return self.platform.decide(obs)
 
-    def _choose_paths(self, rebate: np.ndarray) -> PathChoice:
-        net = self.network
-        arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
-        v = sample_utilities(self._rng_drivers, net, self.fleet.size,
-                             self.scenario.drivers.distribution, rebate=arc_rebate)
-        return longest_paths(net, v)
+    def _choose_paths(self, rebate: np.ndarray) -> tuple[list[PathChoice], np.ndarray, np.ndarray]:
+        """Sample utilities and longest paths per cluster.
+
+        Returns:
+            per-cluster choices, (M, T) plugged-in indicator, (M, T) travel energy (kWh per hour).
+        """
+        m, hours = self.fleet.size, self.scenario.network.hours
+        plugged = np.zeros((m, hours), dtype=bool)
+        travel = np.zeros((m, hours))
+        choices = []
+        for c in self.clusters:
+            net = c.network
+            arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
+            v = sample_utilities(self._rng_drivers, net, c.drivers.size,
+                                 self.scenario.drivers.distribution, rebate=arc_rebate)
+            choice = longest_paths(net, v)
+            per_hour = np.where(net.duration > 0, net.energy_kwh / net.duration, 0.0)
+            plugged[c.drivers] = choice.plugged(net)
+            travel[c.drivers] = per_hour[choice.arc_at_hour]
+            choices.append(choice)
+        return choices, plugged, travel
 
     def step(self) -> None:
         """Simulate one day (phases 1-5 of the module docstring)."""
-        net, fleet, day = self.network, self.fleet, self.day
+        fleet, day, hours = self.fleet, self.day, self.scenario.network.hours
         decision = self._plan()  # phase 1
-        choice = self._choose_paths(decision.rebate)  # phase 3
-        plugged = choice.plugged(net)
-        travel_kw = self._arc_travel_kw[choice.arc_at_hour]  # (M, T) kWh per hour
+        choices, plugged, travel_kw = self._choose_paths(decision.rebate)  # phase 3
         signal = self.tso.emit_signal(day)  # phase 4
         unmet = 0.0
         totals = dict.fromkeys(("capability_credit", "performance_credit", "rebates_paid"), 0.0)
         scores, bids = [], []
-        for t in range(net.hours):
+        for t in range(hours):
             unmet += float(fleet.drive(travel_kw[:, t]).sum())
             plug_t = plugged[:, t]
             flows = fleet.hour_flows(plug_t)
@@ -160,7 +211,7 @@ class V2GMarketModel(mesa.Model):
         self.platform.record_day(plugged.sum(axis=0))
         soc = fleet.soc
         q = np.quantile(soc, [0.1, 0.5, 0.9])
-        self.last_choice = choice
+        self.last_choice = choices
         self.last_day = {
             "day": day,
             "plugged_ev_hours": float(plugged.sum()),

@@ -45,18 +45,32 @@ class DriverAgent(mesa.Agent):
         return float(self.model.fleet.capacity_kwh[self.idx])
 
     @property
+    def cluster(self) -> str:
+        """Name of the driver's cluster."""
+        return self.model.clusters[self.model.cluster_of(self.idx)[0]].name
+
+    def _arcs_today(self) -> tuple[np.ndarray, object] | None:
+        choices = self.model.last_choice
+        if choices is None:
+            return None
+        k, row = self.model.cluster_of(self.idx)
+        return choices[k].arc_at_hour[row], self.model.clusters[k].network
+
+    @property
     def path(self) -> list[str]:
         """Labels of the arcs of today's chosen path, hour by hour (empty before the first day)."""
-        choice = self.model.last_choice
-        if choice is None:
+        today = self._arcs_today()
+        if today is None:
             return []
-        labels = self.model.network.arc_labels()
-        return [labels[a] for a in choice.arc_at_hour[self.idx]]
+        arcs, net = today
+        labels = net.arc_labels()
+        return [labels[a] for a in arcs]
 
     @property
     def plugged_today(self) -> np.ndarray:
         """(T,) boolean: plugged in during each hour of the last simulated day."""
-        choice = self.model.last_choice
-        if choice is None:
-            return np.zeros(self.model.network.hours, dtype=bool)
-        return self.model.network.kind[choice.arc_at_hour[self.idx]] == 1
+        today = self._arcs_today()
+        if today is None:
+            return np.zeros(self.model.scenario.network.hours, dtype=bool)
+        arcs, net = today
+        return net.kind[arcs] == 1
