@@ -203,10 +203,12 @@ class DriversConfig(_Strict):
     """The fleet: number of drivers, utility distribution, batteries and chargers."""
 
     count: int = Field(default=200, ge=1, le=5_000_000, description="Number of drivers/EVs M.")
-    distribution: Literal["normal", "uniform", "two_point"] = Field(
+    distribution: Literal["normal", "uniform", "two_point", "extremal"] = Field(
         default="normal",
         description="Distribution of sampled arc utilities, each with mean mu_a and standard "
-        "deviation sigma_a: normal, uniform or two_point (mu +- sigma with probability 1/2).",
+        "deviation sigma_a: independent normal, uniform or two_point (mu +- sigma with "
+        "probability 1/2), or extremal (path-correlated two-point utilities that attain the "
+        "persistency bound, models.md D2).",
     )
     battery_kwh: float = Field(default=60.0, gt=0, description="Battery capacity per EV (kWh).")
     charger_kw: float = Field(

@@ -29,6 +29,8 @@ import pandas as pd
 from v2gsim.agents.driver import DriverAgent
 from v2gsim.agents.platform import PlatformAgent
 from v2gsim.agents.tso import TSOAgent
+from v2gsim.behavior.beliefs import ClusterBeliefs
+from v2gsim.behavior.extremal import sample_extremal
 from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
 from v2gsim.config import Scenario
 from v2gsim.fleet import Fleet
@@ -38,7 +40,7 @@ from v2gsim.rng import component_rng, run_seed_sequence
 __all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel"]
 
 HOURLY_COLUMNS = [
-    "day", "hour", "plugged", "traveling", "rebate", "bid_kw", "p_up_kw", "p_down_kw",
+    "day", "hour", "plugged", "predicted_plugged", "traveling", "rebate", "bid_kw", "p_up_kw", "p_down_kw",
     "e_up_kwh", "e_down_kwh", "signal_mileage", "settlement_mileage", "requested_mileage_kw",
     "delivered_mileage_kw", "score", "net_discharge_kwh", "capability_price",
     "performance_price", "capability_credit", "performance_credit", "rebates_paid", "soc_mean",
@@ -57,7 +59,7 @@ def _day(key: str):
 DAILY_REPORTERS = {
     key: _day(key)
     for key in (
-        "day", "plugged_ev_hours", "bid_kwh", "mean_score", "capability_credit",
+        "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
         "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
         "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid",
     )
@@ -125,7 +127,9 @@ class V2GMarketModel(mesa.Model):
         ]
         self.network = self.clusters[0].network
         self.fleet = Fleet.from_config(scenario.drivers, component_rng(root, "fleet"))
-        self.platform = PlatformAgent(self, scenario)
+        beliefs = ClusterBeliefs([c.network for c in self.clusters],
+                                 [c.drivers.size for c in self.clusters])
+        self.platform = PlatformAgent(self, scenario, beliefs)
         self.tso = TSOAgent(self, scenario, component_rng(root, "agc"),
                             component_rng(root, "prices"))
         self.drivers = [DriverAgent(self, i) for i in range(scenario.drivers.count)]
@@ -149,8 +153,13 @@ class V2GMarketModel(mesa.Model):
         obs = self.platform.observe(self.day, cap_f, perf_f)
         return self.platform.decide(obs)
 
-    def _choose_paths(self, rebate: np.ndarray) -> tuple[list[PathChoice], np.ndarray, np.ndarray]:
+    def _choose_paths(self, rebate: np.ndarray, prediction=None
+                      ) -> tuple[list[PathChoice], np.ndarray, np.ndarray]:
         """Sample utilities and longest paths per cluster.
+
+        With ``drivers.distribution = "extremal"`` the utilities are drawn from the joint
+        distribution that attains the persistency bound (path-correlated; ``prediction`` holds
+        the persistency solutions at today's rebates), otherwise independently per arc.
 
         Returns:
             per-cluster choices, (M, T) plugged-in indicator, (M, T) travel energy (kWh per hour).
@@ -159,11 +168,17 @@ class V2GMarketModel(mesa.Model):
         plugged = np.zeros((m, hours), dtype=bool)
         travel = np.zeros((m, hours))
         choices = []
-        for c in self.clusters:
+        dist = self.scenario.drivers.distribution
+        for k, c in enumerate(self.clusters):
             net = c.network
             arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
-            v = sample_utilities(self._rng_drivers, net, c.drivers.size,
-                                 self.scenario.drivers.distribution, rebate=arc_rebate)
+            if dist == "extremal":
+                v = sample_extremal(self._rng_drivers, c.drivers.size, net.incidence, net.supply,
+                                    net.mu, net.sigma, prediction.results[k], rebate=arc_rebate,
+                                    dtype=np.float32).T
+            else:
+                v = sample_utilities(self._rng_drivers, net, c.drivers.size, dist,
+                                     rebate=arc_rebate)
             choice = longest_paths(net, v)
             per_hour = np.where(net.duration > 0, net.energy_kwh / net.duration, 0.0)
             plugged[c.drivers] = choice.plugged(net)
@@ -175,7 +190,8 @@ class V2GMarketModel(mesa.Model):
         """Simulate one day (phases 1-5 of the module docstring)."""
         fleet, day, hours = self.fleet, self.day, self.scenario.network.hours
         decision = self._plan()  # phase 1
-        choices, plugged, travel_kw = self._choose_paths(decision.rebate)  # phase 3
+        prediction = self.platform.predict(decision.rebate)
+        choices, plugged, travel_kw = self._choose_paths(decision.rebate, prediction)  # phase 3
         signal = self.tso.emit_signal(day)  # phase 4
         unmet = 0.0
         totals = dict.fromkeys(("capability_credit", "performance_credit", "rebates_paid"), 0.0)
@@ -191,6 +207,7 @@ class V2GMarketModel(mesa.Model):
             paid = float(decision.rebate[t]) * int(plug_t.sum())
             row = {
                 "day": day, "hour": t, "plugged": int(plug_t.sum()),
+                "predicted_plugged": float(prediction.expected[t]),
                 "traveling": int((travel_kw[:, t] > 0).sum()),
                 "rebate": float(decision.rebate[t]), "bid_kw": bid,
                 "p_up_kw": flows.p_up_kw, "p_down_kw": flows.p_down_kw,
@@ -215,6 +232,7 @@ class V2GMarketModel(mesa.Model):
         self.last_day = {
             "day": day,
             "plugged_ev_hours": float(plugged.sum()),
+            "predicted_ev_hours": float(prediction.expected.sum()),
             "bid_kwh": float(np.sum(decision.bid_kw)),
             "mean_score": float(np.average(scores, weights=bids)) if bids else np.nan,
             **totals,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from v2gsim.behavior.beliefs import ClusterBeliefs, PlugPrediction
 from v2gsim.market.agc import FollowResult, follow_signal
 from v2gsim.policies import Decision, Observation, make_policy
 
@@ -26,14 +27,16 @@ class PlatformAgent(mesa.Agent):
     """The V2G aggregator platform.
 
     Attributes:
+        beliefs: persistency models of the driver clusters (what the platform expects drivers to do).
         policy: the decision policy named in the scenario.
         plugged_history: list of (T,) realized plugged-in counts, one per past day.
         decision: the decision in force today.
     """
 
-    def __init__(self, model: mesa.Model, scenario: Scenario):
+    def __init__(self, model: mesa.Model, scenario: Scenario, beliefs: ClusterBeliefs):
         super().__init__(model)
         self.scenario = scenario
+        self.beliefs = beliefs
         self.policy = make_policy(scenario)
         self.plugged_history: list[np.ndarray] = []
         self.decision: Decision | None = None
@@ -44,6 +47,14 @@ class PlatformAgent(mesa.Agent):
         hours = self.scenario.network.hours
         hist = (np.vstack(self.plugged_history) if self.plugged_history
                 else np.zeros((0, hours)))
+        base = self.beliefs.predict()
+        extra = {
+            "plug_persistency": base.expected / self.scenario.drivers.count,
+            "cluster_plug_persistency": base.y,
+            "cluster_sizes": self.beliefs.sizes,
+            "beliefs": self.beliefs,
+            **extra,
+        }
         return Observation(
             day=day,
             hours=hours,
@@ -78,6 +89,10 @@ class PlatformAgent(mesa.Agent):
             np.array([flows.e_down_kwh]),
             dt_s=2.0,
         )
+
+    def predict(self, rebate: np.ndarray) -> PlugPrediction:
+        """Predicted plug-ins (persistency model) under the day's rebates."""
+        return self.beliefs.predict(rebate)
 
     def record_day(self, plugged_counts: np.ndarray) -> None:
         """Remember the realized plugged-in counts of the day (T,)."""
