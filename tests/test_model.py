@@ -150,3 +150,28 @@ def test_predicted_and_realized_plugins_side_by_side():
         out[dist] = ((g["plugged"] - g["predicted_plugged"]).abs() / se).max()
     assert out["extremal"] < 4.0
     assert out["normal"] > 10.0
+
+
+def test_grid_company_game_in_the_model():
+    scen = load_scenario(SCEN / "lin2020.toml", ["drivers.count=100", "output.progress=false"],
+                         days=60)
+    r = run_scenario(scen)
+    d, h = r.daily, r.hourly
+    # started at (0.5, 0.5), inside the basin of C(1, 1): both shares rise to full cooperation
+    assert d["x"].iloc[0] == pytest.approx(0.5)
+    assert d["x"].iloc[-1] > 0.95 and d["y"].iloc[-1] > 0.95
+    # the price mixture concentrates (its spread shrinks) on the grid
+    assert d["price_std"].iloc[-1] < d["price_std"].iloc[0]
+    assert d["price"].between(1.0, 1.6).all()
+    # only cooperating drivers are offered to the platform
+    assert (h["offered"] <= h["plugged"]).all()
+    assert (h.loc[h.day == 0, "offered"] < h.loc[h.day == 0, "plugged"]).any()
+
+
+def test_nobody_cooperating_means_nothing_offered():
+    scen = load_scenario(SCEN / "lin2020.toml", ["drivers.count=40", "game.x0=0.0",
+                                                 "output.progress=false"], days=4)
+    r = run_scenario(scen)
+    assert (r.hourly["offered"] == 0).all() and (r.hourly["plugged"] > 0).any()
+    assert r.summary["profit"] == 0.0
+    assert (r.daily["x"] == 0).all()  # x = 0 is absorbing under imitation

@@ -1,4 +1,4 @@
-"""Command-line interface: ``v2gsim run | sweep | report | game | validate``.
+"""Command-line interface: ``v2gsim run | sweep | report | game | calibrate | validate``.
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
@@ -125,6 +125,23 @@ def _cmd_game(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from v2gsim.behavior.scenario_calibration import calibrate_scenario, format_report
+
+    network = args.network if args.network is not None else DEFAULT_SCENARIO
+    problems = validate_file(network)
+    if problems:
+        raise ScenarioError(problems)
+    report = calibrate_scenario(args.sessions, network, args.out, place=args.place,
+                                source=args.source)
+    if args.json:
+        print(json.dumps(report, indent=2, default=float))
+    else:
+        print(format_report(report))
+        print(f"wrote {args.out} (extends {network})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``v2gsim``."""
     parser = argparse.ArgumentParser(
@@ -157,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
-    rp = sub.add_parser("report", help="aggregate a sweep (or run) directory: mean, std, 95% CI")
+    rp = sub.add_parser("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI")
     rp.add_argument("dir", type=Path)
     rp.add_argument("--no-figures", action="store_true")
     rp.add_argument("--show", action="store_true", help="print the table")
@@ -171,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     gm.add_argument("--no-figures", action="store_true")
     gm.add_argument("--json", action="store_true", help="print one JSON object")
     gm.set_defaults(func=_cmd_game)
+
+    cal = sub.add_parser("calibrate", help="calibrate plug-in utilities from real charging sessions")
+    cal.add_argument("sessions", type=Path, help="sessions file (EV WATTS or ACN-Data CSV)")
+    cal.add_argument("--network", type=Path, default=None,
+                     help="scenario whose network is calibrated (default: the default scenario)")
+    cal.add_argument("--out", type=Path, required=True, help="calibrated scenario TOML to write")
+    cal.add_argument("--place", default="home", help="place whose plug-in utilities are fitted")
+    cal.add_argument("--source", default="auto", choices=["auto", "evwatts", "acn"])
+    cal.add_argument("--json", action="store_true", help="print the report as JSON")
+    cal.set_defaults(func=_cmd_calibrate)
 
     val = sub.add_parser("validate", help="check a scenario file; print OK or every problem")
     val.add_argument("file", type=Path)

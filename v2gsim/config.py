@@ -386,12 +386,29 @@ class GameConfig(_Strict):
         "proportional imitation (mean-field limit: replicator eq. (7)).",
     )
     imitation_rate: float = Field(
-        default=0.05, gt=0, le=1,
-        description="Per-day revision probability of a driver; also the time step of the PG's "
-        "replicator update (replicator time units per day).",
+        default=0.25, gt=0, le=1,
+        description="Per-day revision probability of a driver (-). The matching replicator time "
+        "step per day is rate/D (proportional, D the payoff bound) or rate*beta/2 (fermi).",
     )
-    fermi_beta: float = Field(default=1.0, gt=0,
-                              description="Selection intensity of the Fermi rule (1/yuan).")
+    fermi_beta: float = Field(
+        default=0.05, gt=0,
+        description="Selection intensity of the Fermi rule (1/yuan); small values stay close to "
+        "eq. (7), large ones saturate.",
+    )
+    pg_matching: Literal["per_driver", "per_day"] = Field(
+        default="per_driver",
+        description="The grid company's realized action: one Bernoulli(y) draw per driver "
+        "(random matching; agent shares converge to the mean field) or one per day (a common "
+        "shock to all drivers).",
+    )
+    price_response: Literal["replicator", "participation"] = Field(
+        default="replicator",
+        description="How the grid company scores a price: by the EV response of eq. (7) "
+        "(replicator) or by the participation condition (16).",
+    )
+    price_mode: Literal["sample", "mean"] = Field(
+        default="sample", description="Publish a price drawn from the mixture, or its mean."
+    )
     price_grid: tuple[float, float, float] = Field(
         default=(1.0, 1.6, 0.05),
         description="Discharge prices the grid company mixes over: [low, high, step] (yuan/kWh).",

@@ -27,6 +27,7 @@ class HourFlows:
         e_up_kwh: energy the plugged EVs can discharge before their SOC floors (kWh).
         e_down_kwh: energy they can absorb before their ceilings, after baseline charging (kWh).
         base_kw: (M,) baseline charging power of each EV this hour (kW).
+        offered: (M,) EVs whose flexibility the platform dispatches this hour.
     """
 
     p_up_kw: float
@@ -34,6 +35,7 @@ class HourFlows:
     e_up_kwh: float
     e_down_kwh: float
     base_kw: np.ndarray
+    offered: np.ndarray
 
 
 @dataclass
@@ -90,24 +92,28 @@ class Fleet:
         self.energy_kwh -= used
         return need - used
 
-    def hour_flows(self, plugged: np.ndarray, dt_h: float = 1.0) -> HourFlows:
+    def hour_flows(self, plugged: np.ndarray, offered: np.ndarray | None = None,
+                   dt_h: float = 1.0) -> HourFlows:
         """Regulation capability of the plugged EVs for one hour.
 
-        Each plugged EV charges at ``base = min(omega, (target - E)/dt)^+`` and follows regulation
-        around that base point within its charger rating: it can move up (less charging, then V2G
-        discharge) by ``psi + base`` and down (more charging) by ``psi - base``. Energy windows:
-        down to ``soc_min`` and, after the baseline charge, up to ``soc_max``.
+        Each plugged EV charges at ``base = min(omega, (target - E)/dt)^+``. The EVs offered to
+        the platform (plugged and, with the seed-001 game, cooperating; default: all plugged)
+        follow regulation around that base point within their charger rating: up (less charging,
+        then V2G discharge) by ``psi + base`` and down (more charging) by ``psi - base``. Energy
+        windows: down to ``soc_min`` and, after the baseline charge, up to ``soc_max``.
         """
+        offered = plugged if offered is None else plugged & offered
         e, cap = self.energy_kwh, self.capacity_kwh
         base = np.clip((self.soc_target * cap - e) / dt_h, 0.0, self.baseline_kw) * plugged
         floor_room = np.maximum(e - self.soc_min * cap, 0.0)
         ceil_room = np.maximum(self.soc_max * cap - e - base * dt_h, 0.0)
         return HourFlows(
-            p_up_kw=float(((self.charger_kw + base) * plugged).sum()),
-            p_down_kw=float(((self.charger_kw - base) * plugged).sum()),
-            e_up_kwh=float((floor_room * plugged).sum()),
-            e_down_kwh=float((ceil_room * plugged).sum()),
+            p_up_kw=float(((self.charger_kw + base) * offered).sum()),
+            p_down_kw=float(((self.charger_kw - base) * offered).sum()),
+            e_up_kwh=float((floor_room * offered).sum()),
+            e_down_kwh=float((ceil_room * offered).sum()),
             base_kw=base,
+            offered=offered,
         )
 
     def settle_hour(
@@ -116,20 +122,21 @@ class Fleet:
         """Apply one hour's baseline charging and the fleet's net regulation energy.
 
         Args:
-            plugged: (M,) EVs plugged in this hour.
+            plugged: (M,) EVs plugged in this hour (baseline charging is in ``flows``).
             flows: this hour's :meth:`hour_flows`.
             net_discharge_kwh: regulation energy delivered to the grid (discharge > 0, kWh); split
-                pro rata to each plugged EV's room in that direction, so no EV crosses its bounds.
+                pro rata to each offered EV's room in that direction, so no EV crosses its bounds.
         """
+        offered = flows.offered
         self.energy_kwh += flows.base_kw * dt_h
         cap = self.capacity_kwh
         if net_discharge_kwh > 0:
-            room = np.maximum(self.energy_kwh - self.soc_min * cap, 0.0) * plugged
+            room = np.maximum(self.energy_kwh - self.soc_min * cap, 0.0) * offered
             total = room.sum()
             if total > 0:
                 self.energy_kwh -= room * min(net_discharge_kwh / total, 1.0)
         elif net_discharge_kwh < 0:
-            room = np.maximum(self.soc_max * cap - self.energy_kwh, 0.0) * plugged
+            room = np.maximum(self.soc_max * cap - self.energy_kwh, 0.0) * offered
             total = room.sum()
             if total > 0:
                 self.energy_kwh += room * min(-net_discharge_kwh / total, 1.0)

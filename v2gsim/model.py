@@ -4,7 +4,11 @@ Phases of one day (architecture.md, "One simulated day"):
 
 1. **Platform (day-ahead).** Observes its history and the price forecast, calls its policy and
    publishes the day's hourly rebates ``s_t`` ($/plugged EV-hour) and bids ``C_t`` (kW).
-2. **Grid company.** (Seed 001; not part of this model yet: no discharge-price agent runs.)
+2. **Grid company** (seed 001, when ``[game] enabled``). Publishes the discharge price drawn from
+   its mixed strategy and realizes its cooperation (Bernoulli(y) per driver match); only drivers
+   whose strategy is "cooperate" are offered to the platform for regulation. After the day, drivers
+   revise strategies by imitation of realized payoffs (4)/(5) and the grid company updates y and
+   its price mixture by replicator steps (:mod:`v2gsim.game`).
 3. **Drivers.** Sample today's arc utilities (rebates added on plug-in arcs) and choose longest
    paths through the activity network, which fixes who is plugged in, and where, in every hour.
 4. **TSO, hour by hour.** Travelling EVs consume energy; the platform allocates the hour's AGC
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from v2gsim.agents.driver import DriverAgent
+from v2gsim.agents.grid_company import GridCompanyAgent
 from v2gsim.agents.platform import PlatformAgent
 from v2gsim.agents.tso import TSOAgent
 from v2gsim.behavior.beliefs import ClusterBeliefs
@@ -34,13 +39,14 @@ from v2gsim.behavior.extremal import sample_extremal
 from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
 from v2gsim.config import Scenario
 from v2gsim.fleet import Fleet
+from v2gsim.game.imitation import imitation_step, initial_strategies, realized_ev_payoffs
 from v2gsim.network import PLUG, ActivityNetwork, build_network
 from v2gsim.rng import component_rng, run_seed_sequence
 
 __all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel"]
 
 HOURLY_COLUMNS = [
-    "day", "hour", "plugged", "predicted_plugged", "traveling", "rebate", "bid_kw", "p_up_kw", "p_down_kw",
+    "day", "hour", "plugged", "offered", "predicted_plugged", "traveling", "rebate", "bid_kw", "p_up_kw", "p_down_kw",
     "e_up_kwh", "e_down_kwh", "signal_mileage", "settlement_mileage", "requested_mileage_kw",
     "delivered_mileage_kw", "score", "net_discharge_kwh", "capability_price",
     "performance_price", "capability_credit", "performance_credit", "rebates_paid", "soc_mean",
@@ -62,6 +68,7 @@ DAILY_REPORTERS = {
         "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
         "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
         "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid",
+        "x", "y", "price", "price_mean", "price_std", "pg_payoff", "ev_payoff_mean",
     )
 }
 
@@ -133,6 +140,15 @@ class V2GMarketModel(mesa.Model):
         self.tso = TSOAgent(self, scenario, component_rng(root, "agc"),
                             component_rng(root, "prices"))
         self.drivers = [DriverAgent(self, i) for i in range(scenario.drivers.count)]
+        self.grid_company: GridCompanyAgent | None = None
+        self.strategies = np.ones(scenario.drivers.count, dtype=bool)
+        if scenario.game.enabled:
+            g = scenario.game
+            self._rng_game = component_rng(root, "game_drivers")
+            self.grid_company = GridCompanyAgent(self, g, component_rng(root, "grid_company"),
+                                                 response=g.price_response,
+                                                 price_mode=g.price_mode)
+            self.strategies = initial_strategies(scenario.drivers.count, g.x0, self._rng_game)
         self.day = 0
         self.last_choice: list[PathChoice] | None = None
         self.last_day: dict[str, float] = {}
@@ -190,6 +206,7 @@ class V2GMarketModel(mesa.Model):
         """Simulate one day (phases 1-5 of the module docstring)."""
         fleet, day, hours = self.fleet, self.day, self.scenario.network.hours
         decision = self._plan()  # phase 1
+        pg_actions = self._game_open()  # phase 2
         prediction = self.platform.predict(decision.rebate)
         choices, plugged, travel_kw = self._choose_paths(decision.rebate, prediction)  # phase 3
         signal = self.tso.emit_signal(day)  # phase 4
@@ -199,7 +216,7 @@ class V2GMarketModel(mesa.Model):
         for t in range(hours):
             unmet += float(fleet.drive(travel_kw[:, t]).sum())
             plug_t = plugged[:, t]
-            flows = fleet.hour_flows(plug_t)
+            flows = fleet.hour_flows(plug_t, self.strategies)
             bid = float(decision.bid_kw[t])
             follow = self.platform.dispatch(signal[t], bid, flows)
             net_kwh = float(follow.net_energy_kwh[0])
@@ -207,6 +224,7 @@ class V2GMarketModel(mesa.Model):
             paid = float(decision.rebate[t]) * int(plug_t.sum())
             row = {
                 "day": day, "hour": t, "plugged": int(plug_t.sum()),
+                "offered": int(flows.offered.sum()),
                 "predicted_plugged": float(prediction.expected[t]),
                 "traveling": int((travel_kw[:, t] > 0).sum()),
                 "rebate": float(decision.rebate[t]), "bid_kw": bid,
@@ -225,7 +243,8 @@ class V2GMarketModel(mesa.Model):
             if bid > 0:
                 scores.append(row["score"])
                 bids.append(bid)
-        self.platform.record_day(plugged.sum(axis=0))
+        self.platform.record_day((plugged & self.strategies[:, None]).sum(axis=0))
+        game_state = self._game_close(pg_actions)
         soc = fleet.soc
         q = np.quantile(soc, [0.1, 0.5, 0.9])
         self.last_choice = choices
@@ -242,9 +261,34 @@ class V2GMarketModel(mesa.Model):
             "soc_p10": float(q[0]), "soc_p50": float(q[1]), "soc_p90": float(q[2]),
             "soc_max": float(soc.max()), "unmet_travel_kwh": unmet,
             "hours_bid": int(np.count_nonzero(decision.bid_kw)),
+            **game_state,
         }
         self.datacollector.collect(self)  # phase 5
         self.day += 1
+
+    def _game_open(self) -> np.ndarray | bool | None:
+        """Phase 2: the grid company publishes the price and realizes its cooperation."""
+        if self.grid_company is None:
+            return None
+        self.grid_company.publish_price()
+        size = self.fleet.size if self.scenario.game.pg_matching == "per_driver" else None
+        return self.grid_company.realized_pg_cooperates(size=size)
+
+    def _game_close(self, pg_actions) -> dict[str, float]:
+        """End of day: realized payoffs, drivers' imitation, grid company's replicator update."""
+        if self.grid_company is None:
+            return {}
+        g = self.scenario.game
+        gc = self.grid_company
+        payoffs = realized_ev_payoffs(self.strategies, pg_actions, gc.day_params())
+        x = float(self.strategies.mean())
+        gc.update(x, float(payoffs.mean()))
+        self.strategies = imitation_step(self.strategies, payoffs, g.imitation, g.imitation_rate,
+                                         self._rng_game, delta_max=gc.delta_max,
+                                         beta=g.fermi_beta)
+        state = gc.state()
+        return {k: state[k] for k in ("x", "y", "price", "price_mean", "price_std", "pg_payoff",
+                                      "ev_payoff_mean")}
 
     # ------------------------------------------------------------------ results
     def _tags(self, df: pd.DataFrame) -> pd.DataFrame:
