@@ -46,7 +46,8 @@ from v2gsim.rng import component_rng, run_seed_sequence
 __all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel"]
 
 HOURLY_COLUMNS = [
-    "day", "hour", "plugged", "offered", "predicted_plugged", "traveling", "rebate", "bid_kw", "p_up_kw", "p_down_kw",
+    "day", "hour", "plugged", "offered", "predicted_plugged", "traveling", "rebate", "bid_kw",
+    "p_up_kw", "p_down_kw",
     "e_up_kwh", "e_down_kwh", "signal_mileage", "settlement_mileage", "requested_mileage_kw",
     "delivered_mileage_kw", "score", "net_discharge_kwh", "capability_price",
     "performance_price", "capability_credit", "performance_credit", "rebates_paid", "soc_mean",
