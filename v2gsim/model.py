@@ -51,6 +51,7 @@ HOURLY_COLUMNS = [
     "e_up_kwh", "e_down_kwh", "signal_mileage", "settlement_mileage", "requested_mileage_kw",
     "delivered_mileage_kw", "score", "net_discharge_kwh", "capability_price",
     "performance_price", "capability_credit", "performance_credit", "rebates_paid", "soc_mean",
+    "x", "y", "price",
 ]
 
 
@@ -208,6 +209,9 @@ class V2GMarketModel(mesa.Model):
         fleet, day, hours = self.fleet, self.day, self.scenario.network.hours
         decision = self._plan()  # phase 1
         pg_actions = self._game_open()  # phase 2
+        gc = self.grid_company
+        in_force = ({"x": float(self.strategies.mean()), "y": gc.y, "price": gc.price}
+                    if gc is not None else {"x": np.nan, "y": np.nan, "price": np.nan})
         prediction = self.platform.predict(decision.rebate)
         choices, plugged, travel_kw = self._choose_paths(decision.rebate, prediction)  # phase 3
         signal = self.tso.emit_signal(day)  # phase 4
@@ -235,6 +239,7 @@ class V2GMarketModel(mesa.Model):
                 "delivered_mileage_kw": float(follow.delivered_mileage_kw[0]),
                 "net_discharge_kwh": net_kwh, "rebates_paid": paid,
                 "soc_mean": float(fleet.soc.mean()),
+                **in_force,
             }
             row.update(self.tso.settle_hour(day, t, bid, follow, signal[t]))
             self.datacollector.add_table_row("hourly", row)
