@@ -78,3 +78,21 @@ def test_game_command_json(capsys, tmp_path):
     assert rep["points"]["G"] == pytest.approx([1.4629, 13.2136], abs=1e-4)
     assert {e["name"] for e in rep["equilibria"]} >= {"O", "A", "B", "C"}
     assert rep["gains"]["evolutionary"]["EV"] == pytest.approx(0.4878, abs=1e-4)
+
+
+def test_calibrate_command_on_real_evwatts_sessions(tmp_path, capsys):
+    from conftest import require_shared
+
+    from v2gsim.config import load_scenario
+
+    sessions = require_shared("evwatts_houston_sessions/VehicleChargingSessions.csv")
+    out = tmp_path / "calibrated.toml"
+    rc = main(["calibrate", str(sessions), "--network", str(SCEN / "default.toml"),
+               "--out", str(out), "--json"])
+    assert rc == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["max_abs_error"] < 1e-3
+    scen = load_scenario(out)  # extends the default and validates
+    assert scen.extends is not None and scen.drivers.count == 200
+    home = scen.network.place("home")
+    assert isinstance(home.plug_utility, list) and len(home.plug_utility) == 24

@@ -1,0 +1,493 @@
+"""Real plug-in sessions and the hourly plug-in frequencies ŷ_t they imply (models.md §1.3).
+
+The inverse calibration (C1)-(C4) needs observed persistencies ŷ. Charging-session logs give the
+plug-in and plug-out time of every session; this module reads two public logs into one tidy table
+and turns it into the fraction of vehicle-days plugged in during each clock hour, the observable
+counterpart of the plug-in persistency ``y_t`` (sum of ``y_a`` over the plug-in arcs of hour t, D2).
+
+Readers (both return :data:`SESSION_COLUMNS`, one row per session, times as *naive local wall-clock*
+``datetime64``):
+
+* :func:`read_evwatts_sessions`: EV WATTS vehicle sessions (Houston, TX; DOE EV WATTS public data
+  via Texas A&M). The file does not state its time zone; its start-hour histogram fits UTC better
+  than local time, so times are read as ``tz_from="UTC"`` and converted to ``tz_to=
+  "America/Chicago"`` (DST-aware). Each vehicle is one ``vehicle_id``.
+* :func:`read_acn_sessions`: Caltech ACN-Data (a workplace garage), the flat CSV with local
+  (America/Los_Angeles) connection/disconnection times. ``vehicle_id`` is the ACN ``user_id``;
+  sessions without a user (about 10 %) get the id ``"session:<session_id>"``, i.e. each counts as
+  its own vehicle.
+
+**Frequency definition** (:func:`hourly_plug_frequency`). Hours are clock slots of the local day,
+``hours`` slots of ``L = 1440 / hours`` minutes (24 slots of 60 min by default).
+
+1. Sessions with ``plug_out <= plug_in`` (zero length, or reversed by the DST fall-back when times
+   are converted to wall clock) are dropped. Overlapping sessions of one vehicle are merged
+   (union), so a vehicle is never counted twice in one slot.
+2. ``c[v, d, t]`` = minutes vehicle ``v`` is plugged in during slot ``t`` of local day ``d``
+   (sessions spanning midnight or several days contribute to every day they touch), capped at L.
+3. Vehicle ``v`` counts as *plugged in during slot t of day d*, ``x[v, d, t]``, by the ``rule``:
+   ``"half"`` (default): ``c ≥ L/2``, plugged for at least half of the slot: the activity-network
+   discretisation, in which a driver occupies one arc per hour, rounds a continuous trajectory to
+   the arc that holds the majority of the hour; ``"any"``: ``c > 0``; ``"fraction"``: ``x = c / L``
+   (the time-weighted occupancy).
+4. ``ŷ_t = Σ_{(v,d) ∈ D} x[v, d, t] / |D|`` over a set D of observed vehicle-days, chosen by ``days``:
+
+   * ``"window"`` (default): every day from a vehicle's first to its last plug-in day, minus runs of
+     more than ``max_gap_days`` consecutive days without any session (default 14; ``None`` keeps
+     every day). Days without a session inside the window are days the driver chose not to plug
+     in; they belong in the denominator, since the persistency model's drivers choose every day
+     whether to plug in at all. Long silent runs (up to 293 days in EV WATTS) are far more likely
+     logging gaps (logger off, car away or sold) than choices, so they are removed.
+   * ``"active"``: only days with at least one session. This is P(plugged in at t | plugs in that
+     day) and overstates ŷ by the inverse of the share of charging days.
+
+``unit="station_day"`` uses ``station_id`` in place of ``vehicle_id`` (occupancy of chargers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+__all__ = [
+    "SESSION_COLUMNS",
+    "PlugFrequency",
+    "SessionFileError",
+    "detect_source",
+    "hourly_plug_frequency",
+    "hourly_plug_stats",
+    "read_acn_sessions",
+    "read_evwatts_sessions",
+    "read_sessions",
+    "slot_coverage",
+]
+
+#: Columns of the tidy session table returned by every reader.
+SESSION_COLUMNS: tuple[str, ...] = ("session_id", "vehicle_id", "station_id", "plug_in", "plug_out")
+
+EVWATTS_COLUMNS: tuple[str, ...] = ("id", "vehicle_id", "start_datetime", "stop_datetime")
+ACN_COLUMNS: tuple[str, ...] = (
+    "session_id",
+    "station_id",
+    "user_id",
+    "connection_time_local",
+    "disconnect_time_local",
+)
+
+Source = Literal["evwatts", "acn"]
+Unit = Literal["vehicle_day", "station_day"]
+Rule = Literal["half", "any", "fraction"]
+Days = Literal["window", "active"]
+
+_EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
+
+
+class SessionFileError(ValueError):
+    """A session file is missing, unreadable, or lacks required columns (named in the message)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Readers
+# --------------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: str | Path, required: tuple[str, ...], kind: str) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise SessionFileError(f"{p}: {kind} session file not found")
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SessionFileError(f"{p}: cannot read as CSV ({exc})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise SessionFileError(
+            f"{p}: not a {kind} session file: missing columns {missing} "
+            f"(required: {list(required)}; found: {list(df.columns)[:12]})"
+        )
+    return df
+
+
+def _parse_times(values: pd.Series, path: Path, column: str) -> pd.Series:
+    try:
+        t = pd.to_datetime(values, errors="raise", format="mixed")
+    except (ValueError, TypeError) as exc:
+        raise SessionFileError(f"{path}: column {column!r} has unparseable timestamps ({exc})") from None
+    if t.isna().any():
+        rows = np.flatnonzero(t.isna().to_numpy())[:5].tolist()
+        raise SessionFileError(f"{path}: column {column!r} has missing timestamps (rows {rows})")
+    return t
+
+
+def _tidy(session_id: pd.Series, vehicle: pd.Series, station: pd.Series, t_in: pd.Series,
+          t_out: pd.Series, source: str, path: Path, tz: str) -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "session_id": session_id.astype(str).to_numpy(),
+            "vehicle_id": vehicle.astype(str).to_numpy(),
+            "station_id": station.astype(object).to_numpy(),
+            "plug_in": t_in.to_numpy(dtype="datetime64[ns]"),
+            "plug_out": t_out.to_numpy(dtype="datetime64[ns]"),
+        }
+    )
+    df = df.sort_values(["vehicle_id", "plug_in"], kind="stable").reset_index(drop=True)
+    df.attrs.update({"source": source, "path": str(path), "timezone": tz})
+    return df
+
+
+def read_evwatts_sessions(
+    path: str | Path, tz_from: str | None = "UTC", tz_to: str = "America/Chicago"
+) -> pd.DataFrame:
+    """Read the EV WATTS vehicle-session CSV (``VehicleChargingSessions.csv``).
+
+    Args:
+        path: CSV with columns ``id, vehicle_id, start_datetime, stop_datetime`` (10-min resolution).
+        tz_from: time zone the file's naive timestamps are in (not stated by the source; UTC is the
+            better fit of the start-hour histogram). ``None`` takes them as local already.
+        tz_to: local time zone the plug times are converted to (Houston: America/Chicago).
+
+    Returns:
+        Tidy table with :data:`SESSION_COLUMNS`; ``plug_in``/``plug_out`` are naive local wall-clock
+        times in ``tz_to`` (DST applied); ``station_id`` is missing (None). ``attrs`` holds
+        ``source="evwatts"``, ``path`` and ``timezone``.
+
+    Raises:
+        SessionFileError: file missing/unreadable, missing columns, or bad timestamps.
+    """
+    p = Path(path)
+    df = _read_csv(p, EVWATTS_COLUMNS, "EV WATTS")
+    t_in = _parse_times(df["start_datetime"], p, "start_datetime")
+    t_out = _parse_times(df["stop_datetime"], p, "stop_datetime")
+    if tz_from is not None:
+        t_in = t_in.dt.tz_localize(tz_from).dt.tz_convert(tz_to).dt.tz_localize(None)
+        t_out = t_out.dt.tz_localize(tz_from).dt.tz_convert(tz_to).dt.tz_localize(None)
+    station = pd.Series([None] * len(df), dtype=object)
+    return _tidy(df["id"], df["vehicle_id"], station, t_in, t_out, "evwatts", p,
+                 tz_to if tz_from is not None else "local")
+
+
+def read_acn_sessions(path: str | Path) -> pd.DataFrame:
+    """Read the flat Caltech ACN-Data CSV (``acn_caltech_sessions_2021_flat.csv``).
+
+    Args:
+        path: CSV with ``session_id, station_id, user_id, connection_time_local,
+            disconnect_time_local`` (local America/Los_Angeles wall-clock times).
+
+    Returns:
+        Tidy table with :data:`SESSION_COLUMNS`; ``vehicle_id`` is the ACN user id, or
+        ``"session:<session_id>"`` for sessions without one (each its own vehicle).
+
+    Raises:
+        SessionFileError: file missing/unreadable, missing columns, or bad timestamps.
+    """
+    p = Path(path)
+    df = _read_csv(p, ACN_COLUMNS, "ACN-Data")
+    t_in = _parse_times(df["connection_time_local"], p, "connection_time_local")
+    t_out = _parse_times(df["disconnect_time_local"], p, "disconnect_time_local")
+    raw = df["user_id"].str.strip()
+    anon = raw.isna() | (raw == "")
+    # "000000915" and "915.0" are the same user 915
+    user = raw.str.replace(r"\.0$", "", regex=True).str.lstrip("0").replace("", "0")
+    vehicle = user.where(~anon, "session:" + df["session_id"].astype(str))
+    return _tidy(df["session_id"], vehicle, df["station_id"], t_in, t_out, "acn", p,
+                 "America/Los_Angeles")
+
+
+def detect_source(path: str | Path) -> Source:
+    """Tell the session format of a CSV from its header.
+
+    Args:
+        path: a CSV file.
+
+    Returns:
+        ``"evwatts"`` or ``"acn"``.
+
+    Raises:
+        SessionFileError: file missing, or a header matching neither format.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SessionFileError(f"{p}: session file not found")
+    try:
+        header = pd.read_csv(p, nrows=0).columns
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SessionFileError(f"{p}: cannot read as CSV ({exc})") from None
+    cols = set(header)
+    if set(EVWATTS_COLUMNS) <= cols:
+        return "evwatts"
+    if set(ACN_COLUMNS) <= cols:
+        return "acn"
+    raise SessionFileError(
+        f"{p}: unknown session format: need the EV WATTS columns {list(EVWATTS_COLUMNS)} or the "
+        f"ACN-Data columns {list(ACN_COLUMNS)}; found {list(header)[:12]}"
+    )
+
+
+def read_sessions(path: str | Path, source: Literal["evwatts", "acn", "auto"] = "auto") -> pd.DataFrame:
+    """Read a session file of either format (``source="auto"`` detects it from the header).
+
+    Args:
+        path: the CSV.
+        source: ``"evwatts"``, ``"acn"`` or ``"auto"``.
+
+    Returns:
+        The tidy table (:data:`SESSION_COLUMNS`), ``attrs["source"]`` naming the format.
+
+    Raises:
+        SessionFileError: see the readers.
+        ValueError: an unknown ``source``.
+    """
+    if source == "auto":
+        source = detect_source(path)
+    if source == "evwatts":
+        return read_evwatts_sessions(path)
+    if source == "acn":
+        return read_acn_sessions(path)
+    raise ValueError(f"unknown session source {source!r}; allowed: evwatts, acn, auto")
+
+
+# --------------------------------------------------------------------------------------------------
+# Hourly plug-in frequencies
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlugFrequency:
+    """Hourly plug-in frequencies of a session table (definition in the module docstring).
+
+    Attributes:
+        freq: (hours,) ŷ_t, the fraction of observed vehicle-days plugged in during slot t (-).
+        plugged: (hours,) Σ x[v, d, t] over observed vehicle-days (vehicle-days, fractional for
+            ``rule="fraction"``).
+        n_days: number of observed vehicle-days |D|.
+        n_units: number of vehicles (or stations) with at least one observed day.
+        n_sessions: sessions used (positive length, inside ``start``/``end``).
+        n_dropped: sessions dropped for ``plug_out <= plug_in``.
+        stderr: (hours,) binomial standard error ``√(ŷ(1−ŷ)/|D|)`` (ignores the correlation of one
+            vehicle's days; a lower bound).
+        rule, days, unit: the options used.
+    """
+
+    freq: NDArray[np.float64]
+    plugged: NDArray[np.float64]
+    n_days: int
+    n_units: int
+    n_sessions: int
+    n_dropped: int
+    stderr: NDArray[np.float64]
+    rule: str
+    days: str
+    unit: str
+
+
+def _minutes(t: pd.Series) -> NDArray[np.float64]:
+    """Naive timestamps as float minutes since 1970-01-01 00:00 (wall clock)."""
+    v = t.to_numpy(dtype="datetime64[ns]")
+    return (v - _EPOCH.astype("datetime64[ns]")).astype(np.int64) / 6e10
+
+
+def _unit_column(sessions: pd.DataFrame, unit: Unit) -> str:
+    if unit == "vehicle_day":
+        col = "vehicle_id"
+    elif unit == "station_day":
+        col = "station_id"
+    else:
+        raise ValueError(f"unknown unit {unit!r}; allowed: vehicle_day, station_day")
+    missing = [c for c in (col, "plug_in", "plug_out") if c not in sessions.columns]
+    if missing:
+        raise ValueError(f"sessions table lacks columns {missing} (have {list(sessions.columns)})")
+    if sessions[col].isna().any():
+        raise ValueError(f"unit {unit!r} needs {col!r} on every session; some are missing")
+    return col
+
+
+def slot_coverage(
+    sessions: pd.DataFrame, hours: int = 24, unit: Unit = "vehicle_day"
+) -> tuple[pd.DataFrame, int]:
+    """Plugged-in minutes per unit, local day and clock slot (steps 1-2 of the definition).
+
+    Args:
+        sessions: tidy session table (:data:`SESSION_COLUMNS`; naive local times).
+        hours: slots per day; must divide 1440 (24 → 60-min slots).
+        unit: ``"vehicle_day"`` (by ``vehicle_id``) or ``"station_day"`` (by ``station_id``).
+
+    Returns:
+        ``(coverage, n_dropped)``: a DataFrame with columns ``unit`` (id), ``day`` (integer days
+        since 1970-01-01, local), ``slot`` (0..hours−1) and ``minutes`` (plugged minutes in the
+        slot, 0 < minutes ≤ 1440/hours), one row per covered (unit, day, slot); and the number of
+        sessions dropped for ``plug_out <= plug_in``.
+    """
+    if hours < 1 or 1440 % hours:
+        raise ValueError(f"hours must divide 1440 (minutes per day), got {hours}")
+    col = _unit_column(sessions, unit)
+    slot_len = 1440.0 / hours
+    start = _minutes(sessions["plug_in"])
+    end = _minutes(sessions["plug_out"])
+    ids = sessions[col].astype(str).to_numpy()
+    ok = end > start
+    n_dropped = int((~ok).sum())
+    ids, start, end = ids[ok], start[ok], end[ok]
+    empty = pd.DataFrame({"unit": pd.Series([], dtype=str), "day": np.zeros(0, np.int64),
+                          "slot": np.zeros(0, np.int64), "minutes": np.zeros(0)})
+    if len(ids) == 0:
+        return empty, n_dropped
+    # merge overlapping intervals of one unit (union)
+    order = np.lexsort((start, ids))
+    ids, start, end = ids[order], start[order], end[order]
+    new_unit = np.r_[True, ids[1:] != ids[:-1]]
+    cummax_end = pd.Series(end).groupby(np.cumsum(new_unit)).cummax().to_numpy()
+    prev_end = np.r_[-np.inf, cummax_end[:-1]]
+    new_block = new_unit | (start > prev_end)
+    block = np.cumsum(new_block) - 1
+    b_ids = ids[new_block]
+    b_start = start[new_block]
+    b_end = pd.Series(end).groupby(block).max().to_numpy()
+    # expand every merged interval into the slots it touches
+    first = np.floor(b_start / slot_len).astype(np.int64)
+    last = np.ceil(b_end / slot_len).astype(np.int64) - 1
+    n = last - first + 1
+    rep = np.repeat(np.arange(len(first)), n)
+    k = first[rep] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    lo = np.maximum(b_start[rep], k * slot_len)
+    hi = np.minimum(b_end[rep], (k + 1) * slot_len)
+    minutes = hi - lo
+    cov = pd.DataFrame({"unit": b_ids[rep], "day": k // hours, "slot": k % hours, "minutes": minutes})
+    cov = cov[cov["minutes"] > 0]
+    cov = cov.groupby(["unit", "day", "slot"], as_index=False, sort=True)["minutes"].sum()
+    cov["minutes"] = cov["minutes"].clip(upper=slot_len)
+    return cov, n_dropped
+
+
+def _observed_days(active: pd.DataFrame, days: Days, max_gap_days: float | None) -> pd.DataFrame:
+    """Observed (unit, day) pairs from the active ones (see the module docstring, step 4)."""
+    if days == "active":
+        return active
+    if days != "window":
+        raise ValueError(f"unknown days {days!r}; allowed: window, active")
+    rows = []
+    for unit, grp in active.groupby("unit", sort=True):
+        d = np.sort(grp["day"].to_numpy())
+        full = np.arange(d[0], d[-1] + 1)
+        if max_gap_days is not None:
+            # drop the inner days of silent runs longer than max_gap_days
+            keep = np.ones(len(full), dtype=bool)
+            gaps = np.diff(d) - 1  # silent days between consecutive active days
+            for i in np.flatnonzero(gaps > max_gap_days):
+                keep[(full > d[i]) & (full < d[i + 1])] = False
+            full = full[keep]
+        rows.append(pd.DataFrame({"unit": unit, "day": full}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def hourly_plug_stats(
+    sessions: pd.DataFrame,
+    hours: int = 24,
+    unit: Unit = "vehicle_day",
+    *,
+    rule: Rule = "half",
+    days: Days = "window",
+    max_gap_days: float | None = 14.0,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> PlugFrequency:
+    """Hourly plug-in frequencies ŷ_t with counts and standard errors (module docstring, steps 1-4).
+
+    Args:
+        sessions: tidy session table (:data:`SESSION_COLUMNS`; naive local times).
+        hours: slots per local day (24: clock hours); must divide 1440.
+        unit: ``"vehicle_day"`` or ``"station_day"``.
+        rule: ``"half"`` (plugged ≥ half of the slot), ``"any"`` (any overlap) or ``"fraction"``
+            (plugged minutes / slot minutes).
+        days: ``"window"`` (first to last plug-in day per unit, minus long silent runs) or
+            ``"active"`` (days with a session only).
+        max_gap_days: with ``days="window"``, silent runs longer than this (days) are excluded as
+            unobserved; ``None`` keeps every day of the window.
+        start, end: keep only local days ``start <= day <= end`` (dates, inclusive).
+
+    Returns:
+        The :class:`PlugFrequency`.
+
+    Raises:
+        ValueError: bad options, or no observed vehicle-day.
+    """
+    if rule not in ("half", "any", "fraction"):
+        raise ValueError(f"unknown rule {rule!r}; allowed: half, any, fraction")
+    if days not in ("window", "active"):
+        raise ValueError(f"unknown days {days!r}; allowed: window, active")
+    if max_gap_days is not None and max_gap_days < 0:
+        raise ValueError("max_gap_days must be >= 0 or None")
+    cov, n_dropped = slot_coverage(sessions, hours, unit)
+    if start is not None or end is not None:
+        lo = -np.inf if start is None else _day_index(start)
+        hi = np.inf if end is None else _day_index(end)
+        cov = cov[(cov["day"] >= lo) & (cov["day"] <= hi)]
+    if cov.empty:
+        raise ValueError("no plugged-in time in the sessions (after filtering): nothing to count")
+    active = cov[["unit", "day"]].drop_duplicates().reset_index(drop=True)
+    observed = _observed_days(active, days, max_gap_days)
+    slot_len = 1440.0 / hours
+    if rule == "half":
+        x = (cov["minutes"] >= 0.5 * slot_len - 1e-9).astype(float)
+    elif rule == "any":
+        x = (cov["minutes"] > 0).astype(float)
+    else:
+        x = cov["minutes"] / slot_len
+    plugged = np.bincount(cov["slot"].to_numpy(), weights=x.to_numpy(), minlength=hours)
+    n_days = len(observed)
+    freq = plugged / n_days
+    n_sessions = _count_sessions(sessions, unit, start, end)
+    return PlugFrequency(
+        freq=freq,
+        plugged=plugged,
+        n_days=int(n_days),
+        n_units=int(observed["unit"].nunique()),
+        n_sessions=n_sessions,
+        n_dropped=n_dropped,
+        stderr=np.sqrt(freq * (1.0 - np.minimum(freq, 1.0)) / n_days),
+        rule=rule,
+        days=days,
+        unit=unit,
+    )
+
+
+def _day_index(d: str | pd.Timestamp) -> int:
+    ts = pd.Timestamp(d).normalize()
+    return int((ts.to_datetime64().astype("datetime64[D]") - np.datetime64("1970-01-01", "D")).astype(int))
+
+
+def _count_sessions(sessions: pd.DataFrame, unit: Unit, start: object, end: object) -> int:
+    ok = sessions["plug_out"] > sessions["plug_in"]
+    if start is not None:
+        ok &= sessions["plug_out"] >= pd.Timestamp(start).normalize()
+    if end is not None:
+        ok &= sessions["plug_in"] < pd.Timestamp(end).normalize() + pd.Timedelta(days=1)
+    return int(ok.sum())
+
+
+def hourly_plug_frequency(
+    sessions: pd.DataFrame,
+    hours: int = 24,
+    unit: Unit = "vehicle_day",
+    *,
+    rule: Rule = "half",
+    days: Days = "window",
+    max_gap_days: float | None = 14.0,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> NDArray[np.float64]:
+    """Hourly plug-in frequency ŷ_t: fraction of observed vehicle-days plugged in during slot t.
+
+    See the module docstring for the exact definition and :func:`hourly_plug_stats` for the
+    arguments (this returns its ``freq``).
+
+    Returns:
+        (hours,) frequencies in [0, 1] (-).
+    """
+    return hourly_plug_stats(
+        sessions, hours, unit, rule=rule, days=days, max_gap_days=max_gap_days, start=start, end=end
+    ).freq
