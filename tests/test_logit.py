@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dags import incidence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,17 +16,6 @@ from v2gsim.behavior.logit import (
     sample_gumbel,
     sample_logit_paths,
 )
-
-
-def incidence(arcs: list[tuple[int, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Incidence matrix and supply for arcs on nodes 0..n-1 (topologically numbered)."""
-    B = np.zeros((n, len(arcs)))
-    for a, (u, v) in enumerate(arcs):
-        B[u, a] = 1.0
-        B[v, a] = -1.0
-    f = np.zeros(n)
-    f[0], f[-1] = 1.0, -1.0
-    return B, f
 
 
 def path_matrix(B: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from dags import incidence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
@@ -21,17 +22,6 @@ from v2gsim.behavior.persistency import (
     solve_persistency_clusters,
     topological_order,
 )
-
-
-def incidence(arcs: list[tuple[int, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Incidence matrix and supply for arcs on nodes 0..n-1, source 0, sink n-1."""
-    B = np.zeros((n, len(arcs)))
-    for a, (u, v) in enumerate(arcs):
-        B[u, a] = 1.0
-        B[v, a] = -1.0
-    f = np.zeros(n)
-    f[0], f[-1] = 1.0, -1.0
-    return B, f
 
 
 def all_paths(B: np.ndarray, f: np.ndarray) -> list[list[int]]:
