@@ -279,13 +279,25 @@ class ChanceConfig(_Strict):
     )
     requirement_days: int = Field(
         default=14, ge=1, le=3650,
-        description="Days of AGC history (synthetic RegD-like days) used to estimate the "
-        "per-unit requirement statistics r_bar, sigma_f, sigma_b per hour (days).",
+        description="Days of synthetic RegD-like AGC history used to estimate the per-unit "
+        "requirement statistics r_bar, sigma_f, sigma_b per hour (days); with agc = 'pjm_regd' "
+        "every file of market.agc_files is used instead (in-sample).",
     )
     prior_plug_fraction: float = Field(
         default=0.3, ge=0, le=1,
         description="Plug-in probability per hour assumed before any day has been observed, "
         "when no persistency prediction is available (-).",
+    )
+    plug_source: Literal["persistency", "history"] = Field(
+        default="persistency",
+        description="Where y_t comes from: the persistency model's prediction (the platform's "
+        "beliefs; worst-case population) or the plug-in frequency observed on past days.",
+    )
+    capability: Literal["charger", "headroom"] = Field(
+        default="headroom",
+        description="Per-EV capability psi in the bound: the charger rating (charger), or the "
+        "rating minus the baseline charging rate, psi - omega (headroom, models.md E3): a "
+        "charging EV can move down only by psi - omega.",
     )
 
 

@@ -1,0 +1,63 @@
+"""Smoke test of analysis/validate_chance_constraint.py on a very short horizon (both real RegD days)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pandas as pd
+from conftest import REPO, require_shared
+
+SCRIPT = REPO / "analysis" / "validate_chance_constraint.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("validate_chance_constraint", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_validate_chance_constraint_smoke(tmp_path, capsys):
+    regd = [require_shared(f"pjm_regd_2s_2020-07/regd_2s_2020-07-{d}.csv") for d in (16, 17)]
+    prices = require_shared("pjm_reg_market_2016/reg_market_results_2016.csv")
+    mod = _load_script()
+    argv = ["--out", str(tmp_path), "--days", "3", "--drivers", "30", "--real-days", "2",
+            "--default-days", "2", "--etas", "0.01", "0.2", "--regd-files", *map(str, regd),
+            "--price-file", str(prices)]
+    summary = mod.main(argv)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["verdict"] == summary["verdict"] and len(summary["verdict"]) == 3 * 4
+
+    table = pd.read_csv(tmp_path / mod.CSV_NAME)
+    assert list(table.columns) == mod.COLUMNS
+    # 3 cases x 5 policies x 2 values of eta
+    assert len(table) == 3 * 5 * 2
+    assert set(table["case"]) == {"synthetic", "pjm_regd", "default"}
+    assert set(table["policy"]) == {"chance", "chance_reserve", "chance_history",
+                                    "chance_history_reserve", "naive"}
+    assert sorted(table["eta"].unique()) == [0.01, 0.2]
+    assert np.allclose(table["score_threshold"], 1 - table["eta"])
+    assert table.loc[table["case"] == "synthetic", "days"].eq(3).all()
+    assert table.loc[table["case"] == "pjm_regd", "days"].eq(2).all()
+    assert table["drivers"].eq(30).all()
+    for col in ("violation_freq", "bound_fail_freq"):
+        v = table[col].dropna()
+        assert ((v >= 0) & (v <= 1)).all()
+    assert (table["credits_usd"] >= 0).all()
+    assert np.allclose(table["credits_usd"],
+                       table["capability_credit_usd"] + table["performance_credit_usd"])
+    # naive runs once per case: its credits do not depend on eta
+    naive = table[table["policy"] == "naive"].groupby("case")["credits_usd"].nunique()
+    assert (naive == 1).all()
+    # a smaller eta never yields a larger chance bid, nor does holding back the baseline rate
+    chance = table[table["policy"].str.startswith("chance")].set_index(["case", "policy", "eta"])
+    for (case, policy), t in chance.groupby(level=[0, 1]):
+        bids = t.sort_index()["bid_kwh"].to_numpy()
+        assert np.all(np.diff(bids) >= -1e-9), (case, policy)
+    assert np.all(chance.xs("chance_reserve", level=1)["bid_kwh"]
+                  <= chance.xs("chance", level=1)["bid_kwh"] + 1e-9)
+    fig = tmp_path / mod.FIG_NAME
+    assert fig.exists() and fig.stat().st_size > 10_000
