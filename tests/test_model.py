@@ -175,3 +175,23 @@ def test_nobody_cooperating_means_nothing_offered():
     assert (r.hourly["offered"] == 0).all() and (r.hourly["plugged"] > 0).any()
     assert r.summary["profit"] == 0.0
     assert (r.daily["x"] == 0).all()  # x = 0 is absorbing under imitation
+
+
+def test_calibrated_beliefs_track_observed_plugins():
+    scen = load_scenario(SCEN / "tiny.toml", ['platform.beliefs="calibrated"',
+                                              "platform.recalibrate_every=2",
+                                              "platform.calibration_days=2", "drivers.count=50"],
+                         days=3)
+    r = run_scenario(scen)
+    h, d = r.hourly, r.daily
+    assert np.isnan(d["belief_error"].iloc[0]) and d["belief_error"].iloc[1] < 1e-6
+    observed = h[h.day < 2].groupby("hour")["plugged"].mean().to_numpy()
+    predicted = h.loc[h.day == 2, "predicted_plugged"].to_numpy()
+    # naive pays no rebates: day 2's prediction is the calibrated fit of days 0-1 (hours with
+    # no observed plug-in are held at the calibration's small floor)
+    seen = observed > 0
+    np.testing.assert_allclose(predicted[seen], observed[seen], atol=1e-6)
+    assert np.all(predicted[~seen] <= 1e-3 * 50 + 1e-9)
+    # the scenario's own beliefs predict daytime plug-ins at home that nobody makes
+    before = h.loc[h.day == 0, "predicted_plugged"].to_numpy()
+    assert before[10] > 0.5 and predicted[10] < 0.1 and observed[10] == 0

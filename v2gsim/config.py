@@ -307,6 +307,16 @@ class PlatformConfig(_Strict):
     policy: str = Field(
         default="naive", description="Decision policy by name (see `v2gsim.policies`)."
     )
+    beliefs: Literal["scenario", "calibrated"] = Field(
+        default="scenario",
+        description="The platform's driver model: the scenario's utilities as they are, or plug-in "
+        "utilities re-calibrated (inverse optimization, C1-C4) to the plug-in frequencies observed "
+        "per cluster and charger place over the last calibration_days days.",
+    )
+    calibration_days: int = Field(default=14, ge=1, le=3650,
+                                  description="Observation window of calibrated beliefs (days).")
+    recalibrate_every: int = Field(default=7, ge=1, le=3650,
+                                   description="Days between re-calibrations of the beliefs (days).")
     naive: NaiveConfig = Field(default_factory=NaiveConfig, description="`naive` policy settings.")
     chance: ChanceConfig = Field(default_factory=ChanceConfig,
                                  description="`chance` policy settings.")

@@ -69,7 +69,7 @@ DAILY_REPORTERS = {
     for key in (
         "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
         "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
-        "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid",
+        "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid", "belief_error",
         "x", "y", "price", "price_mean", "price_std", "pg_payoff", "ev_payoff_mean",
     )
 }
@@ -186,6 +186,7 @@ class V2GMarketModel(mesa.Model):
         plugged = np.zeros((m, hours), dtype=bool)
         travel = np.zeros((m, hours))
         choices = []
+        self._plug_detail: dict[tuple[int, str], np.ndarray] = {}
         dist = self.scenario.drivers.distribution
         for k, c in enumerate(self.clusters):
             net = c.network
@@ -199,9 +200,13 @@ class V2GMarketModel(mesa.Model):
                                      rebate=arc_rebate)
             choice = longest_paths(net, v)
             per_hour = np.where(net.duration > 0, net.energy_kwh / net.duration, 0.0)
-            plugged[c.drivers] = choice.plugged(net)
+            plug_c = choice.plugged(net)
+            plugged[c.drivers] = plug_c
             travel[c.drivers] = per_hour[choice.arc_at_hour]
             choices.append(choice)
+            place_c = choice.place(net)
+            for p in np.unique(net.place[net.kind == PLUG]):
+                self._plug_detail[(k, net.place_names[p])] = (plug_c & (place_c == p)).sum(axis=0)
         return choices, plugged, travel
 
     def step(self) -> None:
@@ -249,7 +254,8 @@ class V2GMarketModel(mesa.Model):
             if bid > 0:
                 scores.append(row["score"])
                 bids.append(bid)
-        self.platform.record_day((plugged & self.strategies[:, None]).sum(axis=0))
+        belief_error = self.platform.record_day(
+            (plugged & self.strategies[:, None]).sum(axis=0), self._plug_detail, decision.rebate)
         game_state = self._game_close(pg_actions)
         soc = fleet.soc
         q = np.quantile(soc, [0.1, 0.5, 0.9])
@@ -267,6 +273,7 @@ class V2GMarketModel(mesa.Model):
             "soc_p10": float(q[0]), "soc_p50": float(q[1]), "soc_p90": float(q[2]),
             "soc_max": float(soc.max()), "unmet_travel_kwh": unmet,
             "hours_bid": int(np.count_nonzero(decision.bid_kw)),
+            "belief_error": belief_error,
             **game_state,
         }
         self.datacollector.collect(self)  # phase 5

@@ -39,6 +39,8 @@ class PlatformAgent(mesa.Agent):
         self.beliefs = beliefs
         self.policy = make_policy(scenario)
         self.plugged_history: list[np.ndarray] = []
+        self.detail_history: list[dict[tuple[int, str], np.ndarray]] = []
+        self.rebate_history: list[np.ndarray] = []
         self.decision: Decision | None = None
 
     def observe(self, day: int, capability_price: np.ndarray,
@@ -94,6 +96,31 @@ class PlatformAgent(mesa.Agent):
         """Predicted plug-ins (persistency model) under the day's rebates."""
         return self.beliefs.predict(rebate)
 
-    def record_day(self, plugged_counts: np.ndarray) -> None:
-        """Remember the realized plugged-in counts of the day (T,)."""
+    def record_day(self, plugged_counts: np.ndarray,
+                   detail: dict[tuple[int, str], np.ndarray] | None = None,
+                   rebate: np.ndarray | None = None) -> float:
+        """Remember the day's realized plug-ins; re-calibrate the beliefs when it is time.
+
+        Args:
+            plugged_counts: (T,) EVs plugged in (and offered to the platform) per hour.
+            detail: (cluster, charger place) -> (T,) plugged counts.
+            rebate: (T,) rebates paid per plugged EV-hour ($).
+
+        Returns:
+            The largest calibration error max |y - observed| when the beliefs were re-calibrated
+            today (with ``[platform] beliefs = "calibrated"``), else NaN.
+        """
         self.plugged_history.append(np.asarray(plugged_counts, dtype=float))
+        self.detail_history.append(dict(detail or {}))
+        hours = self.scenario.network.hours
+        self.rebate_history.append(np.zeros(hours) if rebate is None else np.asarray(rebate))
+        cfg = self.scenario.platform
+        if cfg.beliefs != "calibrated" or len(self.plugged_history) % cfg.recalibrate_every:
+            return float("nan")
+        window = self.detail_history[-cfg.calibration_days:]
+        sizes = self.beliefs.sizes
+        observed = {key: np.mean([d[key] for d in window], axis=0) / sizes[key[0]]
+                    for key in window[-1]}
+        reb = np.mean(self.rebate_history[-cfg.calibration_days:], axis=0)
+        errors = self.beliefs.recalibrate(observed, reb)
+        return max(errors.values(), default=float("nan"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from v2gsim.behavior.persistency import PersistencyModel, PersistencyResult
+from v2gsim.behavior.scenario_calibration import calibrate_place
 from v2gsim.network import PLUG, ActivityNetwork
 
 __all__ = ["ClusterBeliefs", "PlugPrediction"]
@@ -49,6 +50,44 @@ class ClusterBeliefs:
         self.models = [PersistencyModel(n.incidence, n.supply, n.sigma, method=method)
                        for n in self.networks]
         self.hours = self.networks[0].hours
+
+    def charger_places(self, k: int) -> list[str]:
+        """Places of cluster ``k``'s network that have plug-in arcs."""
+        net = self.networks[k]
+        return [net.place_names[p] for p in np.unique(net.place[net.kind == PLUG])]
+
+    def recalibrate(self, observed: dict[tuple[int, str], np.ndarray],
+                    rebate: np.ndarray | None = None) -> dict[tuple[int, str], float]:
+        """Re-fit the plug-in utilities to observed plug-in frequencies (models.md C1-C4).
+
+        Each cluster's hourly plug-in means at each charger place are calibrated with
+        :func:`~v2gsim.behavior.scenario_calibration.calibrate_place` (other utilities and all
+        standard deviations stay as believed), starting from the current beliefs. The
+        observations were made under rebates, so the fit is done on ``mu + rebate`` and the
+        rebate is taken off again afterwards.
+
+        Args:
+            observed: (cluster index, place) -> (T,) mean fraction of the cluster plugged in at
+                the place in each hour over the observation window (-).
+            rebate: (T,) mean rebate paid in each hour over the window ($/EV-h).
+
+        Returns:
+            (cluster, place) -> max |model y - target| after calibration (-).
+        """
+        rebate = np.zeros(self.hours) if rebate is None else np.asarray(rebate, dtype=float)
+        errors = {}
+        for k, net in enumerate(self.networks):
+            shift = self.arc_rebate(k, rebate)
+            work = net.with_utilities(net.mu + shift)
+            for place in self.charger_places(k):
+                if (k, place) not in observed:
+                    continue
+                cal = calibrate_place(work, observed[(k, place)], place)
+                work = work.with_utilities(cal.mu)
+                ok = np.setdiff1d(cal.hours, list(cal.clipped))
+                errors[(k, place)] = float(np.max(np.abs(cal.model_y - cal.target)[ok], initial=0.0))
+            self.networks[k] = work.with_utilities(work.mu - shift)
+        return errors
 
     def arc_rebate(self, k: int, rebate: np.ndarray) -> np.ndarray:
         """Rebate of every arc of cluster ``k``'s network for hourly rebates (zero off plug arcs)."""
