@@ -14,13 +14,17 @@ from matplotlib.figure import Figure
 __all__ = ["plugged_and_bid_by_hour", "run_figures", "score_by_day", "soc_distribution"]
 
 
-def plugged_and_bid_by_hour(hourly: pd.DataFrame, charger_kw: float | None = None) -> Figure:
-    """Mean plugged-in EVs per hour of day (with 10-90 % band over days) and the mean bid."""
+def plugged_and_bid_by_hour(hourly: pd.DataFrame) -> Figure:
+    """Mean plugged-in EVs per hour of day (10-90 % band over days), the platform's prediction, and
+    the mean bid."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     g = hourly.groupby("hour")
     mean, lo, hi = g["plugged"].mean(), g["plugged"].quantile(0.1), g["plugged"].quantile(0.9)
     ax.fill_between(mean.index, lo, hi, alpha=0.25, color="C0", label="plugged in, 10-90 %")
     ax.plot(mean.index, mean, "o-", color="C0", label="plugged in EVs (mean)")
+    if "predicted_plugged" in hourly:
+        ax.plot(mean.index, g["predicted_plugged"].mean(), "--", color="C2",
+                label="predicted (persistency model)")
     ax.set_xlabel("hour of day")
     ax.set_ylabel("EVs plugged in")
     ax2 = ax.twinx()
