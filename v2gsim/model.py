@@ -70,6 +70,7 @@ DAILY_REPORTERS = {
         "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
         "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
         "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid", "belief_error",
+        "policy_status", "solve_time_s", "gap", "predicted_profit",
         "x", "y", "price", "price_mean", "price_std", "pg_payoff", "ev_payoff_mean",
     )
 }
@@ -274,6 +275,11 @@ class V2GMarketModel(mesa.Model):
             "soc_max": float(soc.max()), "unmet_travel_kwh": unmet,
             "hours_bid": int(np.count_nonzero(decision.bid_kw)),
             "belief_error": belief_error,
+            "policy_status": str(decision.info.get("policy_status", "")),
+            "solve_time_s": float(decision.info.get("solve_time_s", np.nan)),
+            "gap": float(decision.info.get("gap", np.nan)),
+            "predicted_profit": float(decision.info.get(
+                "predicted_profit", decision.info.get("expected_credit", np.nan))),
             **game_state,
         }
         self.datacollector.collect(self)  # phase 5
