@@ -1,4 +1,4 @@
-"""Command-line interface: ``v2gsim run | sweep | report | game | calibrate | validate``.
+"""Command-line interface: ``v2gsim run | sweep | report | solve | game | calibrate | validate``.
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
@@ -94,6 +94,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from v2gsim.model import V2GMarketModel
+    from v2gsim.optimize.bilevel_policy import policy_for
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    model = V2GMarketModel(scenario)
+    cap, perf = model.tso.price_forecast()
+    obs = model.platform.observe(0, cap, perf)
+    sol = policy_for(scenario).solve(obs)
+    out = sol.to_dict()
+    if args.json:
+        print(json.dumps(out, indent=2, default=float))
+        return 0
+    print(f"bilevel {scenario.name}: {sol.method} ({sol.solver}), status {sol.status}, "
+          f"{sol.solve_time_s:.2f} s")
+    print(f"  objective ${sol.objective:.2f}/day (credits ${sol.credit:.2f} - rebates "
+          f"${sol.rebate_cost:.2f}); without rebates ${sol.objective_no_rebates:.2f}; "
+          f"upper bound ${sol.upper_bound:.2f}; gap {sol.gap:.2e}")
+    print(f"  certificate max|y - y_follower| = {sol.certificate:.2e}")
+    print("  hour  rebate($)  bid(kW)  plug-in fraction")
+    for t in range(len(sol.rebates)):
+        print(f"  {t:4d}  {sol.rebates[t]:9.2f}  {sol.bids[t]:7.1f}  {sol.plug_fraction[t]:.4f}")
+    return 0
+
+
 def _cmd_game(args: argparse.Namespace) -> int:
     from v2gsim.game.report import game_report, write_game_figures
 
@@ -179,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-figures", action="store_true")
     rp.add_argument("--show", action="store_true", help="print the table")
     rp.set_defaults(func=_cmd_report)
+
+    sv = sub.add_parser("solve", help="solve one day's bilevel rebate-and-bid problem (seed 000)")
+    _add_scenario_args(sv)
+    sv.add_argument("--json", action="store_true", help="print the solution as JSON")
+    sv.set_defaults(func=_cmd_solve)
 
     gm = sub.add_parser("game", help="seed 001 evolutionary game: points, equilibria, figures")
     _add_scenario_args(gm)

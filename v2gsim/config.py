@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "BilevelConfig",
     "ChanceConfig",
     "ClusterConfig",
     "DriversConfig",
@@ -301,6 +303,39 @@ class ChanceConfig(_Strict):
     )
 
 
+class BilevelConfig(_Strict):
+    """Parameters of the ``bilevel`` policy (rebates and bids, models.md §1.5).
+
+    The chance bound (eta, bound, capability, requirement statistics) is shared with
+    ``[platform.chance]``.
+    """
+
+    levels: list[float] = Field(
+        default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4],
+        description="Discrete rebate levels s_h, increasing, the first 0 ($ per plugged EV-hour).",
+    )
+    method: Literal["bnb", "coordinate", "misocp"] = Field(
+        default="bnb",
+        description="bnb: exact branch-and-bound over rebate levels with the exact follower; "
+        "coordinate: coordinate search (heuristic); misocp: the single-level MISOCP with SCIP.",
+    )
+    time_limit_s: float = Field(
+        default=2.0, gt=0, description="Time limit of the daily re-solve (s); the best solution "
+        "found and its certified bound are used when it is reached.",
+    )
+    rel_gap: float = Field(default=1e-4, ge=0, lt=1, description="Relative optimality gap (-).")
+    valid_inequalities: bool = Field(
+        default=False, description="Add the (B3) bounds to the MISOCP (checked for complements)."
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: list[float]) -> list[float]:
+        if not v or v[0] != 0.0 or any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError(f"levels must be increasing and start at 0, got {v}")
+        return v
+
+
 class PlatformConfig(_Strict):
     """The aggregator platform."""
 
@@ -320,6 +355,8 @@ class PlatformConfig(_Strict):
     naive: NaiveConfig = Field(default_factory=NaiveConfig, description="`naive` policy settings.")
     chance: ChanceConfig = Field(default_factory=ChanceConfig,
                                  description="`chance` policy settings.")
+    bilevel: BilevelConfig = Field(default_factory=BilevelConfig,
+                                   description="`bilevel` policy settings.")
 
     @field_validator("policy")
     @classmethod

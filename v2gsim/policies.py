@@ -105,13 +105,27 @@ def register_policy(name: str) -> Callable[[Callable[[Scenario], Policy]], Calla
     return deco
 
 
+#: Modules that register the built-in policies; imported on first use of the registry, so that a
+#: policy module may import this one without an import cycle.
+BUILTIN_POLICY_MODULES = ("v2gsim.optimize.chance_policy", "v2gsim.optimize.bilevel_policy")
+
+
+def _load_builtin() -> None:
+    import importlib
+
+    for name in BUILTIN_POLICY_MODULES:
+        importlib.import_module(name)
+
+
 def available_policies() -> list[str]:
     """Names of all registered policies."""
+    _load_builtin()
     return sorted(_REGISTRY)
 
 
 def make_policy(scenario: Scenario) -> Policy:
     """Build the policy a scenario names."""
+    _load_builtin()
     try:
         factory = _REGISTRY[scenario.platform.policy]
     except KeyError:
@@ -147,4 +161,3 @@ class NaivePolicy:
 def _make_naive(scenario: Scenario) -> Policy:
     cfg = scenario.platform.naive
     return NaivePolicy(bid_fraction=cfg.bid_fraction, lookback_days=cfg.lookback_days)
-from v2gsim.optimize import chance_policy as _chance_policy  # noqa: E402,F401  (registers "chance")

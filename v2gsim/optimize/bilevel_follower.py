@@ -37,7 +37,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from v2gsim.behavior.persistency import PersistencyModel, network_arrays
 
-_BAND_MIN_BATCH = 24
+_BAND_MIN_BATCH = 48
 """Batches at least this large use the banded Cholesky solver (smaller ones: dense LAPACK)."""
 
 __all__ = [
@@ -461,7 +461,8 @@ class SubstitutionReport:
 
     Attributes:
         nu: largest substitution effect found, ``max(0, −J[t, t'])`` over sampled rebate vectors
-            and hour pairs t ≠ t' (persistency per $ of rebate, 1/$). 0 means the charging arcs
+            and hour pairs t ≠ t' (persistency per $ of rebate, 1/$); entries below 1e-12 times
+            the largest own-hour effect are round-off and count as 0. 0 means the charging arcs
             behaved as complements at every sample.
         relative: ``nu`` relative to the geometric mean of the two diagonal entries (-).
         pair: the hour pair (t, t') where it was found, or None.
@@ -480,8 +481,8 @@ class SubstitutionReport:
 
     @property
     def complements(self) -> bool:
-        """True when no substitution effect above round-off (1e-12 per $) was found."""
-        return self.nu <= 1e-12
+        """True when no substitution effect above round-off was found at the samples."""
+        return self.nu == 0.0
 
 
 def substitution_report(follower: BatchFollower, S: ArrayLike) -> SubstitutionReport:
@@ -505,15 +506,16 @@ def substitution_report(follower: BatchFollower, S: ArrayLike) -> SubstitutionRe
     idx = np.arange(T)
     off[:, idx, idx] = 0.0
     diag = np.maximum(J[:, idx, idx], 1e-300)
-    worst = float(-off.min()) if off.size else 0.0
-    nu = max(0.0, worst)
+    noise = 1e-12 * float(diag.max())  # round-off level of the Laplacian solves
+    neg = np.where(-off > noise, -off, 0.0)
+    nu = float(neg.max()) if neg.size else 0.0
     pair = None
     rel = 0.0
     if nu > 0:
-        k, t, tp = np.unravel_index(int(np.argmin(off)), off.shape)
+        k, t, tp = np.unravel_index(int(np.argmax(neg)), neg.shape)
         pair = (int(t), int(tp))
         rel = float(nu / np.sqrt(diag[k, t] * diag[k, tp]))
     return SubstitutionReport(
         nu=nu, relative=rel, pair=pair, samples=Sa.shape[0],
-        max_complement=float(max(0.0, off.max())), pairwise=np.maximum(-off, 0.0).max(axis=0),
+        max_complement=float(max(0.0, off.max())), pairwise=neg.max(axis=0),
     )

@@ -1,0 +1,169 @@
+"""Benchmark of the bilevel rebate-and-bid solvers (seed 000, models.md §1.5; issue 5 targets).
+
+Instances: :func:`v2gsim.optimize.bilevel.default_instance` (24 h, two clusters on the default
+scenario's network, rebate levels 0–0.4 $ per plugged EV-hour, 200 EVs, bound (3), η = 0.05):
+
+* ``default``: shares 0.5/0.5;
+* ``perturbed``: the default with hourly prices multiplied by ``1 + 0.15 N(0, 1)`` (clipped at 0.5),
+  ``--repeats`` draws;
+* ``compositions``: share of the ``commuters`` cluster 0.4, 0.45, ..., 0.7.
+
+Methods (:meth:`v2gsim.optimize.bilevel.BilevelProblem.solve`):
+
+* ``coordinate``: coordinate search with exact follower re-solves plus one bounding round, giving
+  a certified upper bound (target (a): a solution as good as the best known, with a bound, in
+  <= 2 s);
+* ``bnb``: coordinate search, then the exact branch-and-bound to a relative gap of 1e-4
+  (target (b): proven optimality in <= 10 s median); when a solve takes longer than 2 s (10 s) it
+  is repeated with a 2 s (10 s) limit to report the gap reached by then;
+* ``misocp``: SCIP on the single-level MISOCP (S1–S6) without and with the valid inequalities
+  (B3), with time limits ``--scip-limits`` (default instance only; ``--no-scip`` skips it).
+
+Each solve builds a fresh :class:`~v2gsim.optimize.bilevel.BilevelProblem` (no cache carried over).
+OpenBLAS is limited to one thread (the batched follower solves many 56x56 systems; threads only
+compete on a shared 2-core machine) unless ``OPENBLAS_NUM_THREADS`` is already set.
+
+Prints one JSON object. Usage:
+``python analysis/benchmarks/bench_bilevel.py [--repeats 5] [--scip-limits 10,60] [--no-scip]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem, default_instance
+
+REL_GAP = 1e-4
+
+
+def _row(sol: Any) -> dict[str, Any]:
+    return {
+        "objective": round(sol.objective, 6),
+        "upper_bound": round(sol.upper_bound, 6) if np.isfinite(sol.upper_bound) else None,
+        "gap": float(f"{sol.gap:.3g}") if np.isfinite(sol.gap) else None,
+        "status": sol.status,
+        "solve_time_s": round(sol.solve_time_s, 3),
+        "nodes": sol.nodes,
+        "evaluations": sol.evaluations,
+        "certificate": float(f"{sol.certificate:.3g}"),
+        "certificate_primal": float(f"{sol.certificate_primal:.3g}"),
+        "improvement_over_chance": round(sol.improvement, 5),
+        "rebates": [round(x, 3) for x in sol.rebates.tolist()],
+    }
+
+
+def _exact(inst: BilevelInstance, label: str, limit: float) -> dict[str, Any]:
+    """Coordinate search and branch-and-bound on one instance (fresh problem objects)."""
+    out: dict[str, Any] = {"instance": label}
+    co = BilevelProblem(inst).solve("coordinate", time_limit=limit, rel_gap=REL_GAP)
+    bb = BilevelProblem(inst).solve("bnb", time_limit=limit, rel_gap=REL_GAP)
+    out["coordinate"] = _row(co)
+    out["bnb"] = _row(bb)
+    out["coordinate"]["is_best_known"] = bool(co.objective >= bb.objective - 1e-9 * abs(bb.objective))
+    at: dict[str, Any] = {}
+    for cut in (2.0, 10.0):
+        if bb.solve_time_s <= cut:
+            at[f"{cut:g}s"] = out["bnb"]["gap"]
+        else:
+            part = BilevelProblem(inst).solve("bnb", time_limit=cut, rel_gap=REL_GAP)
+            at[f"{cut:g}s"] = float(f"{part.gap:.3g}")
+    at[f"{limit:g}s"] = out["bnb"]["gap"]
+    out["bnb"]["gap_at"] = at
+    return out
+
+
+def _scip(inst: BilevelInstance, limits: Sequence[float], optimum: float) -> list[dict[str, Any]]:
+    rows = []
+    for vi in (False, True):
+        for lim in limits:
+            prob = BilevelProblem(inst)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sol = prob.solve("misocp", time_limit=lim, rel_gap=REL_GAP, valid_inequalities=vi)
+            row = {"valid_inequalities": vi, "time_limit_s": lim, **_row(sol), "message": sol.message}
+            if np.isfinite(sol.upper_bound):
+                row["bound_gap_vs_optimum"] = float(f"{(sol.upper_bound - optimum) / optimum:.3g}")
+            row["objective_gap_vs_optimum"] = float(f"{(optimum - sol.objective) / optimum:.3g}")
+            rows.append(row)
+    return rows
+
+
+def _median(xs: list[float]) -> float:
+    return float(f"{statistics.median(xs):.4g}")
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark, print its JSON object and return it."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="perturbed-price instances (>= 0)")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="limit of each exact solve (s)")
+    parser.add_argument("--scip-limits", default="10,60", help="comma-separated SCIP time limits (s)")
+    parser.add_argument("--no-scip", action="store_true", help="skip the SCIP comparison")
+    parser.add_argument(
+        "--compositions", default="0.4,0.45,0.5,0.55,0.6,0.65,0.7",
+        help="comma-separated shares of the commuters cluster",
+    )
+    args = parser.parse_args(argv)
+    if args.repeats < 0:
+        parser.error("--repeats must be >= 0")
+    t_start = time.perf_counter()
+    out: dict[str, Any] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "rel_gap": REL_GAP,
+    }
+    base = default_instance()
+    default = _exact(base, "default 0.5/0.5", args.time_limit)
+    out["default"] = default
+    rng = np.random.default_rng(20240601)
+    perturbed = []
+    for k in range(args.repeats):
+        scale = np.maximum(1.0 + 0.15 * rng.standard_normal(base.hours), 0.5)
+        inst = default_instance(price_scale=scale)
+        perturbed.append(_exact(inst, f"perturbed prices #{k}", args.time_limit))
+    out["perturbed"] = perturbed
+    comps = []
+    for sh in (float(x) for x in args.compositions.split(",") if x.strip()):
+        inst = default_instance((sh, 1.0 - sh))
+        comps.append(_exact(inst, f"composition {sh:g}/{1 - sh:g}", args.time_limit))
+    out["compositions"] = comps
+    runs = [default, *perturbed, *comps]
+    out["summary"] = {
+        "instances": len(runs),
+        "bnb_median_time_s": _median([r["bnb"]["solve_time_s"] for r in runs]),
+        "bnb_max_time_s": max(r["bnb"]["solve_time_s"] for r in runs),
+        "bnb_share_optimal": sum(r["bnb"]["status"] == "optimal" for r in runs) / len(runs),
+        "bnb_median_gap": _median([r["bnb"]["gap"] for r in runs]),
+        "bnb_max_gap_at_2s": max(r["bnb"]["gap_at"]["2s"] for r in runs),
+        "bnb_max_gap_at_10s": max(r["bnb"]["gap_at"]["10s"] for r in runs),
+        "coordinate_median_time_s": _median([r["coordinate"]["solve_time_s"] for r in runs]),
+        "coordinate_max_time_s": max(r["coordinate"]["solve_time_s"] for r in runs),
+        "coordinate_median_certified_gap": _median([r["coordinate"]["gap"] for r in runs]),
+        "coordinate_share_best_known": sum(r["coordinate"]["is_best_known"] for r in runs) / len(runs),
+        "max_certificate": max(r["bnb"]["certificate"] for r in runs),
+        "max_certificate_primal": max(r["bnb"]["certificate_primal"] for r in runs),
+    }
+    if not args.no_scip:
+        limits = [float(x) for x in args.scip_limits.split(",") if x.strip()]
+        out["scip_default"] = _scip(base, limits, default["bnb"]["objective"])
+    out["total_time_s"] = round(time.perf_counter() - t_start, 1)
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()

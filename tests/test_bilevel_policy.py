@@ -1,0 +1,54 @@
+"""Policy `bilevel` in the model and the `v2gsim solve` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from v2gsim.cli import main
+from v2gsim.config import load_scenario
+from v2gsim.model import V2GMarketModel
+from v2gsim.optimize.bilevel_policy import policy_for
+from v2gsim.runner import run_scenario
+
+SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+RICH = ["drivers.charger_kw=30", "drivers.count=200"]  # rebates pay at 30 kW chargers
+
+
+@pytest.mark.parametrize("overrides", [[], RICH])
+def test_bilevel_never_predicts_less_than_chance(overrides):
+    scen = load_scenario(SCEN / "tiny.toml", overrides)
+    model = V2GMarketModel(scen)
+    obs = model.platform.observe(0, *model.tso.price_forecast())
+    pol = policy_for(scen)
+    sol = pol.solve(obs)
+    chance = pol.chance.decide(obs)
+    assert sol.objective_no_rebates == pytest.approx(chance.info["expected_credit"], rel=1e-6)
+    assert sol.objective >= sol.objective_no_rebates - 1e-9
+    # zero rebates reproduce the chance bids
+    if np.all(sol.rebates == 0):
+        np.testing.assert_allclose(sol.bids, chance.bid_kw, rtol=1e-6, atol=1e-6)
+    assert sol.certificate <= 1e-4
+
+
+def test_bilevel_policy_runs_daily_and_records_its_solves():
+    scen = load_scenario(SCEN / "tiny.toml", ['platform.policy="bilevel"', *RICH], days=3)
+    r = run_scenario(scen)
+    d, h = r.daily, r.hourly
+    assert set(d["policy_status"]) <= {"optimal", "time_limit", "feasible"}
+    assert (d["solve_time_s"] > 0).all() and (d["gap"] >= 0).all()
+    assert (h["rebate"] >= 0).all() and (h["rebate"] > 0).any()
+    # rebates are paid per plugged EV-hour
+    np.testing.assert_allclose(h["rebates_paid"], h["rebate"] * h["plugged"])
+
+
+def test_solve_command_json(capsys):
+    sets = [arg for o in RICH for arg in ("--set", o)]
+    assert main(["solve", str(SCEN / "tiny.toml"), "--json", *sets]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("rebates", "bids", "y", "objective", "gap", "solve_time_s", "certificate"):
+        assert key in out
+    assert len(out["rebates"]) == 24 and out["objective"] >= out["objective_no_rebates"]
