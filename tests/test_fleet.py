@@ -28,7 +28,7 @@ def test_baseline_charging_by_hand():
     assert flows.p_down_kw == (5 - 2) + (5 - 0.5)
     assert flows.e_up_kwh == (5 - 2) + (7.5 - 2)
     assert flows.e_down_kwh == (9 - 5 - 2) + (9 - 7.5 - 0.5)
-    f.settle_hour(plugged, flows, net_discharge_kwh=0.0)
+    f.settle_hour(flows, net_discharge_kwh=0.0)
     np.testing.assert_allclose(f.energy_kwh, [7.0, 8.0, 5.0])
 
 
@@ -44,7 +44,7 @@ def test_regulation_energy_balance_and_bounds(seed, frac, drive):
     # any net regulation energy within the aggregate window is absorbed exactly
     net = frac * (flows.e_up_kwh if frac > 0 else flows.e_down_kwh)
     before = f.energy_kwh.copy()
-    f.settle_hour(plugged, flows, net)
+    f.settle_hour(flows, net)
     delta = f.energy_kwh - before
     assert np.isclose(np.sum(delta), np.sum(flows.base_kw) - net, atol=1e-9)
     assert np.all(delta[~plugged] == 0)

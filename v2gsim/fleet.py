@@ -116,14 +116,11 @@ class Fleet:
             offered=offered,
         )
 
-    def settle_hour(
-        self, plugged: np.ndarray, flows: HourFlows, net_discharge_kwh: float, dt_h: float = 1.0
-    ) -> None:
+    def settle_hour(self, flows: HourFlows, net_discharge_kwh: float, dt_h: float = 1.0) -> None:
         """Apply one hour's baseline charging and the fleet's net regulation energy.
 
         Args:
-            plugged: (M,) EVs plugged in this hour (baseline charging is in ``flows``).
-            flows: this hour's :meth:`hour_flows`.
+            flows: this hour's :meth:`hour_flows` (baseline charging and the offered EVs).
             net_discharge_kwh: regulation energy delivered to the grid (discharge > 0, kWh); split
                 pro rata to each offered EV's room in that direction, so no EV crosses its bounds.
         """

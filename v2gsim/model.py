@@ -231,7 +231,7 @@ class V2GMarketModel(mesa.Model):
             bid = float(decision.bid_kw[t])
             follow = self.platform.dispatch(signal[t], bid, flows)
             net_kwh = float(follow.net_energy_kwh[0])
-            fleet.settle_hour(plug_t, flows, net_kwh)
+            fleet.settle_hour(flows, net_kwh)
             paid = float(decision.rebate[t]) * int(plug_t.sum())
             row = {
                 "day": day, "hour": t, "plugged": int(plug_t.sum()),
