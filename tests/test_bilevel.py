@@ -335,3 +335,41 @@ def test_instance_validation(default: BilevelInstance) -> None:
         default.replace(bound=5)
     with pytest.raises(ValueError, match="unknown method"):
         BilevelProblem(default).solve("simplex")  # type: ignore[arg-type]
+
+
+def _soc_instance(seed: int) -> BilevelInstance:
+    """A tiny instance with a binding state-of-charge guarantee (E3)."""
+    from v2gsim.optimize.bilevel_search import SOCBound
+
+    inst = tiny_instance(seed)
+    T = inst.hours
+    rng = np.random.default_rng(1000 + seed)
+    soc = SOCBound(omega=float(rng.uniform(1.0, 3.0)), gamma_bar=rng.uniform(0.05, 0.3, T),
+                   sigma_gamma=rng.uniform(0.02, 0.1, T), kappa=float(np.sqrt(-2 * np.log(0.05))))
+    return inst.replace(soc=soc)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_soc_guarantee_branch_and_bound_matches_brute_force(seed: int) -> None:
+    inst = _soc_instance(seed)
+    ref = brute_force(inst)
+    sol = solve_bilevel(inst, method="bnb", time_limit=30.0, rel_gap=1e-9)
+    assert sol.status == "optimal", sol.message
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-9)
+    assert sol.upper_bound >= ref.objective * (1 - 1e-9) - 1e-9
+    # the bids satisfy the guarantee hour by hour (models.md E3, SOCP form), evaluated directly
+    soc, M = inst.soc, inst.cluster_sizes
+    y = sol.y
+    lhs = (soc.gamma_bar * sol.bids - soc.omega * (y @ M)
+           + soc.kappa * np.sqrt(soc.omega**2 * ((y * (1 - y)) @ M) + (soc.sigma_gamma * sol.bids) ** 2))
+    assert np.all(lhs[sol.bids > 0] <= 1e-6 * (1 + sol.bids[sol.bids > 0]))
+
+
+def test_soc_guarantee_binds_and_lowers_the_bids() -> None:
+    inst = _soc_instance(3)
+    free = solve_bilevel(inst.replace(soc=None), method="bnb", time_limit=30.0)
+    with_soc = solve_bilevel(inst, method="bnb", time_limit=30.0)
+    assert with_soc.objective <= free.objective + 1e-9
+    assert np.any(with_soc.bids < free.bids - 1e-6)
+    with pytest.raises(ValueError, match="E3"):
+        BilevelProblem(inst).solve("misocp", time_limit=1.0)

@@ -52,3 +52,17 @@ def test_solve_command_json(capsys):
     for key in ("rebates", "bids", "y", "objective", "gap", "solve_time_s", "certificate"):
         assert key in out
     assert len(out["rebates"]) == 24 and out["objective"] >= out["objective_no_rebates"]
+
+
+def test_soc_guarantee_switch_in_the_policy():
+    scen = load_scenario(SCEN / "tiny.toml", [*RICH, "platform.bilevel.soc_guarantee=true",
+                                              "drivers.baseline_charge_kw=1.0"])
+    pol = policy_for(scen)
+    assert pol.soc is not None and pol.soc.omega == 1.0
+    model = V2GMarketModel(scen)
+    obs = model.platform.observe(0, *model.tso.price_forecast())
+    with_soc = pol.solve(obs)
+    pol.soc, pol.problem = None, None
+    without = pol.solve(obs)
+    assert with_soc.objective <= without.objective + 1e-9
+    assert with_soc.status in ("optimal", "time_limit")

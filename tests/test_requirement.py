@@ -161,3 +161,19 @@ def test_stats_from_pjm_files():
     # the peak requirement is degenerate on real RegD: 47 of 48 hours reach |s| = 1
     peak = RequirementStats.from_pjm_files(paths, score_target=1.0)
     assert np.count_nonzero(peak.samples == 1.0) == 47
+
+
+def test_net_discharge_stats_by_hand():
+    from v2gsim.market.requirement import net_discharge_stats
+
+    per_day = 24 * 1800
+    up = np.full(per_day, 0.5)
+    down = np.full(per_day, -0.5)
+    ramp = np.repeat(np.linspace(-1, 1, 24), 1800)  # hour t has mean ramp[t]
+    gamma_bar, sigma_f = net_discharge_stats([up, down])
+    np.testing.assert_allclose(gamma_bar, 0.0, atol=1e-12)
+    # residuals are +-0.5 with probability 1/2: forward deviation = std = 0.5
+    np.testing.assert_allclose(sigma_f, 0.5, rtol=1e-3)
+    g, s = net_discharge_stats([ramp, ramp])
+    np.testing.assert_allclose(g, np.linspace(-1, 1, 24), atol=1e-12)
+    np.testing.assert_allclose(s, 0.0, atol=1e-12)

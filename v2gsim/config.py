@@ -327,6 +327,14 @@ class BilevelConfig(_Strict):
     valid_inequalities: bool = Field(
         default=False, description="Add the (B3) bounds to the MISOCP (checked for complements)."
     )
+    soc_guarantee: bool = Field(
+        default=False,
+        description="State-of-charge guarantee (models.md E3): the baseline charging omega of the "
+        "plugged EVs must cover the net regulation discharge with probability 1 - soc_eta "
+        "(search methods only, not the MISOCP).",
+    )
+    soc_eta: float = Field(default=0.05, gt=0, lt=1,
+                           description="Violation probability eta-hat of the SOC guarantee (-).")
 
     @field_validator("levels")
     @classmethod

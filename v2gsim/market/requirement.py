@@ -442,3 +442,35 @@ class RequirementStats:
             signals, dt_s=2.0, score_target=score_target, hours=hours, pool=pool,
             min_days_per_hour=min_days_per_hour,
         )
+
+
+def net_discharge_stats(
+    day_signals: Sequence[ArrayLike], *, hours: int = 24, dt_s: float = 2.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Net discharge per kW of bid over each hour, for the state-of-charge guarantee (models.md E3).
+
+    Following the signal ``s`` with a bid of 1 kW discharges ``γ = Σ_k s_k dt / 3600`` kWh in the
+    hour (the hour's mean of ``s`` times 1 h; discharge positive, as in :mod:`v2gsim.market.agc`).
+    The mean γ̄_t is taken per hour of day; the forward deviation of ``γ − γ̄_t`` is pooled over all
+    hours and days (a day gives one sample per hour, too few for per-hour deviations).
+
+    Args:
+        day_signals: one 2-s signal per day.
+        hours: hours of day (h).
+        dt_s: sample period (s).
+
+    Returns:
+        ``(gamma_bar, sigma_f)``, each (hours,), in kWh per kW of bid.
+    """
+    per_hour = round(SECONDS_PER_HOUR / dt_s)
+    rows = []
+    for sig in day_signals:
+        s = np.asarray(sig, dtype=np.float64)[: hours * per_hour]
+        if s.size < hours * per_hour:
+            raise ValueError(f"a day signal has {s.size} samples, need {hours * per_hour}")
+        rows.append(s.reshape(hours, per_hour).mean(axis=1))
+    g = np.vstack(rows)  # (days, hours), kWh per kW
+    gamma_bar = g.mean(axis=0)
+    resid = (g - gamma_bar).ravel()
+    sigma_f = forward_backward(resid).sigma_f if resid.size > 1 else 0.0
+    return gamma_bar, np.full(hours, float(sigma_f))

@@ -60,6 +60,7 @@ from v2gsim.optimize.bilevel_search import (
     Y_TOL,
     LeaderData,
     SearchResult,
+    SOCBound,
     branch_and_bound,
     brute_force_search,
     coordinate_search,
@@ -188,6 +189,9 @@ class BilevelInstance:
         eta: allowed violation probability η.
         bound: 3 or 4 (models.md §1.4).
         free_hours: (T,) hours whose rebate may be non-zero (others fixed at 0); default all.
+        soc: optional state-of-charge guarantee (models.md E3); then ``psi`` is the headroom
+            ψ − ω and the bids also satisfy :class:`~v2gsim.optimize.bilevel_search.SOCBound`.
+            Supported by the search methods, not by the MISOCP.
     """
 
     clusters: tuple[DriverCluster, ...]
@@ -201,6 +205,7 @@ class BilevelInstance:
     eta: float = 0.05
     bound: Bound = 3
     free_hours: NDArray[np.bool_] | None = None
+    soc: SOCBound | None = None
 
     def __post_init__(self) -> None:
         clusters = tuple(self.clusters)
@@ -589,6 +594,7 @@ class BilevelProblem:
         return LeaderData(
             followers=self._followers, M=inst.cluster_sizes, psi=float(inst.psi), kappa=inst.kappa,
             price=inst.price, r_bar=inst.r_bar, sigma_dev=inst.sigma_dev, levels=inst.levels,
+            soc=inst.soc,
             free=inst.free, safety=self.safety,
         )
 
@@ -685,6 +691,11 @@ class BilevelProblem:
                     inst.eta, bound=inst.bound),
             dtype=float,
         )
+        if inst.soc is not None:  # E3: the bid must also satisfy the state-of-charge guarantee
+            yc = np.clip(y_hours, 0, 1)
+            b = inst.psi * (yc @ inst.cluster_sizes)
+            a = inst.psi**2 * ((yc * (1.0 - yc)) @ inst.cluster_sizes)
+            bids = np.minimum(bids, inst.soc.cap(b, a, inst.psi))
         bids = np.where(inst.price > 0, bids, 0.0)
         credit = float(inst.price @ bids)
         paid = float(np.einsum("t,tc,c->", s, y_hours, inst.cluster_sizes))
@@ -864,6 +875,9 @@ class BilevelProblem:
 
     def misocp(self, valid_inequalities: bool = False) -> BilevelMISOCP:
         """The MISOCP (built on first use; parameters refreshed from the current instance)."""
+        if self.instance.soc is not None:
+            raise ValueError("the state-of-charge guarantee (E3) is supported by the search methods "
+                             "(bnb, coordinate, brute_force), not by the MISOCP")
         mdl = self._misocp.get(valid_inequalities)
         if mdl is None:
             mdl = BilevelMISOCP(self.instance, valid_inequalities=valid_inequalities)

@@ -18,23 +18,51 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from v2gsim.market.agc import read_pjm_regd, synthetic_regd
+from v2gsim.market.requirement import net_discharge_stats
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem, BilevelSolution, DriverCluster
-from v2gsim.optimize.chance_policy import ChancePolicy, expected_price_per_kw, policy_from_scenario
+from v2gsim.optimize.bilevel_search import SOCBound
+from v2gsim.optimize.chance_policy import (
+    REQUIREMENT_SEED_TAG,
+    ChancePolicy,
+    expected_price_per_kw,
+    policy_from_scenario,
+)
 from v2gsim.policies import Decision, Observation, Policy, register_policy
 
 if TYPE_CHECKING:
     from v2gsim.config import Scenario
 
-__all__ = ["BilevelPolicy", "bilevel_instance"]
+__all__ = ["BilevelPolicy", "bilevel_instance", "soc_bound_for"]
 
 
-def bilevel_instance(obs: Observation, chance: ChancePolicy, levels: np.ndarray) -> BilevelInstance:
+def soc_bound_for(scenario: Scenario) -> SOCBound:
+    """The state-of-charge guarantee (E3) of ``scenario``: omega = ``drivers.baseline_charge_kw``,
+    net-discharge statistics from the same AGC history as the requirement statistics (PJM files, or
+    ``platform.chance.requirement_days`` synthetic days), kappa-hat = sqrt(-2 ln soc_eta)."""
+    hours = scenario.network.hours
+    if scenario.market.agc == "pjm_regd":
+        days = [read_pjm_regd(scenario.resolve_path(p)) for p in scenario.market.agc_files]
+    else:
+        rng = np.random.default_rng([scenario.seed, REQUIREMENT_SEED_TAG])
+        n = scenario.platform.chance.requirement_days
+        sig = synthetic_regd(rng, days=n, mean_hourly_mileage=scenario.market.mean_hourly_mileage)
+        days = np.split(sig, n)
+    gamma_bar, sigma_f = net_discharge_stats(days, hours=hours)
+    eta_hat = scenario.platform.bilevel.soc_eta
+    return SOCBound(omega=scenario.drivers.baseline_charge_kw, gamma_bar=gamma_bar,
+                    sigma_gamma=sigma_f, kappa=float(np.sqrt(-2.0 * np.log(eta_hat))))
+
+
+def bilevel_instance(obs: Observation, chance: ChancePolicy, levels: np.ndarray,
+                     soc: SOCBound | None = None) -> BilevelInstance:
     """The day's bilevel instance from the platform's observation (beliefs, prices) and bound.
 
     Args:
         obs: observation with ``extra["beliefs"]`` (:class:`~v2gsim.behavior.beliefs.ClusterBeliefs`).
         chance: the chance policy whose bound, requirement statistics and capability are used.
         levels: rebate levels ($ per plugged EV-hour).
+        soc: optional state-of-charge guarantee (models.md E3).
     """
     beliefs = obs.extra["beliefs"]
     clusters = tuple(DriverCluster.from_network(net, name=f"cluster{k}")
@@ -47,7 +75,7 @@ def bilevel_instance(obs: Observation, chance: ChancePolicy, levels: np.ndarray)
         clusters=clusters, shares=sizes / sizes.sum(), fleet_size=float(sizes.sum()),
         psi=float(obs.charger_kw) - chance.reserve_kw, levels=np.asarray(levels, dtype=float),
         price=price, r_bar=chance.stats.r_bar, sigma_dev=chance.stats.sigma(chance.bound),
-        eta=chance.eta, bound=chance.bound,
+        eta=chance.eta, bound=chance.bound, soc=soc,
     )
 
 
@@ -61,6 +89,7 @@ class BilevelPolicy:
     time_limit_s: float = 2.0
     rel_gap: float = 1e-4
     valid_inequalities: bool = False
+    soc: SOCBound | None = None
     name: str = "bilevel"
     problem: BilevelProblem | None = None
     last: Decision | None = None
@@ -68,7 +97,7 @@ class BilevelPolicy:
 
     def solve(self, obs: Observation) -> BilevelSolution:
         """Solve the day's bilevel problem (builds the problem on first use)."""
-        inst = bilevel_instance(obs, self.chance, self.levels)
+        inst = bilevel_instance(obs, self.chance, self.levels, self.soc)
         if self.problem is None:
             self.problem = BilevelProblem(inst)
         else:
@@ -106,7 +135,8 @@ def policy_for(scenario: Scenario) -> BilevelPolicy:
     cfg = scenario.platform.bilevel
     return BilevelPolicy(chance=policy_from_scenario(scenario), levels=np.asarray(cfg.levels),
                          method=cfg.method, time_limit_s=cfg.time_limit_s, rel_gap=cfg.rel_gap,
-                         valid_inequalities=cfg.valid_inequalities)
+                         valid_inequalities=cfg.valid_inequalities,
+                         soc=soc_bound_for(scenario) if cfg.soc_guarantee else None)
 
 
 @register_policy("bilevel")

@@ -58,6 +58,7 @@ from v2gsim.optimize.bilevel_follower import BatchFollower
 __all__ = [
     "Y_TOL",
     "LeaderData",
+    "SOCBound",
     "SearchResult",
     "branch_and_bound",
     "brute_force_search",
@@ -99,6 +100,48 @@ def cstar(
     return c
 
 
+@dataclass(frozen=True)
+class SOCBound:
+    """State-of-charge guarantee (models.md E3, RECONSTRUCTED SOCP form):
+    ``γ̄_t C_t − ω M y_t + κ̂ sqrt(ω² M y_t(1 − y_t) + (σ_γ,t C_t)²) ≤ 0``.
+
+    Attributes:
+        omega: guaranteed average (baseline) charging rate per plugged EV ω (kW).
+        gamma_bar: (T,) mean net discharge per kW of bid over the hour γ̄_t (kWh/kW).
+        sigma_gamma: (T,) forward deviation of that net discharge (kWh/kW).
+        kappa: multiplier κ̂ = sqrt(−2 ln η̂) (-).
+    """
+
+    omega: float
+    gamma_bar: NDArray[np.float64]
+    sigma_gamma: NDArray[np.float64]
+    kappa: float
+
+    def cap(self, b: NDArray, a: NDArray, psi: float, hours_axis: int = -1) -> NDArray[np.float64]:
+        """Largest bid the guarantee admits, for the mean/spread terms ``b``, ``a`` of capability ψ.
+
+        The guarantee has the form of bound (3) with ω in place of ψ, so with ``b_ω = b ω/ψ`` and
+        ``a_ω = a (ω/ψ)²`` its largest bid is :func:`cstar`; it never binds (``inf``) when
+        ``γ̄ + κ̂ σ_γ ≤ 0`` (the fleet charges on average faster than regulation can drain it).
+        ``hours_axis`` is the axis of ``b`` that runs over the hours.
+        """
+        nd = max(np.ndim(b), 1)
+        shape = [1] * nd
+        shape[hours_axis] = -1
+        gb = self.gamma_bar.reshape(shape)
+        sg = self.sigma_gamma.reshape(shape)
+        ratio = self.omega / psi
+        free = gb + self.kappa * sg <= 0.0
+        c = cstar(b * ratio, a * ratio * ratio, np.where(free, 1.0, gb), sg, self.kappa)
+        num = (b * ratio) ** 2 - self.kappa**2 * a * ratio * ratio
+        return np.where(free & (num > 0.0), np.inf, c)
+
+    def slope(self) -> NDArray[np.float64]:
+        """Upper bound of d cap / d n per EV (kW per EV), ``ω / γ̄`` (inf when γ̄ <= 0)."""
+        with np.errstate(divide="ignore"):
+            return np.where(self.gamma_bar > 0.0, self.omega / self.gamma_bar, np.inf)
+
+
 @dataclass
 class LeaderData:
     """Everything the exact-follower search needs (built by :mod:`v2gsim.optimize.bilevel`).
@@ -130,6 +173,7 @@ class LeaderData:
     levels: NDArray[np.float64]
     free: NDArray[np.bool_]
     nu: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0, 0)))
+    soc: SOCBound | None = None
     safety: float = 2.0
     evaluations: int = 0
     cache_size: int = 200_000
@@ -202,6 +246,8 @@ class LeaderData:
         b = self.psi * (Y @ self.M)
         a = self.psi**2 * ((Y * (1.0 - Y)) @ self.M)
         c = cstar(b, a, self.r_bar, self.sigma_dev, self.kappa)
+        if self.soc is not None:
+            c = np.minimum(c, self.soc.cap(b, a, self.psi))
         return np.where(self.price > 0.0, c, 0.0)
 
     def values(self, S: NDArray[np.float64], Y: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -365,12 +411,18 @@ def _hour_bound(
     rb = ld.r_bar[:, None]
     sg = ld.sigma_dev[:, None]
 
+    soc = ld.soc
+
     def g(n: NDArray) -> NDArray:
-        return p * cstar(ld.psi * n, a_min, rb, sg, ld.kappa) - lv * n
+        c = cstar(ld.psi * n, a_min, rb, sg, ld.kappa)
+        if soc is not None:  # min of two functions, each 0 below its threshold and concave above
+            c = np.minimum(c, soc.cap(ld.psi * n, a_min, ld.psi, hours_axis=0))
+        return p * c - lv * n
 
     lo = n_lo
     hi = np.maximum(n_hi, lo)
-    n0 = ld.kappa * np.sqrt(np.maximum(a_min, 0.0)) / ld.psi
+    k_max = ld.kappa if soc is None else max(ld.kappa, soc.kappa)
+    n0 = k_max * np.sqrt(np.maximum(a_min, 0.0)) / ld.psi
     best = g(lo)
     a = np.clip(n0, lo, hi)
     b = hi.copy()
@@ -388,6 +440,9 @@ def _hour_bound(
         g1, g2 = np.where(left, g_new, g2), np.where(left, g1, g_new)
         a, b, x1, x2 = a_new, b_new, x1_new, x2_new
     lip = p * ld.psi / rb + lv
+    if soc is not None:
+        finite = np.isfinite(soc.slope())[:, None]
+        lip = np.where(finite, p * np.maximum(ld.psi / rb, soc.slope()[:, None]) + lv, lip)
     cand = np.maximum(np.maximum(g(a), g(b)), np.maximum(g1, g2)) + lip * (b - a)
     return np.maximum(best, cand)
 
