@@ -373,3 +373,32 @@ def test_soc_guarantee_binds_and_lowers_the_bids() -> None:
     assert np.any(with_soc.bids < free.bids - 1e-6)
     with pytest.raises(ValueError, match="E3"):
         BilevelProblem(inst).solve("misocp", time_limit=1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_community_objective_search_and_bound_bracket_brute_force(seed: int) -> None:
+    from v2gsim.optimize.community import brute_force_community, solve_community
+
+    inst = tiny_instance(seed, n_free=4)
+    prob = BilevelProblem(inst)
+    ref = brute_force_community(prob, k=2.0)
+    sol = solve_community(prob, k=2.0, time_limit=20.0)
+    tol = 1e-9 * max(1.0, abs(ref.objective))
+    assert sol.profit >= 0 and ref.profit >= 0  # the community never runs the platform at a loss
+    assert sol.objective <= ref.objective + tol  # a heuristic cannot beat enumeration
+    assert sol.upper_bound >= ref.objective - tol  # the certified bound is valid
+    assert ref.objective >= ref.objective_no_rebates - tol
+
+
+def test_community_surplus_is_the_persistency_value() -> None:
+    from v2gsim.optimize.community import community_values
+
+    inst = tiny_instance(3, n_clusters=1)
+    prob = BilevelProblem(inst)
+    s = inst.levels[np.arange(inst.hours) % inst.levels.size] * inst.free
+    w, surplus, profit = community_values(prob, s[None, :], k=1.0)
+    cl = inst.clusters[0]
+    reb = np.where(cl.plug_hour >= 0, s[np.maximum(cl.plug_hour, 0)], 0.0)
+    ref = PersistencyModel(cl.B, cl.f, method="primal").solve(cl.mu, cl.sigma, reb)
+    assert surplus[0] == pytest.approx(ref.value, rel=1e-6)
+    assert w[0] == pytest.approx(surplus[0] + profit[0] / inst.fleet_size)

@@ -66,3 +66,19 @@ def test_soc_guarantee_switch_in_the_policy():
     without = pol.solve(obs)
     assert with_soc.objective <= without.objective + 1e-9
     assert with_soc.status in ("optimal", "time_limit")
+
+
+def test_community_objective_switch_in_the_model():
+    scen = load_scenario(SCEN / "tiny.toml", ['platform.policy="bilevel"', *RICH,
+                                              'platform.bilevel.objective="community"'], days=2)
+    r = run_scenario(scen)
+    d = r.daily
+    assert set(d["policy_status"]) <= {"optimal", "feasible"}
+    assert (d["predicted_profit"] >= -1e-9).all()  # the community keeps the platform solvent
+
+
+def test_solve_command_community(capsys):
+    sets = [arg for o in [*RICH, 'platform.bilevel.objective="community"'] for arg in ("--set", o)]
+    assert main(["solve", str(SCEN / "tiny.toml"), *sets]) == 0
+    out = capsys.readouterr().out
+    assert "community (E2)" in out and "upper bound" in out

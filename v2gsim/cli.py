@@ -107,6 +107,15 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, indent=2, default=float))
         return 0
+    if scenario.platform.bilevel.objective == "community":
+        print(f"community (E2) {scenario.name}: status {sol.status}, {sol.solve_time_s:.2f} s")
+        print(f"  W = ${sol.objective:.4f} per driver-day (surplus ${sol.surplus:.4f} + profit share"
+              f"); profit ${sol.profit:.2f}/day; without rebates W = ${sol.objective_no_rebates:.4f};"
+              f" upper bound ${sol.upper_bound:.4f}; gap {sol.gap:.2e}")
+        print("  hour  rebate($)  bid(kW)")
+        for t in range(len(sol.rebates)):
+            print(f"  {t:4d}  {sol.rebates[t]:9.2f}  {sol.bids[t]:7.1f}")
+        return 0
     print(f"bilevel {scenario.name}: {sol.method} ({sol.solver}), status {sol.status}, "
           f"{sol.solve_time_s:.2f} s")
     print(f"  objective ${sol.objective:.2f}/day (credits ${sol.credit:.2f} - rebates "

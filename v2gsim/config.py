@@ -327,6 +327,17 @@ class BilevelConfig(_Strict):
     valid_inequalities: bool = Field(
         default=False, description="Add the (B3) bounds to the MISOCP (checked for complements)."
     )
+    objective: Literal["platform", "community"] = Field(
+        default="platform",
+        description="platform: maximize the platform's profit (B1); community: the drivers own the "
+        "platform and maximize their surplus plus their profit share, with profit >= 0 (E2; "
+        "coordinate search with a certified bound).",
+    )
+    community_k: float = Field(
+        default=1.0, gt=0,
+        description="Profit-sharing scale K of the community objective: profit / (K M) per driver "
+        "(its meaning in the seed is not recoverable; 1 = equal shares among the M owners) (-).",
+    )
     soc_guarantee: bool = Field(
         default=False,
         description="State-of-charge guarantee (models.md E3): the baseline charging omega of the "

@@ -28,6 +28,7 @@ from v2gsim.optimize.chance_policy import (
     expected_price_per_kw,
     policy_from_scenario,
 )
+from v2gsim.optimize.community import CommunitySolution, solve_community
 from v2gsim.policies import Decision, Observation, Policy, register_policy
 
 if TYPE_CHECKING:
@@ -90,12 +91,14 @@ class BilevelPolicy:
     rel_gap: float = 1e-4
     valid_inequalities: bool = False
     soc: SOCBound | None = None
+    objective: str = "platform"
+    community_k: float = 1.0
     name: str = "bilevel"
     problem: BilevelProblem | None = None
     last: Decision | None = None
-    history: list[BilevelSolution] = field(default_factory=list)
+    history: list[BilevelSolution | CommunitySolution] = field(default_factory=list)
 
-    def solve(self, obs: Observation) -> BilevelSolution:
+    def solve(self, obs: Observation) -> BilevelSolution | CommunitySolution:
         """Solve the day's bilevel problem (builds the problem on first use)."""
         inst = bilevel_instance(obs, self.chance, self.levels, self.soc)
         if self.problem is None:
@@ -103,6 +106,9 @@ class BilevelPolicy:
         else:
             self.problem.update(inst)
         warm = None if self.last is None else self.last.rebate
+        if self.objective == "community":
+            return solve_community(self.problem, k=self.community_k, time_limit=self.time_limit_s,
+                                   rel_gap=self.rel_gap, warm_start=warm)
         return self.problem.solve(self.method, time_limit=self.time_limit_s, rel_gap=self.rel_gap,
                                   warm_start=warm, valid_inequalities=self.valid_inequalities)
 
@@ -122,9 +128,14 @@ class BilevelPolicy:
             self.last = Decision(fallback.rebate, fallback.bid_kw, info)
             return self.last
         self.history.append(sol)
-        info = {"policy_status": sol.status, "solve_time_s": sol.solve_time_s, "gap": sol.gap,
-                "predicted_profit": sol.objective, "predicted_profit_no_rebates":
-                sol.objective_no_rebates, "certificate": sol.certificate, "method": sol.method}
+        if isinstance(sol, CommunitySolution):
+            info = {"policy_status": sol.status, "solve_time_s": sol.solve_time_s, "gap": sol.gap,
+                    "predicted_profit": sol.profit, "community_objective": sol.objective,
+                    "method": "community-coordinate"}
+        else:
+            info = {"policy_status": sol.status, "solve_time_s": sol.solve_time_s, "gap": sol.gap,
+                    "predicted_profit": sol.objective, "predicted_profit_no_rebates":
+                    sol.objective_no_rebates, "certificate": sol.certificate, "method": sol.method}
         self.last = Decision(rebate=np.asarray(sol.rebates, dtype=float),
                              bid_kw=np.asarray(sol.bids, dtype=float), info=info)
         return self.last
@@ -136,7 +147,8 @@ def policy_for(scenario: Scenario) -> BilevelPolicy:
     return BilevelPolicy(chance=policy_from_scenario(scenario), levels=np.asarray(cfg.levels),
                          method=cfg.method, time_limit_s=cfg.time_limit_s, rel_gap=cfg.rel_gap,
                          valid_inequalities=cfg.valid_inequalities,
-                         soc=soc_bound_for(scenario) if cfg.soc_guarantee else None)
+                         soc=soc_bound_for(scenario) if cfg.soc_guarantee else None,
+                         objective=cfg.objective, community_k=cfg.community_k)
 
 
 @register_policy("bilevel")
