@@ -172,8 +172,9 @@ class V2GMarketModel(mesa.Model):
         obs = self.platform.observe(self.day, cap_f, perf_f)
         return self.platform.decide(obs)
 
-    def _choose_paths(self, rebate: np.ndarray, prediction=None
-                      ) -> tuple[list[PathChoice], np.ndarray, np.ndarray]:
+    def _choose_paths(
+        self, rebate: np.ndarray, prediction=None
+    ) -> tuple[list[PathChoice], np.ndarray, np.ndarray, dict[tuple[int, str], np.ndarray]]:
         """Sample utilities and longest paths per cluster.
 
         With ``drivers.distribution = "extremal"`` the utilities are drawn from the joint
@@ -181,13 +182,14 @@ class V2GMarketModel(mesa.Model):
         the persistency solutions at today's rebates), otherwise independently per arc.
 
         Returns:
-            per-cluster choices, (M, T) plugged-in indicator, (M, T) travel energy (kWh per hour).
+            per-cluster choices, (M, T) plugged-in indicator, (M, T) travel energy (kWh per hour),
+            and (cluster, charger place) -> (T,) plugged-in counts.
         """
         m, hours = self.fleet.size, self.scenario.network.hours
         plugged = np.zeros((m, hours), dtype=bool)
         travel = np.zeros((m, hours))
         choices = []
-        self._plug_detail: dict[tuple[int, str], np.ndarray] = {}
+        detail: dict[tuple[int, str], np.ndarray] = {}
         dist = self.scenario.drivers.distribution
         for k, c in enumerate(self.clusters):
             net = c.network
@@ -207,8 +209,8 @@ class V2GMarketModel(mesa.Model):
             choices.append(choice)
             place_c = choice.place(net)
             for p in np.unique(net.place[net.kind == PLUG]):
-                self._plug_detail[(k, net.place_names[p])] = (plug_c & (place_c == p)).sum(axis=0)
-        return choices, plugged, travel
+                detail[(k, net.place_names[p])] = (plug_c & (place_c == p)).sum(axis=0)
+        return choices, plugged, travel, detail
 
     def step(self) -> None:
         """Simulate one day (phases 1-5 of the module docstring)."""
@@ -219,7 +221,8 @@ class V2GMarketModel(mesa.Model):
         in_force = ({"x": float(self.strategies.mean()), "y": gc.y, "price": gc.price}
                     if gc is not None else {"x": np.nan, "y": np.nan, "price": np.nan})
         prediction = self.platform.predict(decision.rebate)
-        choices, plugged, travel_kw = self._choose_paths(decision.rebate, prediction)  # phase 3
+        choices, plugged, travel_kw, detail = self._choose_paths(decision.rebate,
+                                                                  prediction)  # phase 3
         signal = self.tso.emit_signal(day)  # phase 4
         unmet = 0.0
         totals = dict.fromkeys(("capability_credit", "performance_credit", "rebates_paid"), 0.0)
@@ -256,7 +259,7 @@ class V2GMarketModel(mesa.Model):
                 scores.append(row["score"])
                 bids.append(bid)
         belief_error = self.platform.record_day(
-            (plugged & self.strategies[:, None]).sum(axis=0), self._plug_detail, decision.rebate)
+            (plugged & self.strategies[:, None]).sum(axis=0), detail, decision.rebate)
         game_state = self._game_close(pg_actions)
         soc = fleet.soc
         q = np.quantile(soc, [0.1, 0.5, 0.9])
