@@ -1,0 +1,87 @@
+"""Record or check the hashes of the run tables of fixed-seed runs (refactors keep results).
+
+Cases: ``default``, ``lin2020`` and ``tiny`` as shipped, and ``default`` with
+``platform.policy = "bilevel"`` and ``drivers.charger_kw = 30``; every case runs 10 days with the
+scenario's seed. For each case the script writes ``hourly.parquet`` and ``daily.parquet`` exactly as
+a run directory does and hashes the bytes (SHA-256). Wall-clock dependent columns are dropped before
+hashing: ``solve_time_s``, and ``gap`` (the bilevel search stops at its time limit at 30 kW, so how far
+its bound got depends on the machine's speed; the rebates and bids it returns do not). They are the
+only columns that differ between two runs of the same seed on the same code.
+
+Usage::
+
+    python analysis/regression_hashes.py --record analysis/regression_hashes.json
+    python analysis/regression_hashes.py --check analysis/regression_hashes.json
+
+Prints JSON (case -> table -> hash); with ``--check`` the exit status is 1 when any hash differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from v2gsim import load_scenario, run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+#: case -> (scenario file, overrides)
+CASES: dict[str, tuple[str, list[str]]] = {
+    "default": ("default.toml", []),
+    "lin2020": ("lin2020.toml", []),
+    "tiny": ("tiny.toml", []),
+    "bilevel_30kw": ("default.toml", ["platform.policy=\"bilevel\"", "drivers.charger_kw=30"]),
+}
+DAYS = 10
+TIMING_COLUMNS = ("solve_time_s", "gap")
+
+
+def _hash_table(df: pd.DataFrame, tmp: Path) -> str:
+    df = df.drop(columns=[c for c in TIMING_COLUMNS if c in df.columns])
+    path = tmp / "t.parquet"
+    df.to_parquet(path, index=False)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def case_hashes(case: str) -> dict[str, str]:
+    """SHA-256 of the case's ``hourly`` and ``daily`` Parquet tables (timing columns dropped)."""
+    fname, overrides = CASES[case]
+    scenario = load_scenario(SCENARIOS / fname, overrides, days=DAYS)
+    result = run_scenario(scenario, progress=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        return {name: _hash_table(getattr(result, name), Path(tmp)) for name in ("hourly", "daily")}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--record", type=Path, help="write the hashes to this JSON file")
+    g.add_argument("--check", type=Path, help="compare with the hashes in this JSON file")
+    p.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    args = p.parse_args(argv)
+    hashes = {case: case_hashes(case) for case in args.cases}
+    out: dict[str, object] = {"days": DAYS, "hashes": hashes}
+    status = 0
+    if args.check:
+        ref = json.loads(args.check.read_text())["hashes"]
+        diff = {c: [t for t, h in tables.items() if ref.get(c, {}).get(t) != h]
+                for c, tables in hashes.items()}
+        diff = {c: t for c, t in diff.items() if t}
+        out["differs"] = diff
+        status = 1 if diff else 0
+    if args.record:
+        args.record.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
