@@ -5,17 +5,36 @@ Quick start::
     from v2gsim import load_scenario, run_scenario
     result = run_scenario(load_scenario("scenarios/tiny.toml"))
     result.summary["profit"], result.hourly.head()
+
+The names below are imported on first use, so that ``import v2gsim.game.payoffs`` (pure math) does
+not pull in the scenario schema, Mesa or cvxpy.
 """
 
-from v2gsim.config import Scenario, ScenarioError, load_scenario
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+#: public name -> module that defines it
+_LAZY = {
+    "Scenario": "v2gsim.config",
+    "ScenarioError": "v2gsim.config",
+    "load_scenario": "v2gsim.config",
+    "run_scenario": "v2gsim.runner",
+}
 
 __all__ = ["Scenario", "ScenarioError", "__version__", "load_scenario", "run_scenario"]
 
 
-def run_scenario(*args, **kwargs):
-    """Run a scenario; see :func:`v2gsim.runner.run_scenario`."""
-    from v2gsim.runner import run_scenario as _run
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'v2gsim' has no attribute {name!r}")
 
-    return _run(*args, **kwargs)
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
