@@ -36,8 +36,9 @@ policy                      y_t (predicted plug-in fraction)            capabili
 ``chance_history_reserve``  observed plug-in frequency (prior on day 0) ψ - ω
 ==========================  ==========================================  =========================
 
-``chance`` is exactly the registered policy (:func:`v2gsim.optimize.chance_policy.policy_from_scenario`);
-the others change one ingredient: the plug-in prediction (the persistency model can predict plug-ins
+``chance_reserve`` is the registered policy with the default ``capability = "headroom"``
+(:func:`v2gsim.config.build.build_policy`), ``chance`` the one with ``capability = "charger"``;
+the variants change one ingredient: the plug-in prediction (the persistency model can predict plug-ins
 the sampled drivers never make) or the capability (with baseline charging B the fleet's
 down-capability is ψK - B, so ψ - ω makes ψK >= rC sufficient for the score in the fleet model).
 
@@ -69,10 +70,11 @@ import pandas as pd
 from scipy.stats import beta
 
 from v2gsim.config import SCENARIO_DIR, Scenario, load_scenario
+from v2gsim.config.build import chance_spec, inputs_for, run_spec
 from v2gsim.market.requirement import requirement_per_hour
-from v2gsim.model import V2GMarketModel
-from v2gsim.optimize.chance_policy import policy_from_scenario, requirement_stats_for
+from v2gsim.model import V2GMarketModel, default_signals
 from v2gsim.policies import Policy
+from v2gsim.policies.chance import make_chance
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "analysis" / "out" / "validate_chance_constraint"
@@ -100,6 +102,19 @@ COLUMNS = [
 # ------------------------------------------------------------------------------------------------
 
 
+class _Recording:
+    """A signal source that passes the scenario's signals on and records their requirements."""
+
+    def __init__(self, source: Any, req: dict[float, list[np.ndarray]]):
+        self.source, self.req = source, req
+
+    def day_signal(self, day: int) -> np.ndarray:
+        signal = self.source.day_signal(day)
+        for q, rows in self.req.items():
+            rows.append(requirement_per_hour(signal, score_target=q))
+        return signal
+
+
 def simulate(scenario: Scenario, policy: Policy | None = None,
              score_targets: Sequence[float] = ()) -> tuple[pd.DataFrame, dict[float, np.ndarray]]:
     """Run ``scenario`` day by day; return the hourly table and the hours' requirements.
@@ -114,19 +129,9 @@ def simulate(scenario: Scenario, policy: Policy | None = None,
     Returns:
         ``(hourly, requirements)``: the model's hourly table and ``{q: (days*hours,) r_t(q)}``.
     """
-    model = V2GMarketModel(scenario)
-    if policy is not None:
-        model.platform.policy = policy
     req: dict[float, list[np.ndarray]] = {q: [] for q in score_targets}
-    emit = model.tso.emit_signal
-
-    def emit_and_record(day: int) -> np.ndarray:
-        signal = emit(day)
-        for q, rows in req.items():
-            rows.append(requirement_per_hour(signal, score_target=q))
-        return signal
-
-    model.tso.emit_signal = emit_and_record
+    model = V2GMarketModel(scenario, policy=policy,
+                           signals=_Recording(default_signals(run_spec(scenario)), req))
     for _ in range(scenario.days):
         model.step()
     return model.hourly_table(), {q: np.concatenate(v) for q, v in req.items()}
@@ -195,10 +200,10 @@ def run_case(case: str, path: Path, days: int | None, etas: Sequence[float], ove
         # shared by both variants, which replace the (naive) policy of the model built from `base`.
         sc = load_scenario(path, [*overrides, "platform.policy=chance", f"platform.chance.eta={eta}"],
                            days=days)
-        stats = requirement_stats_for(sc)
+        inputs = inputs_for(sc, chance_spec(sc))
         for policy, (source, hold) in VARIANTS.items():
             reserve = sc.drivers.baseline_charge_kw if hold else 0.0
-            chance = policy_from_scenario(sc, stats=stats, reserve_kw=reserve, plug_source=source)
+            chance = make_chance(chance_spec(sc, reserve_kw=reserve, plug_source=source), inputs)
             hourly, _ = simulate(base, chance)
             if not np.allclose(hourly["signal_mileage"].to_numpy(), ref_mileage):
                 raise RuntimeError(f"{case}: the AGC signal differs between policies")

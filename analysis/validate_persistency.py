@@ -94,6 +94,7 @@ from v2gsim.behavior.logit import RecursiveLogitResult, recursive_logit, sample_
 from v2gsim.behavior.persistency import PersistencyModel, PersistencyResult, network_arrays
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import SCENARIO_DIR, NetworkConfig, load_scenario
+from v2gsim.config.build import network_template
 from v2gsim.network import ActivityNetwork, build_network
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,13 +130,13 @@ WHY = {
 def study_networks(quick: bool) -> dict[str, ActivityNetwork]:
     """The default network and (unless ``quick``) the workplace-charging variant."""
     cfg = load_scenario(SCENARIO_DIR / "default.toml").network
-    nets = {"default": build_network(cfg)}
+    nets = {"default": build_network(network_template(cfg))}
     if not quick:
         data = cfg.model_dump()
         for p in data["places"]:
             if p["name"] == "work":
                 p.update(charger=True, plug_utility=-0.3, plug_sigma=0.6)
-        nets["workplace"] = build_network(NetworkConfig.model_validate(data))
+        nets["workplace"] = build_network(network_template(NetworkConfig.model_validate(data)))
     return nets
 
 

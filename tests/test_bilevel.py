@@ -12,6 +12,7 @@ import pytest
 
 from v2gsim.behavior.persistency import PersistencyModel
 from v2gsim.config import NetworkConfig
+from v2gsim.config.build import network_template
 from v2gsim.market.chance import max_bid
 from v2gsim.network import build_network
 from v2gsim.optimize.bilevel import (
@@ -68,7 +69,7 @@ def tiny_instance(seed: int, n_free: int = 5, n_clusters: int = 2) -> BilevelIns
         cfg = NetworkConfig(
             hours=T, places=places, travel=dict(utility=float(rng.uniform(-1.5, -0.2)), sigma=0.5)
         )
-        clusters.append(DriverCluster.from_network(build_network(cfg), f"c{c}"))
+        clusters.append(DriverCluster.from_network(build_network(network_template(cfg)), f"c{c}"))
     free = np.zeros(T, dtype=bool)
     free[rng.choice(T, min(n_free, T), replace=False)] = True
     step = rng.uniform(0.1, 0.5)
@@ -121,7 +122,7 @@ def test_jacobian_matches_finite_differences(default: BilevelInstance) -> None:
 def test_substitution_report_complements_and_substitutes(default: BilevelInstance) -> None:
     # one place: every hour is a stay/plug pair between cut nodes -> no cross effects at all
     cfg = NetworkConfig(hours=6, places=[dict(name="home", window=(0, 6), charger=True, utility=1.0)])
-    solo = DriverCluster.from_network(build_network(cfg))
+    solo = DriverCluster.from_network(build_network(network_template(cfg)))
     fol = BatchFollower(solo.B, solo.f, solo.mu, solo.sigma, solo.plug_hour, 6)
     rep = substitution_report(fol, np.random.default_rng(0).uniform(0, 0.4, (5, 6)))
     assert rep.complements and rep.pair is None
@@ -158,11 +159,8 @@ def test_objective_without_rebates_is_the_chance_closed_form(default_problem: Bi
     y = default_problem.hourly(default_problem.follower(np.zeros(inst.hours)))
     bids = max_bid(y, inst.cluster_sizes, inst.psi, inst.r_bar, inst.sigma_dev, inst.eta, inst.bound)
     assert default_problem.objective(np.zeros(inst.hours)) == pytest.approx(inst.price @ bids, rel=1e-12)
-    # one cluster: the chance policy's own closed form. (v2gsim.policies is imported first: it
-    # registers the policies, and importing chance_policy on its own currently closes an import
-    # cycle through v2gsim.optimize.bilevel_policy.)
-    import v2gsim.policies  # noqa: F401
-    from v2gsim.optimize.chance_policy import closed_form_bids
+    # one cluster: the chance policy's own closed form
+    from v2gsim.optimize.chance_bids import closed_form_bids
 
     one = inst.replace(clusters=inst.clusters[:1], shares=np.ones(1))
     prob = BilevelProblem(one)

@@ -10,8 +10,8 @@ import pytest
 
 from v2gsim.cli import main
 from v2gsim.config import load_scenario
+from v2gsim.config.build import build_policy
 from v2gsim.model import V2GMarketModel
-from v2gsim.optimize.bilevel_policy import policy_for
 from v2gsim.runner import run_scenario
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
@@ -23,7 +23,7 @@ def test_bilevel_never_predicts_less_than_chance(overrides):
     scen = load_scenario(SCEN / "tiny.toml", overrides)
     model = V2GMarketModel(scen)
     obs = model.platform.observe(0, *model.tso.price_forecast())
-    pol = policy_for(scen)
+    pol = build_policy(scen, "bilevel")
     sol = pol.solve(obs)
     chance = pol.chance.decide(obs)
     assert sol.objective_no_rebates == pytest.approx(chance.info["expected_credit"], rel=1e-6)
@@ -57,7 +57,7 @@ def test_solve_command_json(capsys):
 def test_soc_guarantee_switch_in_the_policy():
     scen = load_scenario(SCEN / "tiny.toml", [*RICH, "platform.bilevel.soc_guarantee=true",
                                               "drivers.baseline_charge_kw=1.0"])
-    pol = policy_for(scen)
+    pol = build_policy(scen, "bilevel")
     assert pol.soc is not None and pol.soc.omega == 1.0
     model = V2GMarketModel(scen)
     obs = model.platform.observe(0, *model.tso.price_forecast())

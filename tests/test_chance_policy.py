@@ -1,4 +1,4 @@
-"""Tests for the ``chance`` policy (v2gsim.optimize.chance_policy; models.md §1.4, (R1), (3), (4))."""
+"""Tests for the ``chance`` policy (v2gsim.policies.chance, v2gsim.optimize.chance_bids; models.md §1.4)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,14 @@ import pytest
 from conftest import REPO, require_shared
 
 from v2gsim.config import load_scenario
+from v2gsim.config.build import build_policy
 from v2gsim.market.agc import synthetic_regd
 from v2gsim.market.chance import bound_lhs, kappa, max_bid, no_bid_threshold
 from v2gsim.market.requirement import RequirementStats, requirement_per_hour
 from v2gsim.model import V2GMarketModel
-from v2gsim.optimize.chance_policy import (
-    ChanceBidProblem,
-    ChancePolicy,
-    closed_form_bids,
-    expected_price_per_kw,
-    policy_from_scenario,
-    predicted_plug_fraction,
-    requirement_stats_for,
-)
-from v2gsim.policies import Observation, available_policies, make_policy
+from v2gsim.optimize.chance_bids import ChanceBidProblem, closed_form_bids, expected_price_per_kw
+from v2gsim.policies import Observation, PlugBeliefs, available_policies
+from v2gsim.policies.chance import ChancePolicy, predicted_plug_fraction
 from v2gsim.runner import run_scenario
 
 M, PSI = 200, 10.0
@@ -41,7 +35,14 @@ def requirement_pool() -> dict[float, tuple[RequirementStats, np.ndarray]]:
     return out
 
 
-def _obs(hours: int = 24, history: np.ndarray | None = None, extra: dict | None = None,
+def _beliefs(plug_fraction: np.ndarray) -> PlugBeliefs:
+    """Beliefs carrying only a fleet-wide plug-in prediction (no networks)."""
+    y = np.asarray(plug_fraction, dtype=float)
+    return PlugBeliefs(networks=(), sizes=np.array([M]), plug_fraction=y,
+                       cluster_plug_fraction=y[None, :])
+
+
+def _obs(hours: int = 24, history: np.ndarray | None = None, plug: np.ndarray | None = None,
          cap: float = 13.94, perf: float = 1.56) -> Observation:
     return Observation(
         day=0 if history is None else history.shape[0],
@@ -51,7 +52,7 @@ def _obs(hours: int = 24, history: np.ndarray | None = None, extra: dict | None 
         plugged_history=np.zeros((0, hours)) if history is None else history,
         capability_price=np.full(hours, cap),
         performance_price=np.full(hours, perf),
-        extra=extra or {},
+        beliefs=None if plug is None else _beliefs(plug),
     )
 
 
@@ -186,10 +187,10 @@ def test_predicted_plug_fraction_sources():
     y, src = predicted_plug_fraction(_obs(history=hist), prior=0.3)
     assert src == "history" and y[0] == pytest.approx(30.0 / M) and y[9] == 0.0
     pers = np.linspace(0.0, 1.2, 24)  # clipped to [0, 1]
-    y, src = predicted_plug_fraction(_obs(history=hist, extra={"plug_persistency": pers}), prior=0.3)
+    y, src = predicted_plug_fraction(_obs(history=hist, plug=pers), prior=0.3)
     assert src == "persistency" and y == pytest.approx(np.clip(pers, 0, 1))
-    with pytest.raises(ValueError, match="plug_persistency"):
-        predicted_plug_fraction(_obs(extra={"plug_persistency": np.ones(5)}), prior=0.3)
+    with pytest.raises(ValueError, match="plug_fraction"):
+        predicted_plug_fraction(_obs(plug=np.ones(5)), prior=0.3)
 
 
 def test_expected_price_hand_computed():
@@ -232,21 +233,22 @@ def test_policy_decision_matches_closed_form(requirement_pool):
 def test_registered_and_seeded_from_scenario():
     assert "chance" in available_policies()
     sc = load_scenario(TINY, ["platform.policy=chance", "platform.chance.requirement_days=2"])
-    pol = make_policy(sc)
+    pol = build_policy(sc)
     assert isinstance(pol, ChancePolicy) and pol.eta == sc.platform.chance.eta
-    again = requirement_stats_for(sc)
+    again = build_policy(sc, replication=3).stats
     assert np.array_equal(pol.stats.samples, again.samples)  # deterministic in scenario.seed
-    other = requirement_stats_for(load_scenario(TINY, ["platform.chance.requirement_days=2"], seed=1))
+    other = build_policy(load_scenario(TINY, ["platform.chance.requirement_days=2"], seed=1),
+                         "chance").stats
     assert not np.array_equal(other.samples, again.samples)
     assert pol.stats.days == 2 and pol.stats.score_target == pytest.approx(1 - sc.platform.chance.eta)
-    assert policy_from_scenario(sc, stats=again, bound=4).bound == 4
+    assert build_policy(sc, bound=4).bound == 4
 
 
 def test_policy_requirement_from_pjm_files():
     for d in (16, 17):
         require_shared(f"pjm_regd_2s_2020-07/regd_2s_2020-07-{d}.csv")
     sc = load_scenario(REPO / "scenarios" / "pjm_regd_2020.toml", ["platform.policy=chance"])
-    st = requirement_stats_for(sc)
+    st = build_policy(sc).stats
     assert st.days == 2 and st.pooled and 0.86 < st.r_bar[0] < 0.90
 
 
@@ -281,7 +283,7 @@ def test_chance_policy_in_the_model_follows_its_observation():
         model.step()
         obs, dec = seen[-1], model.platform.decision
         y, src = predicted_plug_fraction(obs, sc.platform.chance.prior_plug_fraction)
-        expect = "persistency" if "plug_persistency" in obs.extra else ("history" if day else "prior")
+        expect = "persistency" if obs.beliefs is not None else ("history" if day else "prior")
         assert dec.info["y_source"] == src == expect
         assert np.all(dec.bid_kw[y < thr] == 0.0) and np.all(dec.bid_kw[y > 1.01 * thr] > 0.0)
         price = expected_price_per_kw(obs.capability_price, obs.performance_price,

@@ -7,18 +7,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from v2gsim.config import DriversConfig
+from v2gsim.config.build import fleet_spec
+from v2gsim.config.scenario import Scenario
 from v2gsim.fleet import Fleet
 
 
+def _spec(**drivers):
+    return fleet_spec(Scenario(drivers=DriversConfig(**drivers)))
+
+
 def _fleet(m: int, seed: int) -> Fleet:
-    return Fleet.from_config(DriversConfig(count=m, soc_init=(0.0, 1.0)),
-                             np.random.default_rng(seed))
+    return Fleet.from_spec(_spec(count=m, soc_init=(0.0, 1.0)), np.random.default_rng(seed))
 
 
 def test_baseline_charging_by_hand():
-    f = Fleet.from_config(DriversConfig(count=3, battery_kwh=10.0, soc_init=(0.5, 0.5),
-                                        soc_target=0.8, baseline_charge_kw=2.0, charger_kw=5.0,
-                                        soc_max=0.9, soc_min=0.2), np.random.default_rng(0))
+    f = Fleet.from_spec(_spec(count=3, battery_kwh=10.0, soc_init=(0.5, 0.5), soc_target=0.8,
+                              baseline_charge_kw=2.0, charger_kw=5.0, soc_max=0.9, soc_min=0.2),
+                        np.random.default_rng(0))
     plugged = np.array([True, True, False])
     f.energy_kwh[:] = [5.0, 7.5, 5.0]
     flows = f.hour_flows(plugged)

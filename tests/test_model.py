@@ -103,7 +103,7 @@ def test_real_pjm_signal_and_prices_drive_the_model():
 
 
 def test_clusters_have_their_own_networks():
-    from v2gsim.model import cluster_sizes
+    from v2gsim.agents.driver import cluster_sizes
 
     assert cluster_sizes([0.5, 0.5], 5).tolist() == [3, 2]
     assert cluster_sizes([0.2, 0.3, 0.5], 7).sum() == 7

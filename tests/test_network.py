@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import load_scenario
+from v2gsim.config.build import network_template
 from v2gsim.network import PLUG, TRAVEL, ActivityNetwork, NetworkError, build_network
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
@@ -19,7 +20,7 @@ SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 
 @pytest.fixture(scope="module")
 def net() -> ActivityNetwork:
-    return build_network(load_scenario(SCEN / "default.toml").network)
+    return build_network(network_template(load_scenario(SCEN / "default.toml").network))
 
 
 def test_default_network_structure(net):

@@ -169,7 +169,8 @@ def test_weak_duality_any_potential_any_flow(case, seed):
         y[p] += wi
     rho = rng.normal(0, 3, B.shape[0])
     rho[-1] = 0
-    assert dual_objective(B, f, rho, mu, sigma) >= persistency_objective(y, mu, sigma) - 1e-9
+    # sqrt(y(1 - y)) turns the rounding of a path weight sum (1e-16) into 1e-8 at y = 1
+    assert dual_objective(B, f, rho, mu, sigma) >= persistency_objective(y, mu, sigma) - 1e-6
 
 
 def test_bound_dominates_independent_normal_utilities():

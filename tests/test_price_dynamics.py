@@ -8,6 +8,7 @@ evolutionary.equilibria for the fixed-point price; and closed-loop simulations.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import mesa
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 
 from v2gsim.agents.grid_company import GridCompanyAgent
-from v2gsim.config import GameConfig, load_scenario
+from v2gsim.config import load_scenario
+from v2gsim.config.build import game_spec
 from v2gsim.game.evolutionary import (
     GameParams,
     equilibria,
@@ -41,6 +43,7 @@ from v2gsim.game.price_dynamics import (
     threshold_price,
     update_pg_share,
 )
+from v2gsim.specs import GameSpec
 
 P = GameParams.lin2020()
 REPO = Path(__file__).resolve().parents[1]
@@ -208,12 +211,12 @@ def test_closed_loop_mean_mode_deterministic_price() -> None:
     assert np.all(np.diff(run.price_mean[0]) <= 1e-12)  # price falls while all prices keep EVs
 
 
-def _agent(cfg: GameConfig) -> GridCompanyAgent:
+def _agent(cfg: GameSpec) -> GridCompanyAgent:
     return GridCompanyAgent(mesa.Model(), cfg, np.random.default_rng(4))
 
 
 def test_grid_company_agent() -> None:
-    cfg = load_scenario(REPO / "scenarios" / "lin2020.toml").game
+    cfg = game_spec(load_scenario(REPO / "scenarios" / "lin2020.toml"))
     agent = _agent(cfg)
     assert np.allclose(agent.prices, price_grid(1.0, 1.6, 0.05))
     assert math.isclose(agent.delta_max, 20 * (1.6 - 0.41))
@@ -233,5 +236,5 @@ def test_grid_company_agent() -> None:
     assert math.isclose(st["pg_payoff"], 0.5 * float(payoff_pg_coop(0.7, q)) + 0.5 * P.U_PG)
     assert math.isclose(st["y"], float(update_pg_share(0.5, 0.7, p, P, agent.dt)))
     assert st["x"] == 0.7 and st["ev_payoff_mean"] == -3.0
-    fermi = _agent(cfg.model_copy(update={"imitation": "fermi"}))
+    fermi = _agent(replace(cfg, imitation="fermi"))
     assert math.isclose(fermi.dt, cfg.imitation_rate * cfg.fermi_beta / 2)

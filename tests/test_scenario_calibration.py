@@ -23,6 +23,7 @@ from v2gsim.behavior.scenario_calibration import (
 )
 from v2gsim.behavior.sessions import hourly_plug_frequency, read_sessions
 from v2gsim.config import NetworkConfig, load_scenario
+from v2gsim.config.build import network_template
 from v2gsim.network import build_network
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
@@ -44,7 +45,7 @@ def with_plug_utility(cfg: NetworkConfig, place: str, values: list[float] | floa
 
 
 def plug_y(cfg: NetworkConfig, place: str = "home") -> np.ndarray:
-    net = build_network(cfg)
+    net = build_network(network_template(cfg))
     hours, _, plug = place_arcs(net, place)
     res = PersistencyModel(net.incidence, net.supply, method="newton").solve(net.mu, net.sigma)
     y = np.zeros(net.hours)
@@ -92,7 +93,7 @@ def test_round_trip_work_place_with_window(base_cfg):
 
 
 def test_completion_is_a_feasible_flow_and_flags_clipping(base_cfg):
-    net = build_network(base_cfg)
+    net = build_network(network_template(base_cfg))
     _, stay, plug = place_arcs(net, "home")
     res = PersistencyModel(net.incidence, net.supply, method="newton").solve(net.mu, net.sigma)
     F = res.y[stay] + res.y[plug]
@@ -107,7 +108,7 @@ def test_completion_is_a_feasible_flow_and_flags_clipping(base_cfg):
 
 
 def test_jacobian_matches_finite_differences(base_cfg):
-    net = build_network(base_cfg)
+    net = build_network(network_template(base_cfg))
     _, _, plug = place_arcs(net, "home")
     model = PersistencyModel(net.incidence, net.supply, method="newton")
     res = model.solve(net.mu, net.sigma)

@@ -95,14 +95,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
+    from v2gsim.config.build import build_policy
     from v2gsim.model import V2GMarketModel
-    from v2gsim.optimize.bilevel_policy import policy_for
 
     scenario = load_scenario(args.scenario, args.overrides)
-    model = V2GMarketModel(scenario)
+    policy = build_policy(scenario, "bilevel")
+    model = V2GMarketModel(scenario, policy=policy)
     cap, perf = model.tso.price_forecast()
     obs = model.platform.observe(0, cap, perf)
-    sol = policy_for(scenario).solve(obs)
+    sol = policy.solve(obs)
     out = sol.to_dict()
     if args.json:
         print(json.dumps(out, indent=2, default=float))

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from v2gsim.config import Scenario, ScenarioError, _parse_value, scenario_from_dict
+from v2gsim.config import Scenario, ScenarioError, parse_value, scenario_from_dict
 from v2gsim.results import atomic_write
 from v2gsim.runner import run_scenario
 
@@ -93,7 +93,7 @@ def split_values(text: str) -> list[Any]:
             continue
         cur.append(ch)
     parts.append("".join(cur).strip())
-    return [_parse_value(p) for p in parts if p != ""]
+    return [parse_value(p) for p in parts if p != ""]
 
 
 def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:

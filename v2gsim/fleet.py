@@ -12,9 +12,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v2gsim.config import DriversConfig
+__all__ = ["Fleet", "FleetSpec", "HourFlows"]
 
-__all__ = ["Fleet", "HourFlows"]
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """A homogeneous fleet (plain data; :func:`v2gsim.config.build.fleet_spec` makes one).
+
+    Attributes:
+        count: number of EVs M.
+        battery_kwh: battery capacity per EV (kWh).
+        charger_kw: charger power per EV = regulation capability psi (kW).
+        baseline_charge_kw: baseline charging rate omega while below the target SOC (kW).
+        soc_min: SOC floor for V2G discharge (-).
+        soc_max: SOC ceiling (-).
+        soc_target: baseline charging target (-).
+        soc_init: initial SOC drawn uniformly from [low, high] (-).
+    """
+
+    count: int
+    battery_kwh: float
+    charger_kw: float
+    baseline_charge_kw: float
+    soc_min: float
+    soc_max: float
+    soc_target: float
+    soc_init: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -59,8 +82,8 @@ class Fleet:
     soc_target: np.ndarray
 
     @classmethod
-    def from_config(cls, cfg: DriversConfig, rng: np.random.Generator) -> Fleet:
-        """A homogeneous fleet with initial SOC uniform on ``cfg.soc_init``."""
+    def from_spec(cls, cfg: FleetSpec, rng: np.random.Generator) -> Fleet:
+        """A homogeneous fleet with initial SOC uniform on ``cfg.soc_init`` (one draw per EV)."""
         m = cfg.count
         full = np.full
         soc0 = rng.uniform(cfg.soc_init[0], cfg.soc_init[1], size=m)

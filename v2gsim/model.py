@@ -18,32 +18,36 @@ Phases of one day (architecture.md, "One simulated day"):
    series (Mesa ``DataCollector``), tagged with scenario, replication and seed.
 
 All randomness comes from one ``numpy.random.SeedSequence`` (:mod:`v2gsim.rng`), one child per
-component. Mesa's own ``model.random``/``model.rng`` are not used by any phase.
+component; Mesa's own ``model.rng``/``model.random`` are seeded from the ``mesa`` child and used by
+no phase. The day counter is Mesa's ``steps`` (day ``d`` is step ``d + 1``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from v2gsim.agents.driver import DriverAgent
+from v2gsim.agents.driver import DayChoice, DriverAgent, DriverGroup, DriverPopulation, cluster_sizes
 from v2gsim.agents.grid_company import GridCompanyAgent
 from v2gsim.agents.platform import PlatformAgent
 from v2gsim.agents.tso import TSOAgent
 from v2gsim.behavior.beliefs import ClusterBeliefs
-from v2gsim.behavior.extremal import sample_extremal
-from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
-from v2gsim.config import Scenario
+from v2gsim.config.build import run_spec
+from v2gsim.config.scenario import Scenario
+from v2gsim.day import DayLedger, daily_row
 from v2gsim.fleet import Fleet
-from v2gsim.game.imitation import imitation_step, initial_strategies, realized_ev_payoffs
-from v2gsim.network import PLUG, ActivityNetwork, build_network
-from v2gsim.rng import component_rng, run_seed_sequence
+from v2gsim.game.imitation import initial_strategies, realized_ev_payoffs
+from v2gsim.market.sources import SignalSource, regulation_price_table, signal_source
+from v2gsim.network import build_network
+from v2gsim.policies import Decision, Policy, make_policy
+from v2gsim.policies.inputs import policy_inputs
+from v2gsim.rng import component_rng, component_seed_sequence, run_seed_sequence
+from v2gsim.specs import RunSpec
 
-__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel"]
+__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel", "default_signals"]
 
 HOURLY_COLUMNS = [
     "day", "hour", "plugged", "offered", "predicted_plugged", "traveling", "rebate", "bid_kw",
@@ -76,249 +80,166 @@ DAILY_REPORTERS = {
 }
 
 
-@dataclass(frozen=True)
-class DriverCluster:
-    """A class of drivers sharing one activity network (models.md E1).
-
-    Attributes:
-        name: cluster name.
-        share: population share (-).
-        network: the cluster's activity network.
-        drivers: indices of its drivers in the fleet arrays.
-    """
-
-    name: str
-    share: float
-    network: ActivityNetwork
-    drivers: np.ndarray
-
-
-def cluster_sizes(shares: list[float], total: int) -> np.ndarray:
-    """Split ``total`` drivers by ``shares`` (largest remainder; sizes sum to ``total``)."""
-    raw = np.asarray(shares, dtype=float) * total
-    size = np.floor(raw).astype(int)
-    rest = total - size.sum()
-    size[np.argsort(-(raw - size), kind="stable")[:rest]] += 1
-    return size
+def default_signals(spec: RunSpec, replication: int = 0, point: int | None = None) -> SignalSource:
+    """The AGC signal source a run of ``spec`` uses (its ``agc`` stream); wrap it to record or
+    alter the signals and give the wrapper to :class:`V2GMarketModel` as ``signals``."""
+    root = run_seed_sequence(spec.seed, replication, point)
+    return signal_source(spec.market, component_rng(root, "agc"), spec.hours)
 
 
 class V2GMarketModel(mesa.Model):
-    """Drivers, platform and TSO stepping through simulated days.
+    """Drivers, platform, grid company and TSO stepping through simulated days.
 
     Args:
-        scenario: a validated :class:`~v2gsim.config.Scenario`.
+        scenario: a validated :class:`~v2gsim.config.Scenario`, or its :class:`~v2gsim.specs.RunSpec`.
         replication: replication index; with the scenario seed it fixes every random stream.
         point: index of the parameter point when the run is a task of a sweep (changes the
             streams: see :func:`v2gsim.rng.run_seed_sequence`), ``None`` for a plain run.
+        policy: a policy to use instead of the one the scenario names (any object with ``name``
+            and ``decide(Observation) -> Decision``).
+        signals: an AGC signal source to use instead of the scenario's (any object with
+            ``day_signal(day) -> (T, 1800)`` array), e.g. a study that records or replaces signals.
 
     Attributes:
-        network: the activity network.
+        spec: the run's plain specs.
+        scenario: the scenario (None when built from a RunSpec).
+        network: the first cluster's activity network.
         fleet: battery state of all EVs (arrays).
+        population: the drivers' groups, streams and strategies (phase 3).
         platform: the aggregator agent.
         tso: the TSO agent.
-        drivers: the driver agents (views into ``fleet``).
-        last_choice: today's chosen paths.
+        grid_company: the grid-company agent (seed 001), or None.
+        drivers: the driver agents (views into ``fleet`` and their group's choice).
         last_day: today's daily aggregates.
     """
 
-    def __init__(self, scenario: Scenario, replication: int = 0, point: int | None = None):
-        super().__init__(seed=scenario.seed)
-        self.scenario = scenario
+    def __init__(self, scenario: Scenario | RunSpec, replication: int = 0, point: int | None = None,
+                 *, policy: Policy | None = None, signals: SignalSource | None = None):
+        spec = scenario if isinstance(scenario, RunSpec) else run_spec(scenario)
+        root = run_seed_sequence(spec.seed, replication, point)
+        super().__init__(rng=component_seed_sequence(root, "mesa"))
+        self.spec = spec
+        self.scenario = scenario if isinstance(scenario, Scenario) else None
         self.replication = int(replication)
         self.point = point
-        root = run_seed_sequence(scenario.seed, replication, point)
-        self._rng_drivers = component_rng(root, "drivers")
-        cl = scenario.cluster_networks()
-        sizes = cluster_sizes([c[1] for c in cl], scenario.drivers.count)
-        bounds = np.concatenate([[0], np.cumsum(sizes)])
-        self.clusters = [
-            DriverCluster(name, share, build_network(ncfg), np.arange(bounds[k], bounds[k + 1]))
-            for k, (name, share, ncfg) in enumerate(cl)
-        ]
-        self.network = self.clusters[0].network
-        self.fleet = Fleet.from_config(scenario.drivers, component_rng(root, "fleet"))
-        beliefs = ClusterBeliefs([c.network for c in self.clusters],
-                                 [c.drivers.size for c in self.clusters])
-        self.platform = PlatformAgent(self, scenario, beliefs)
-        self.tso = TSOAgent(self, scenario, component_rng(root, "agc"),
-                            component_rng(root, "prices"))
-        self.drivers = [DriverAgent(self, i) for i in range(scenario.drivers.count)]
-        self.grid_company: GridCompanyAgent | None = None
-        self.strategies = np.ones(scenario.drivers.count, dtype=bool)
-        if scenario.game.enabled:
-            g = scenario.game
-            self._rng_game = component_rng(root, "game_drivers")
-            self.grid_company = GridCompanyAgent(self, g, component_rng(root, "grid_company"),
-                                                 response=g.price_response,
-                                                 price_mode=g.price_mode)
-            self.strategies = initial_strategies(scenario.drivers.count, g.x0, self._rng_game)
-        self.day = 0
-        self.last_choice: list[PathChoice] | None = None
-        self.last_day: dict[str, float] = {}
+        self.fleet = Fleet.from_spec(spec.fleet, component_rng(root, "fleet"))
+        self.population = self._population(spec, root)
+        groups = self.population.groups
+        self.network = groups[0].network
+        beliefs = ClusterBeliefs([g.network for g in groups], [g.drivers.size for g in groups])
+        if policy is None:
+            inputs = policy_inputs(spec.policy, spec.market, spec.hours, spec.seed,
+                                   component_rng(root, "policy"))
+            policy = make_policy(spec.policy, inputs)
+        self.platform = PlatformAgent(self, policy, beliefs, spec.beliefs, spec.fleet.count,
+                                      spec.fleet.charger_kw, spec.hours)
+        if signals is None:
+            signals = default_signals(spec, replication, point)
+        prices = regulation_price_table(spec.market, component_rng(root, "prices"), spec.days,
+                                        spec.hours)
+        self.tso = TSOAgent(self, signals, prices, spec.hours, spec.market.mileage_basis,
+                            spec.market.rega_mileage)
+        self.drivers = [DriverAgent(self, i, self.fleet, self.population.group_of(i)[0])
+                        for i in range(spec.fleet.count)]
+        self.grid_company = (GridCompanyAgent(self, spec.game, component_rng(root, "grid_company"))
+                             if spec.game is not None else None)
+        self.last_day: dict[str, Any] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters=DAILY_REPORTERS, tables={"hourly": HOURLY_COLUMNS}
         )
 
-    def cluster_of(self, driver: int) -> tuple[int, int]:
-        """(cluster index, row within the cluster) of a driver."""
-        for k, c in enumerate(self.clusters):
-            if c.drivers[0] <= driver <= c.drivers[-1]:
-                return k, int(driver - c.drivers[0])
-        raise IndexError(f"driver {driver} out of range")
+    @staticmethod
+    def _population(spec: RunSpec, root: np.random.SeedSequence) -> DriverPopulation:
+        sizes = cluster_sizes([c.share for c in spec.clusters], spec.fleet.count)
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        groups = [DriverGroup(k, c.name, c.share, build_network(c.network),
+                              np.arange(bounds[k], bounds[k + 1]))
+                  for k, c in enumerate(spec.clusters)]
+        m = spec.fleet.count
+        strategies, rng_game = np.ones(m, dtype=bool), None
+        if spec.game is not None:
+            rng_game = component_rng(root, "game_drivers")
+            strategies = initial_strategies(m, spec.game.x0, rng_game)
+        return DriverPopulation(groups, spec.distribution, component_rng(root, "drivers"),
+                                strategies, rng_game)
 
-    # ------------------------------------------------------------------ phases
-    def _plan(self):
-        cap_f, perf_f = self.tso.price_forecast()
-        obs = self.platform.observe(self.day, cap_f, perf_f)
-        return self.platform.decide(obs)
+    @property
+    def clusters(self) -> list[DriverGroup]:
+        """The driver groups (one per cluster)."""
+        return self.population.groups
 
-    def _choose_paths(
-        self, rebate: np.ndarray, prediction=None
-    ) -> tuple[list[PathChoice], np.ndarray, np.ndarray, dict[tuple[int, str], np.ndarray]]:
-        """Sample utilities and longest paths per cluster.
-
-        With ``drivers.distribution = "extremal"`` the utilities are drawn from the joint
-        distribution that attains the persistency bound (path-correlated; ``prediction`` holds
-        the persistency solutions at today's rebates), otherwise independently per arc.
-
-        Returns:
-            per-cluster choices, (M, T) plugged-in indicator, (M, T) travel energy (kWh per hour),
-            and (cluster, charger place) -> (T,) plugged-in counts.
-        """
-        m, hours = self.fleet.size, self.scenario.network.hours
-        plugged = np.zeros((m, hours), dtype=bool)
-        travel = np.zeros((m, hours))
-        choices = []
-        detail: dict[tuple[int, str], np.ndarray] = {}
-        dist = self.scenario.drivers.distribution
-        for k, c in enumerate(self.clusters):
-            net = c.network
-            arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
-            if dist == "extremal":
-                v = sample_extremal(self._rng_drivers, c.drivers.size, net.incidence, net.supply,
-                                    net.mu, net.sigma, prediction.results[k], rebate=arc_rebate,
-                                    dtype=np.float32).T
-            else:
-                v = sample_utilities(self._rng_drivers, net, c.drivers.size, dist,
-                                     rebate=arc_rebate)
-            choice = longest_paths(net, v)
-            per_hour = np.where(net.duration > 0, net.energy_kwh / net.duration, 0.0)
-            plug_c = choice.plugged(net)
-            plugged[c.drivers] = plug_c
-            travel[c.drivers] = per_hour[choice.arc_at_hour]
-            choices.append(choice)
-            place_c = choice.place(net)
-            for p in np.unique(net.place[net.kind == PLUG]):
-                detail[(k, net.place_names[p])] = (plug_c & (place_c == p)).sum(axis=0)
-        return choices, plugged, travel, detail
-
+    # ------------------------------------------------------------------ one day
     def step(self) -> None:
         """Simulate one day (phases 1-5 of the module docstring)."""
-        fleet, day, hours = self.fleet, self.day, self.scenario.network.hours
-        decision = self._plan()  # phase 1
-        pg_actions = self._game_open()  # phase 2
+        day = self.steps - 1  # Mesa counts the step before calling it
+        decision = self.platform.plan(day, *self.tso.price_forecast())  # 1 platform
         gc = self.grid_company
-        in_force = ({"x": float(self.strategies.mean()), "y": gc.y, "price": gc.price}
+        pg_actions = gc.open_day(self.fleet.size) if gc is not None else None  # 2 grid company
+        in_force = ({"x": self.population.cooperation_share, "y": gc.y, "price": gc.price}
                     if gc is not None else {"x": np.nan, "y": np.nan, "price": np.nan})
         prediction = self.platform.predict(decision.rebate)
-        choices, plugged, travel_kw, detail = self._choose_paths(decision.rebate,
-                                                                  prediction)  # phase 3
-        signal = self.tso.emit_signal(day)  # phase 4
-        unmet = 0.0
-        totals = dict.fromkeys(("capability_credit", "performance_credit", "rebates_paid"), 0.0)
-        scores, bids = [], []
-        for t in range(hours):
-            unmet += float(fleet.drive(travel_kw[:, t]).sum())
-            plug_t = plugged[:, t]
-            flows = fleet.hour_flows(plug_t, self.strategies)
-            bid = float(decision.bid_kw[t])
-            follow = self.platform.dispatch(signal[t], bid, flows)
-            net_kwh = float(follow.net_energy_kwh[0])
-            fleet.settle_hour(flows, net_kwh)
-            paid = float(decision.rebate[t]) * int(plug_t.sum())
-            row = {
-                "day": day, "hour": t, "plugged": int(plug_t.sum()),
-                "offered": int(flows.offered.sum()),
-                "predicted_plugged": float(prediction.expected[t]),
-                "traveling": int((travel_kw[:, t] > 0).sum()),
-                "rebate": float(decision.rebate[t]), "bid_kw": bid,
-                "p_up_kw": flows.p_up_kw, "p_down_kw": flows.p_down_kw,
-                "e_up_kwh": flows.e_up_kwh, "e_down_kwh": flows.e_down_kwh,
-                "requested_mileage_kw": float(follow.requested_mileage_kw[0]),
-                "delivered_mileage_kw": float(follow.delivered_mileage_kw[0]),
-                "net_discharge_kwh": net_kwh, "rebates_paid": paid,
-                "soc_mean": float(fleet.soc.mean()),
-                **in_force,
-            }
-            row.update(self.tso.settle_hour(day, t, bid, follow, signal[t]))
-            self.datacollector.add_table_row("hourly", row)
-            totals["capability_credit"] += row["capability_credit"]
-            totals["performance_credit"] += row["performance_credit"]
-            totals["rebates_paid"] += paid
-            if bid > 0:
-                scores.append(row["score"])
-                bids.append(bid)
-        belief_error = self.platform.record_day(
-            (plugged & self.strategies[:, None]).sum(axis=0), detail, decision.rebate)
-        game_state = self._game_close(pg_actions)
-        soc = fleet.soc
-        q = np.quantile(soc, [0.1, 0.5, 0.9])
-        self.last_choice = choices
-        self.last_day = {
-            "day": day,
-            "plugged_ev_hours": float(plugged.sum()),
-            "predicted_ev_hours": float(prediction.expected.sum()),
-            "bid_kwh": float(np.sum(decision.bid_kw)),
-            "mean_score": float(np.average(scores, weights=bids)) if bids else np.nan,
-            **totals,
-            "profit": totals["capability_credit"] + totals["performance_credit"]
-            - totals["rebates_paid"],
-            "soc_mean": float(soc.mean()), "soc_min": float(soc.min()),
-            "soc_p10": float(q[0]), "soc_p50": float(q[1]), "soc_p90": float(q[2]),
-            "soc_max": float(soc.max()), "unmet_travel_kwh": unmet,
-            "hours_bid": int(np.count_nonzero(decision.bid_kw)),
-            "belief_error": belief_error,
-            "policy_status": str(decision.info.get("policy_status", "")),
-            "solve_time_s": float(decision.info.get("solve_time_s", np.nan)),
-            "gap": float(decision.info.get("gap", np.nan)),
-            "predicted_profit": float(decision.info.get(
-                "predicted_profit", decision.info.get("expected_credit", np.nan))),
-            **game_state,
+        choice = self.population.choose(decision.rebate, prediction)  # 3 drivers
+        signal = self.tso.emit_signal(day)  # 4 TSO, hour by hour
+        ledger = DayLedger(day)
+        for t in range(self.spec.hours):
+            self._hour(t, ledger, decision, choice, signal[t], prediction.expected[t], in_force)
+        offered = choice.plugged & self.population.strategies[:, None]
+        belief_error = self.platform.record_day(offered.sum(axis=0), choice.detail,
+                                                decision.rebate)
+        game_state = self._close_game(pg_actions)
+        self.last_day = daily_row(ledger, decision, choice, prediction, self.fleet.soc,
+                                  belief_error, game_state)
+        self.datacollector.collect(self)  # 5 data collection
+
+    def _hour(self, t: int, ledger: DayLedger, decision: Decision, choice: DayChoice,
+              signal_hour: np.ndarray, predicted: float, in_force: dict[str, float]) -> None:
+        """Hour ``t`` of phase 4: drive, follow the AGC with the offered EVs, settle, record."""
+        fleet, bid = self.fleet, float(decision.bid_kw[t])
+        unmet = float(fleet.drive(choice.travel_kwh[:, t]).sum())
+        plug_t = choice.plugged[:, t]
+        flows = fleet.hour_flows(plug_t, self.population.strategies)
+        follow = self.platform.dispatch(signal_hour, bid, flows)
+        net_kwh = float(follow.net_energy_kwh[0])
+        fleet.settle_hour(flows, net_kwh)
+        row = {
+            "day": ledger.day, "hour": t, "plugged": int(plug_t.sum()),
+            "offered": int(flows.offered.sum()), "predicted_plugged": float(predicted),
+            "traveling": int((choice.travel_kwh[:, t] > 0).sum()),
+            "rebate": float(decision.rebate[t]), "bid_kw": bid,
+            "p_up_kw": flows.p_up_kw, "p_down_kw": flows.p_down_kw,
+            "e_up_kwh": flows.e_up_kwh, "e_down_kwh": flows.e_down_kwh,
+            "requested_mileage_kw": float(follow.requested_mileage_kw[0]),
+            "delivered_mileage_kw": float(follow.delivered_mileage_kw[0]),
+            "net_discharge_kwh": net_kwh,
+            "rebates_paid": float(decision.rebate[t]) * int(plug_t.sum()),
+            "soc_mean": float(fleet.soc.mean()),
+            **in_force,
         }
-        self.datacollector.collect(self)  # phase 5
-        self.day += 1
+        row.update(self.tso.settle_hour(ledger.day, t, bid, follow, signal_hour))
+        self.datacollector.add_table_row("hourly", row)
+        ledger.add(row, bid, unmet)
 
-    def _game_open(self) -> np.ndarray | bool | None:
-        """Phase 2: the grid company publishes the price and realizes its cooperation."""
-        if self.grid_company is None:
-            return None
-        self.grid_company.publish_price()
-        size = self.fleet.size if self.scenario.game.pg_matching == "per_driver" else None
-        return self.grid_company.realized_pg_cooperates(size=size)
-
-    def _game_close(self, pg_actions) -> dict[str, float]:
+    def _close_game(self, pg_actions) -> dict[str, float]:
         """End of day: realized payoffs, drivers' imitation, grid company's replicator update."""
-        if self.grid_company is None:
+        gc, g = self.grid_company, self.spec.game
+        if gc is None or g is None:
             return {}
-        g = self.scenario.game
-        gc = self.grid_company
-        payoffs = realized_ev_payoffs(self.strategies, pg_actions, gc.day_params())
-        x = float(self.strategies.mean())
-        gc.update(x, float(payoffs.mean()))
-        self.strategies = imitation_step(self.strategies, payoffs, g.imitation, g.imitation_rate,
-                                         self._rng_game, delta_max=gc.delta_max,
-                                         beta=g.fermi_beta)
+        pop = self.population
+        payoffs = realized_ev_payoffs(pop.strategies, pg_actions, gc.day_params())
+        gc.update(pop.cooperation_share, float(payoffs.mean()))
+        pop.imitate(payoffs, g.imitation, g.imitation_rate, delta_max=gc.delta_max,
+                    beta=g.fermi_beta)
         state = gc.state()
         return {k: state[k] for k in ("x", "y", "price", "price_mean", "price_std", "pg_payoff",
                                       "ev_payoff_mean")}
 
     # ------------------------------------------------------------------ results
     def _tags(self, df: pd.DataFrame) -> pd.DataFrame:
-        df.insert(0, "seed", self.scenario.seed)
+        df.insert(0, "seed", self.spec.seed)
         df.insert(0, "replication", self.replication)
         if self.point is not None:
             df.insert(0, "point", self.point)
-        df.insert(0, "scenario", self.scenario.name)
+        df.insert(0, "scenario", self.spec.name)
         return df
 
     def hourly_table(self) -> pd.DataFrame:

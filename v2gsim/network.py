@@ -23,9 +23,15 @@ from functools import cached_property
 
 import numpy as np
 
-from v2gsim.config import NetworkConfig, _hourly
-
-__all__ = ["ARC_KINDS", "ActivityNetwork", "NetworkError", "build_network"]
+__all__ = [
+    "ARC_KINDS",
+    "ActivityNetwork",
+    "NetworkError",
+    "NetworkTemplate",
+    "PlaceSpec",
+    "TravelSpec",
+    "build_network",
+]
 
 #: Arc kind codes stored in :attr:`ActivityNetwork.kind`.
 ARC_KINDS = ("stay", "plug", "travel")
@@ -34,6 +40,64 @@ STAY, PLUG, TRAVEL = 0, 1, 2
 
 class NetworkError(ValueError):
     """The activity network violates a structural requirement (cycle, several sources, ...)."""
+
+
+@dataclass(frozen=True)
+class PlaceSpec:
+    """One place of the network template (a row of (place, hour) nodes).
+
+    Attributes:
+        name: place name.
+        window: (arrival, departure) clock hours between which a driver may be here (h).
+        charger: whether plug-in arcs exist here.
+        utility: (T,) mean utility of staying one hour, per starting hour ($/h).
+        sigma: (T,) standard deviation of a stay arc's utility ($/h).
+        plug_utility: (T,) mean extra utility of a plugged-in hour ($/h).
+        plug_sigma: (T,) standard deviation of a plug-in arc's utility ($/h).
+    """
+
+    name: str
+    window: tuple[int, int]
+    charger: bool
+    utility: tuple[float, ...]
+    sigma: tuple[float, ...]
+    plug_utility: tuple[float, ...]
+    plug_sigma: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TravelSpec:
+    """Travel arcs between every pair of distinct places.
+
+    Attributes:
+        hours: duration of one trip (h).
+        utility: mean utility of one trip ($).
+        sigma: standard deviation of a trip's utility ($).
+        energy_kwh: battery energy one trip consumes (kWh).
+    """
+
+    hours: int
+    utility: float
+    sigma: float
+    energy_kwh: float
+
+
+@dataclass(frozen=True)
+class NetworkTemplate:
+    """Declarative template of the time-space activity network (plain data, see
+    :func:`build_network`; :func:`v2gsim.config.build.network_template` makes one from a scenario).
+
+    Attributes:
+        hours: hourly slots T of one day.
+        start_place: place where every day starts (source) and ends (sink).
+        places: the places.
+        travel: the travel arcs.
+    """
+
+    hours: int
+    start_place: str
+    places: tuple[PlaceSpec, ...]
+    travel: TravelSpec
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,22 +329,35 @@ def _reachable(tail: np.ndarray, head: np.ndarray, n: int, start: int) -> np.nda
     return seen
 
 
-def build_network(cfg: NetworkConfig) -> ActivityNetwork:
-    """Build the activity network of a scenario's ``[network]`` template.
+def _check_template(cfg: NetworkTemplate) -> None:
+    """Raise :class:`NetworkError` on a template the builder cannot use."""
+    names = [p.name for p in cfg.places]
+    if cfg.start_place not in names:
+        raise NetworkError(f"start_place {cfg.start_place!r} is not a place; places: {names}")
+    for p in cfg.places:
+        for field_name in ("utility", "sigma", "plug_utility", "plug_sigma"):
+            if len(getattr(p, field_name)) != cfg.hours:
+                raise NetworkError(f"place {p.name!r}: {field_name} needs {cfg.hours} hourly values, "
+                                   f"got {len(getattr(p, field_name))}")
+
+
+def build_network(cfg: NetworkTemplate) -> ActivityNetwork:
+    """Build the activity network of a template (models.md §1.1).
 
     Arc utilities (means and standard deviations, $): stay arcs take the place's ``utility`` and
     ``sigma`` for the hour they start in; plug arcs take ``utility + plug_utility`` and
     ``plug_sigma``; travel arcs take the travel ``utility`` and ``sigma`` and consume
     ``travel.energy_kwh``.
     """
+    _check_template(cfg)
     t_max = cfg.hours
     places = cfg.places
     n_places = len(places)
     start = [p.name for p in places].index(cfg.start_place)
-    util = [np.array(_hourly(p.utility, t_max, "utility")) for p in places]
-    sig = [np.array(_hourly(p.sigma, t_max, "sigma")) for p in places]
-    putil = [np.array(_hourly(p.plug_utility, t_max, "plug_utility")) for p in places]
-    psig = [np.array(_hourly(p.plug_sigma, t_max, "plug_sigma")) for p in places]
+    util = [np.array(p.utility, dtype=float) for p in places]
+    sig = [np.array(p.sigma, dtype=float) for p in places]
+    putil = [np.array(p.plug_utility, dtype=float) for p in places]
+    psig = [np.array(p.plug_sigma, dtype=float) for p in places]
 
     def allowed(p: int, h: int) -> bool:
         if h in (0, t_max):

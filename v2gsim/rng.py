@@ -1,8 +1,24 @@
 """Explicit randomness: one ``numpy.random.SeedSequence`` per run, children per component.
 
 No module of v2gsim touches global random state. A run's root sequence is
-``SeedSequence(entropy=seed, spawn_key=(replication,))``; each component (drivers, fleet, AGC, prices,
-...) gets its own child, keyed by a stable name so adding a component never shifts the others' streams.
+``SeedSequence(entropy=seed, spawn_key=(replication,))`` (a sweep task adds its point:
+``spawn_key=(point, replication)``); each component gets its own child, keyed by a stable name, so
+adding a component never shifts the others' streams. The components (:data:`COMPONENTS`):
+
+* ``fleet`` - initial states of charge;
+* ``drivers`` - sampled arc utilities (path choices);
+* ``agc`` - synthetic AGC days;
+* ``prices`` - synthetic regulation prices;
+* ``policy`` - the generator a platform policy is given (the built-in policies draw nothing);
+* ``grid_company`` - the grid company's published price and realized actions (seed 001);
+* ``game_drivers`` - initial strategies and imitation of the drivers (seed 001);
+* ``mesa`` - Mesa's own ``model.rng`` / ``model.random`` (no phase of the model uses them).
+
+One stream is deliberately not a child of the run's root: the **AGC history** the platform knows
+before the run (:func:`history_rng`, ``SeedSequence([seed, 4242])``), from which the policies'
+requirement and net-discharge statistics are estimated. It depends on the scenario seed only, so
+every replication of a scenario plans with the same history (it is the platform's record of past
+signals, not a draw of the run) and the statistics are computed once per scenario.
 """
 
 from __future__ import annotations
@@ -11,10 +27,20 @@ import zlib
 
 import numpy as np
 
-__all__ = ["COMPONENTS", "component_rng", "run_seed_sequence"]
+__all__ = [
+    "COMPONENTS",
+    "HISTORY_SEED_TAG",
+    "component_rng",
+    "component_seed_sequence",
+    "history_rng",
+    "run_seed_sequence",
+]
 
 #: Components with their own streams. New components append here; the key is a hash of the name.
-COMPONENTS = ("fleet", "drivers", "agc", "prices", "platform", "grid_company")
+COMPONENTS = ("fleet", "drivers", "agc", "prices", "policy", "grid_company", "game_drivers", "mesa")
+
+HISTORY_SEED_TAG = 4242
+"""Second word of the seed ``[scenario.seed, 4242]`` of the AGC history (see the module docstring)."""
 
 
 def run_seed_sequence(
@@ -30,12 +56,29 @@ def run_seed_sequence(
     return np.random.SeedSequence(entropy=int(seed), spawn_key=key)
 
 
-def component_rng(root: np.random.SeedSequence, name: str) -> np.random.Generator:
-    """Independent generator for component ``name`` derived from ``root``.
+def component_seed_sequence(root: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
+    """Child sequence of component ``name`` (one of :data:`COMPONENTS`) derived from ``root``.
 
     The child's spawn key extends ``root``'s with a CRC32 of ``name``, so streams depend only on
     (seed, replication, component name), not on the order in which components are created.
+
+    Raises:
+        ValueError: ``name`` is not in :data:`COMPONENTS`.
     """
+    if name not in COMPONENTS:
+        raise ValueError(f"unknown random component {name!r}; known: {', '.join(COMPONENTS)}")
     key = zlib.crc32(name.encode("utf-8"))
-    child = np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, key))
-    return np.random.Generator(np.random.PCG64(child))
+    return np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, key))
+
+
+def component_rng(root: np.random.SeedSequence, name: str) -> np.random.Generator:
+    """Independent generator for component ``name`` (see :func:`component_seed_sequence`)."""
+    return np.random.Generator(np.random.PCG64(component_seed_sequence(root, name)))
+
+
+def history_rng(seed: int) -> np.random.Generator:
+    """Generator of the AGC history known before a run of scenario seed ``seed``.
+
+    ``numpy.random.default_rng([seed, 4242])``: the same for every replication (module docstring).
+    """
+    return np.random.default_rng([int(seed), HISTORY_SEED_TAG])

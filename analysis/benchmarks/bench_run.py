@@ -22,6 +22,7 @@ import numpy as np
 
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import load_scenario
+from v2gsim.config.build import network_template
 from v2gsim.network import build_network
 from v2gsim.runner import run_to_dir
 
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         res = run_to_dir(scen, out=tmp, progress=False)
         run_s = time.perf_counter() - t0
 
-    net = build_network(scen.network)
+    net = build_network(network_template(scen.network))
     rng = np.random.default_rng(0)
     sample_s, dp_s = [], []
     for _ in range(args.reps):

@@ -1,76 +1,216 @@
-"""DriverAgent: one EV owner, a thin view into the fleet arrays of the model.
+"""Drivers: the population that chooses paths (vectorized per cluster) and the per-driver agents.
 
-The fleet is simulated with arrays (:class:`v2gsim.fleet.Fleet`, :mod:`v2gsim.behavior.sampling`);
-a DriverAgent exists so users can inspect (and subclass) individual drivers: its properties read the
-model's arrays at index :attr:`idx`, so they are always current and cost nothing per step.
+The fleet is simulated with arrays (:class:`v2gsim.fleet.Fleet`, :mod:`v2gsim.behavior.sampling`):
+
+* :class:`DriverGroup` - the drivers of one cluster (models.md E1): their activity network, their
+  rows in the fleet arrays and today's path choice.
+* :class:`DriverPopulation` - all groups, the utility distribution, the drivers' random streams
+  and (seed 001) their cooperation strategies. It owns the drivers' phases: :meth:`~DriverPopulation.choose`
+  (sample utilities, longest paths: one vectorized programme per cluster) and
+  :meth:`~DriverPopulation.imitate` (strategy revision, eqs. (4)/(5) payoffs).
+* :class:`DriverAgent` - one EV owner, so users can inspect (and subclass) individual drivers: its
+  properties read the fleet arrays and its group's choice at its row, so they are always current
+  and cost nothing per step. It gets its fleet and group when it is created.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-if TYPE_CHECKING:
-    from v2gsim.model import V2GMarketModel
+from v2gsim.behavior.extremal import sample_extremal
+from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
+from v2gsim.game.imitation import imitation_step
+from v2gsim.network import PLUG, ActivityNetwork
 
-__all__ = ["DriverAgent"]
+if TYPE_CHECKING:
+    from v2gsim.behavior.beliefs import PlugPrediction
+    from v2gsim.fleet import Fleet
+
+__all__ = ["DayChoice", "DriverAgent", "DriverGroup", "DriverPopulation", "cluster_sizes"]
+
+
+def cluster_sizes(shares: list[float], total: int) -> np.ndarray:
+    """Split ``total`` drivers by ``shares`` (largest remainder; sizes sum to ``total``)."""
+    raw = np.asarray(shares, dtype=float) * total
+    size = np.floor(raw).astype(int)
+    rest = total - size.sum()
+    size[np.argsort(-(raw - size), kind="stable")[:rest]] += 1
+    return size
+
+
+@dataclass
+class DriverGroup:
+    """The drivers of one cluster, sharing one activity network (models.md E1).
+
+    Attributes:
+        index: position of the group among the population's groups.
+        name: cluster name.
+        share: population share (-).
+        network: the cluster's activity network.
+        drivers: indices of its drivers in the fleet arrays (a contiguous range).
+        last_choice: today's chosen paths (None before the first day).
+    """
+
+    index: int
+    name: str
+    share: float
+    network: ActivityNetwork
+    drivers: np.ndarray
+    last_choice: PathChoice | None = None
+
+    def choose(self, rng: np.random.Generator, rebate: np.ndarray, distribution: str,
+               persistency=None) -> PathChoice:
+        """Sample today's utilities and choose longest paths for every driver of the group.
+
+        Args:
+            rng: the drivers' generator.
+            rebate: (T,) hourly rebates ($ per plugged EV-hour), added to the plug-in arcs.
+            distribution: ``normal``, ``uniform``, ``two_point`` (independent arc utilities) or
+                ``extremal`` (the path-correlated population attaining the persistency bound).
+            persistency: the cluster's persistency solution at today's rebates (``extremal`` only).
+        """
+        net = self.network
+        arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
+        if distribution == "extremal":
+            v = sample_extremal(rng, self.drivers.size, net.incidence, net.supply, net.mu, net.sigma,
+                                persistency, rebate=arc_rebate, dtype=np.float32).T
+        else:
+            v = sample_utilities(rng, net, self.drivers.size, distribution, rebate=arc_rebate)
+        self.last_choice = longest_paths(net, v)
+        return self.last_choice
+
+
+@dataclass(frozen=True)
+class DayChoice:
+    """What the drivers chose for one day.
+
+    Attributes:
+        plugged: (M, T) plugged-in indicator.
+        travel_kwh: (M, T) travel energy consumed in each hour (kWh).
+        detail: (group index, charger place) -> (T,) plugged-in counts.
+    """
+
+    plugged: np.ndarray
+    travel_kwh: np.ndarray
+    detail: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
+
+
+class DriverPopulation:
+    """All drivers: their groups, random streams and (seed 001) cooperation strategies.
+
+    Args:
+        groups: the driver groups, covering fleet rows 0..M-1 in order.
+        distribution: sampled utility distribution (see :meth:`DriverGroup.choose`).
+        rng: the drivers' path-choice generator (the run's ``drivers`` stream).
+        strategies: (M,) True = cooperates with the grid company (all True without the game).
+        rng_game: generator of the strategy revisions (the run's ``game_drivers`` stream).
+    """
+
+    def __init__(self, groups: list[DriverGroup], distribution: str, rng: np.random.Generator,
+                 strategies: np.ndarray, rng_game: np.random.Generator | None = None):
+        self.groups = groups
+        self.distribution = distribution
+        self.size = int(sum(g.drivers.size for g in groups))
+        self.hours = groups[0].network.hours
+        self.strategies = strategies
+        self._rng = rng
+        self._rng_game = rng_game
+
+    def group_of(self, driver: int) -> tuple[DriverGroup, int]:
+        """(group, row within the group) of a driver."""
+        for g in self.groups:
+            if g.drivers[0] <= driver <= g.drivers[-1]:
+                return g, int(driver - g.drivers[0])
+        raise IndexError(f"driver {driver} out of range")
+
+    def choose(self, rebate: np.ndarray, prediction: PlugPrediction | None = None) -> DayChoice:
+        """Phase 3: every group samples utilities and chooses paths under today's ``rebate``.
+
+        With ``distribution = "extremal"`` the utilities are drawn from the joint distribution that
+        attains the persistency bound (``prediction`` holds the persistency solutions at today's
+        rebates), otherwise independently per arc.
+        """
+        plugged = np.zeros((self.size, self.hours), dtype=bool)
+        travel = np.zeros((self.size, self.hours))
+        detail: dict[tuple[int, str], np.ndarray] = {}
+        for g in self.groups:
+            net = g.network
+            res = prediction.results[g.index] if self.distribution == "extremal" else None
+            choice = g.choose(self._rng, rebate, self.distribution, res)
+            per_hour = np.where(net.duration > 0, net.energy_kwh / net.duration, 0.0)
+            plug_g = choice.plugged(net)
+            plugged[g.drivers] = plug_g
+            travel[g.drivers] = per_hour[choice.arc_at_hour]
+            place_g = choice.place(net)
+            for p in np.unique(net.place[net.kind == PLUG]):
+                detail[(g.index, net.place_names[p])] = (plug_g & (place_g == p)).sum(axis=0)
+        return DayChoice(plugged=plugged, travel_kwh=travel, detail=detail)
+
+    @property
+    def cooperation_share(self) -> float:
+        """Share of drivers whose strategy is "cooperate" (-)."""
+        return float(self.strategies.mean())
+
+    def imitate(self, payoffs: np.ndarray, rule: str, rate: float, *, delta_max: float,
+                beta: float) -> None:
+        """End of day (seed 001): revise strategies by imitation of realized payoffs (models.md §2)."""
+        self.strategies = imitation_step(self.strategies, payoffs, rule, rate, self._rng_game,
+                                         delta_max=delta_max, beta=beta)
 
 
 class DriverAgent(mesa.Agent):
-    """One driver/EV.
+    """One driver/EV: a view into the fleet arrays and its group's choice.
 
     Attributes:
         idx: row of this driver in the fleet arrays.
+        group: the driver's cluster.
+        row: row of this driver within its group.
     """
 
-    def __init__(self, model: V2GMarketModel, idx: int):
+    def __init__(self, model: mesa.Model, idx: int, fleet: Fleet, group: DriverGroup):
         super().__init__(model)
         self.idx = int(idx)
+        self.fleet = fleet
+        self.group = group
+        self.row = int(idx - group.drivers[0])
 
     @property
     def soc(self) -> float:
         """Current state of charge (-)."""
-        return float(self.model.fleet.soc[self.idx])
+        return float(self.fleet.soc[self.idx])
 
     @property
     def energy_kwh(self) -> float:
         """Stored energy (kWh)."""
-        return float(self.model.fleet.energy_kwh[self.idx])
+        return float(self.fleet.energy_kwh[self.idx])
 
     @property
     def capacity_kwh(self) -> float:
         """Battery capacity (kWh)."""
-        return float(self.model.fleet.capacity_kwh[self.idx])
+        return float(self.fleet.capacity_kwh[self.idx])
 
     @property
     def cluster(self) -> str:
         """Name of the driver's cluster."""
-        return self.model.clusters[self.model.cluster_of(self.idx)[0]].name
-
-    def _arcs_today(self) -> tuple[np.ndarray, object] | None:
-        choices = self.model.last_choice
-        if choices is None:
-            return None
-        k, row = self.model.cluster_of(self.idx)
-        return choices[k].arc_at_hour[row], self.model.clusters[k].network
+        return self.group.name
 
     @property
     def path(self) -> list[str]:
         """Labels of the arcs of today's chosen path, hour by hour (empty before the first day)."""
-        today = self._arcs_today()
-        if today is None:
+        choice = self.group.last_choice
+        if choice is None:
             return []
-        arcs, net = today
-        labels = net.arc_labels()
-        return [labels[a] for a in arcs]
+        labels = self.group.network.arc_labels()
+        return [labels[a] for a in choice.arc_at_hour[self.row]]
 
     @property
     def plugged_today(self) -> np.ndarray:
         """(T,) boolean: plugged in during each hour of the last simulated day."""
-        today = self._arcs_today()
-        if today is None:
-            return np.zeros(self.model.scenario.network.hours, dtype=bool)
-        arcs, net = today
-        return net.kind[arcs] == 1
+        choice = self.group.last_choice
+        if choice is None:
+            return np.zeros(self.group.network.hours, dtype=bool)
+        return self.group.network.kind[choice.arc_at_hour[self.row]] == PLUG

@@ -7,8 +7,8 @@ fixes the replicator time per day ``dt`` that matches the drivers' imitation rul
 bound ``delta_max`` that proportional imitation needs (the agent computes both once, so drivers
 and grid company run on the same clock).
 
-Day protocol (phase 2 of ``V2GMarketModel.step``): :meth:`publish_price`, then
-:meth:`realized_pg_cooperates` (one action for the day, or one per driver), and after the drivers'
+Day protocol (phase 2 of ``V2GMarketModel.step``): :meth:`open_day` (:meth:`publish_price`, then
+:meth:`realized_pg_cooperates`: one action for the day, or one per driver), and after the drivers'
 payoffs are known :meth:`update` with the day's realized EV cooperation share.
 """
 
@@ -25,7 +25,7 @@ from v2gsim.game.imitation import payoff_gap_bound, replicator_dt_per_day, sampl
 from v2gsim.game.price_dynamics import GridCompanyState, PriceMode, Response, price_grid
 
 if TYPE_CHECKING:
-    from v2gsim.config import GameConfig
+    from v2gsim.specs import GameSpec
 
 __all__ = ["GridCompanyAgent"]
 
@@ -35,11 +35,10 @@ class GridCompanyAgent(mesa.Agent):
 
     Args:
         model: the Mesa model.
-        cfg: the scenario's ``[game]`` table.
+        cfg: the game's settings; ``cfg.price_response`` is the EV response the price fitness
+            anticipates (``"replicator"``: (7); ``"participation"``: condition (16)) and
+            ``cfg.price_mode`` ``"sample"`` (publish ``p_k ~ q``) or ``"mean"`` (its mean).
         rng: the agent's generator (price draws and PG actions).
-        response: EV response the price fitness anticipates (``"replicator"``: (7);
-            ``"participation"``: condition (16)).
-        price_mode: ``"sample"`` (publish ``p_k ~ q``) or ``"mean"`` (publish the mean of ``q``).
 
     Attributes:
         params: game parameters (the scenario's ``p_d`` is not used: the price comes from ``q``).
@@ -49,18 +48,19 @@ class GridCompanyAgent(mesa.Agent):
         dynamics: the pure state (``q``, ``y``, price in force).
     """
 
-    def __init__(self, model: mesa.Model, cfg: GameConfig, rng: np.random.Generator, *,
-                 response: Response = "replicator", price_mode: PriceMode = "sample"):
+    def __init__(self, model: mesa.Model, cfg: GameSpec, rng: np.random.Generator):
         super().__init__(model)
         self.cfg = cfg
         self._rng = rng
-        self.params = GameParams.from_mapping(cfg.params())
+        self.params = GameParams.from_mapping(cfg.params)
         self.prices = price_grid(*cfg.price_grid)
         self.delta_max = payoff_gap_bound(self.params, self.prices)
         self.dt = replicator_dt_per_day(cfg.imitation, cfg.imitation_rate,
                                         delta_max=self.delta_max, beta=cfg.fermi_beta)
+        response: Response = cfg.price_response  # type: ignore[assignment]
+        mode: PriceMode = cfg.price_mode  # type: ignore[assignment]
         self.dynamics = GridCompanyState.uniform(self.prices, cfg.y0, self.params, self.dt,
-                                                 response=response, mode=price_mode)
+                                                 response=response, mode=mode)
         self._last: dict[str, float] = {"x": math.nan, "pg_payoff": math.nan,
                                         "ev_payoff_mean": math.nan, "pg_cooperates": math.nan}
 
@@ -102,6 +102,12 @@ class GridCompanyAgent(mesa.Agent):
         acts = sample_pg_actions(self.y, self._rng, size=int(size))
         self._last["pg_cooperates"] = float(acts.mean()) if acts.size else math.nan
         return acts
+
+    def open_day(self, fleet_size: int) -> bool | np.ndarray:
+        """Phase 2: publish today's price and realize the PG's cooperation (per driver or per day)."""
+        self.publish_price()
+        size = fleet_size if self.cfg.pg_matching == "per_driver" else None
+        return self.realized_pg_cooperates(size=size)
 
     def update(self, x_realized: float, ev_payoff_mean: float = math.nan) -> None:
         """End of day: update ``q`` and ``y`` from the day's realized EV cooperation share.

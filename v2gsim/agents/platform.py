@@ -1,8 +1,10 @@
-"""PlatformAgent: the aggregator. observe -> decide (policy by name) -> dispatch.
+"""PlatformAgent: the aggregator. plan (observe -> policy) -> predict -> dispatch -> record the day.
 
-It plans tomorrow's rebates and bids with its policy (:mod:`v2gsim.policies`) and, during the day,
-allocates the AGC signal across the plugged-in EVs within their power and SOC limits
-(:func:`v2gsim.market.agc.follow_signal`).
+It plans tomorrow's rebates and bids with its policy (:mod:`v2gsim.policies`), given at creation,
+and, during the day, allocates the AGC signal across the plugged-in EVs within their power and SOC
+limits (:func:`v2gsim.market.agc.follow_signal`). Its beliefs about the drivers are one persistency
+model per cluster (:class:`~v2gsim.behavior.beliefs.ClusterBeliefs`); the policy sees a snapshot of
+them (:class:`~v2gsim.policies.base.PlugBeliefs`), never the live object.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import numpy as np
 
 from v2gsim.behavior.beliefs import ClusterBeliefs, PlugPrediction
 from v2gsim.market.agc import FollowResult, follow_signal
-from v2gsim.policies import Decision, Observation, make_policy
+from v2gsim.policies.base import Decision, Observation, PlugBeliefs, Policy
 
 if TYPE_CHECKING:
-    from v2gsim.config import Scenario
     from v2gsim.fleet import HourFlows
+    from v2gsim.specs import BeliefSpec
 
 __all__ = ["PlatformAgent"]
 
@@ -26,50 +28,56 @@ __all__ = ["PlatformAgent"]
 class PlatformAgent(mesa.Agent):
     """The V2G aggregator platform.
 
-    Attributes:
+    Args:
+        model: the model.
+        policy: the decision policy.
         beliefs: persistency models of the driver clusters (what the platform expects drivers to do).
-        policy: the decision policy named in the scenario.
+        belief_spec: how the beliefs are kept (re-calibration).
+        fleet_size: number of EVs M.
+        charger_kw: per-EV regulation capability psi (kW).
+        hours: hours of a day T.
+
+    Attributes:
         plugged_history: list of (T,) realized plugged-in counts, one per past day.
         decision: the decision in force today.
     """
 
-    def __init__(self, model: mesa.Model, scenario: Scenario, beliefs: ClusterBeliefs):
+    def __init__(self, model: mesa.Model, policy: Policy, beliefs: ClusterBeliefs,
+                 belief_spec: BeliefSpec, fleet_size: int, charger_kw: float, hours: int):
         super().__init__(model)
-        self.scenario = scenario
+        self.policy = policy
         self.beliefs = beliefs
-        self.policy = make_policy(scenario)
+        self.belief_spec = belief_spec
+        self.fleet_size = int(fleet_size)
+        self.charger_kw = float(charger_kw)
+        self.hours = int(hours)
         self.plugged_history: list[np.ndarray] = []
         self.detail_history: list[dict[tuple[int, str], np.ndarray]] = []
         self.rebate_history: list[np.ndarray] = []
         self.decision: Decision | None = None
 
     def observe(self, day: int, capability_price: np.ndarray,
-                performance_price: np.ndarray, **extra) -> Observation:
-        """The platform's day-ahead information."""
-        hours = self.scenario.network.hours
+                performance_price: np.ndarray) -> Observation:
+        """The platform's day-ahead information (history, price forecast, a snapshot of beliefs)."""
         hist = (np.vstack(self.plugged_history) if self.plugged_history
-                else np.zeros((0, hours)))
+                else np.zeros((0, self.hours)))
         base = self.beliefs.predict()
-        extra = {
-            "plug_persistency": base.expected / self.scenario.drivers.count,
-            "cluster_plug_persistency": base.y,
-            "cluster_sizes": self.beliefs.sizes,
-            "beliefs": self.beliefs,
-            **extra,
-        }
+        beliefs = PlugBeliefs(
+            networks=tuple(self.beliefs.networks), sizes=np.array(self.beliefs.sizes),
+            plug_fraction=base.expected / self.fleet_size, cluster_plug_fraction=base.y,
+        )
         return Observation(
-            day=day,
-            hours=hours,
-            fleet_size=self.scenario.drivers.count,
-            charger_kw=self.scenario.drivers.charger_kw,
-            plugged_history=hist,
-            capability_price=capability_price,
-            performance_price=performance_price,
-            extra=extra,
+            day=day, hours=self.hours, fleet_size=self.fleet_size, charger_kw=self.charger_kw,
+            plugged_history=hist, capability_price=capability_price,
+            performance_price=performance_price, beliefs=beliefs,
         )
 
     def decide(self, obs: Observation) -> Decision:
-        """Call the policy and keep its decision for today."""
+        """Call the policy and keep its decision for today.
+
+        Raises:
+            ValueError: the policy returned arrays of the wrong shape.
+        """
         decision = self.policy.decide(obs)
         hours = obs.hours
         if decision.bid_kw.shape != (hours,) or decision.rebate.shape != (hours,):
@@ -79,6 +87,14 @@ class PlatformAgent(mesa.Agent):
             )
         self.decision = decision
         return decision
+
+    def plan(self, day: int, capability_price: np.ndarray, performance_price: np.ndarray) -> Decision:
+        """Phase 1: observe and decide tomorrow's rebates and bids."""
+        return self.decide(self.observe(day, capability_price, performance_price))
+
+    def predict(self, rebate: np.ndarray) -> PlugPrediction:
+        """Predicted plug-ins (persistency model) under the day's rebates."""
+        return self.beliefs.predict(rebate)
 
     def dispatch(self, signal_hour: np.ndarray, bid_kw: float, flows: HourFlows) -> FollowResult:
         """Follow one hour of AGC with the plugged fleet's aggregate capability."""
@@ -92,10 +108,6 @@ class PlatformAgent(mesa.Agent):
             dt_s=2.0,
         )
 
-    def predict(self, rebate: np.ndarray) -> PlugPrediction:
-        """Predicted plug-ins (persistency model) under the day's rebates."""
-        return self.beliefs.predict(rebate)
-
     def record_day(self, plugged_counts: np.ndarray,
                    detail: dict[tuple[int, str], np.ndarray] | None = None,
                    rebate: np.ndarray | None = None) -> float:
@@ -108,14 +120,13 @@ class PlatformAgent(mesa.Agent):
 
         Returns:
             The largest calibration error max |y - observed| when the beliefs were re-calibrated
-            today (with ``[platform] beliefs = "calibrated"``), else NaN.
+            today (with beliefs ``"calibrated"``), else NaN.
         """
         self.plugged_history.append(np.asarray(plugged_counts, dtype=float))
         self.detail_history.append(dict(detail or {}))
-        hours = self.scenario.network.hours
-        self.rebate_history.append(np.zeros(hours) if rebate is None else np.asarray(rebate))
-        cfg = self.scenario.platform
-        if cfg.beliefs != "calibrated" or len(self.plugged_history) % cfg.recalibrate_every:
+        self.rebate_history.append(np.zeros(self.hours) if rebate is None else np.asarray(rebate))
+        cfg = self.belief_spec
+        if cfg.mode != "calibrated" or len(self.plugged_history) % cfg.recalibrate_every:
             return float("nan")
         window = self.detail_history[-cfg.calibration_days:]
         sizes = self.beliefs.sizes

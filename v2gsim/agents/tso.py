@@ -1,73 +1,50 @@
 """TSOAgent: emits the day's AGC signal, scores the platform's mileage performance and pays credits.
 
-Thin: the signal generators and readers live in :mod:`v2gsim.market.agc`, prices in
-:mod:`v2gsim.market.prices` and the credit rule in :mod:`v2gsim.market.settlement`.
+Thin: it is given its signal source and price table when it is created
+(:mod:`v2gsim.market.sources`); the credit rule lives in :mod:`v2gsim.market.settlement`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from v2gsim.market.agc import hourly_mileage, read_pjm_regd, synthetic_regd
-from v2gsim.market.prices import read_pjm_regulation_prices, synthetic_regulation_prices
+from v2gsim.market.agc import hourly_mileage
 from v2gsim.market.settlement import settle, settlement_mileage
+from v2gsim.market.sources import DT_S, SignalSource
 
 if TYPE_CHECKING:
-    from v2gsim.config import Scenario
     from v2gsim.market.agc import FollowResult
 
 __all__ = ["TSOAgent"]
-
-DT_S = 2.0
 
 
 class TSOAgent(mesa.Agent):
     """Transmission system operator.
 
-    Attributes:
-        prices: hourly price table for every simulated day (columns day, hour, capability_price
+    Args:
+        model: the model.
+        signals: the day-by-day AGC signal.
+        prices: hourly prices of every simulated day (columns day, hour, capability_price
             $/MW-h, performance_price $/ΔMW).
+        hours: hours of a day T.
+        mileage_basis: settlement mileage, ``"signal"`` or ``"ratio"``.
+        rega_mileage: RegA benchmark mileage of the ratio basis (ΔMW/MW).
     """
 
-    def __init__(self, model: mesa.Model, scenario: Scenario, rng_agc: np.random.Generator,
-                 rng_prices: np.random.Generator):
+    def __init__(self, model: mesa.Model, signals: SignalSource, prices: pd.DataFrame, hours: int,
+                 mileage_basis: Literal["signal", "ratio"] = "signal", rega_mileage: float = 6.58):
         super().__init__(model)
-        self.scenario = scenario
-        self._rng_agc = rng_agc
-        mcfg = scenario.market
-        self.hours = scenario.network.hours
-        self._files = [scenario.resolve_path(p) for p in mcfg.agc_files]
-        self.prices = self._price_table(scenario, rng_prices)
+        self.signals = signals
+        self.prices = prices
+        self.hours = int(hours)
+        self.mileage_basis = mileage_basis
+        self.rega_mileage = float(rega_mileage)
 
     # ------------------------------------------------------------------ prices
-    def _price_table(self, scenario: Scenario, rng: np.random.Generator) -> pd.DataFrame:
-        mcfg, days, hours = scenario.market, scenario.days, scenario.network.hours
-        if mcfg.prices == "pjm":
-            raw = read_pjm_regulation_prices(scenario.resolve_path(mcfg.price_file))
-            raw = raw.dropna(subset=["capability_price", "performance_price"])
-            n = len(raw) // hours * hours
-            if n == 0:
-                raise ValueError(f"{mcfg.price_file}: fewer than {hours} hourly prices")
-            cap = raw["capability_price"].to_numpy()[:n]
-            perf = raw["performance_price"].to_numpy()[:n]
-            idx = np.arange(days * hours) % n
-            return pd.DataFrame({
-                "day": np.repeat(np.arange(days), hours),
-                "hour": np.tile(np.arange(hours), days),
-                "capability_price": cap[idx],
-                "performance_price": perf[idx],
-            })
-        table = synthetic_regulation_prices(
-            rng, days, mean_capability=mcfg.capability_price,
-            mean_performance=mcfg.performance_price,
-        )
-        return table[["day", "hour", "capability_price", "performance_price"]].reset_index(
-            drop=True)
-
     def price_forecast(self) -> tuple[np.ndarray, np.ndarray]:
         """Expected hourly prices by hour of day over the whole price table (a climatology)."""
         g = self.prices.groupby("hour")[["capability_price", "performance_price"]].mean()
@@ -80,18 +57,8 @@ class TSOAgent(mesa.Agent):
 
     # ------------------------------------------------------------------ AGC
     def emit_signal(self, day: int) -> np.ndarray:
-        """The AGC signal of ``day`` at 2-s resolution, shaped (T, 3600/2)."""
-        mcfg = self.scenario.market
-        if mcfg.agc == "pjm_regd":
-            sig = read_pjm_regd(self._files[day % len(self._files)])
-        else:
-            sig = synthetic_regd(self._rng_agc, days=1, dt_s=DT_S,
-                                 mean_hourly_mileage=mcfg.mean_hourly_mileage)
-        per_hour = int(3600 / DT_S)
-        need = self.hours * per_hour
-        if sig.size < need:
-            raise ValueError(f"AGC signal of day {day} has {sig.size} samples, need {need}")
-        return sig[:need].reshape(self.hours, per_hour)
+        """Phase 4: the AGC signal of ``day`` at 2-s resolution, shaped (T, 3600/2)."""
+        return self.signals.day_signal(day)
 
     # ------------------------------------------------------------------ settlement
     def settle_hour(self, day: int, hour: int, bid_kw: float, follow: FollowResult,
@@ -99,9 +66,8 @@ class TSOAgent(mesa.Agent):
         """Score one hour and compute its credits (PJM-style, see :func:`settle`)."""
         cap_p, perf_p = self.day_prices(day)
         mileage = float(hourly_mileage(signal_hour, dt_s=DT_S)[0])
-        mcfg = self.scenario.market
         smil = float(np.asarray(settlement_mileage(
-            np.array([mileage]), mcfg.mileage_basis, rega_mileage=mcfg.rega_mileage))[0])
+            np.array([mileage]), self.mileage_basis, rega_mileage=self.rega_mileage))[0])
         score = float(follow.score[0])
         credits = settle(np.array([bid_kw]), np.array([score]), np.array([cap_p[hour]]),
                          np.array([perf_p[hour]]), np.array([smil]))

@@ -50,7 +50,9 @@ from numpy.typing import ArrayLike, NDArray
 from v2gsim.behavior.calibration import calibrate
 from v2gsim.behavior.persistency import PersistencyModel, PersistencyResult
 from v2gsim.behavior.sessions import hourly_plug_stats, read_sessions
-from v2gsim.config import NetworkConfig, Scenario, _hourly, load_scenario
+from v2gsim.config import NetworkConfig, Scenario, load_scenario
+from v2gsim.config.base import expand_hourly as _hourly
+from v2gsim.config.build import network_template
 from v2gsim.network import PLUG, STAY, ActivityNetwork, build_network
 
 __all__ = [
@@ -224,7 +226,7 @@ def calibrate_place(
         ValueError: bad ``observed`` shape/values or a place without plug arcs.
         PersistencySolveError: a persistency or calibration solve failed.
     """
-    net = build_network(network) if isinstance(network, NetworkConfig) else network
+    net = build_network(network_template(network)) if isinstance(network, NetworkConfig) else network
     T = net.hours
     obs = np.asarray(observed, dtype=float).ravel()
     if obs.shape != (T,):
@@ -397,7 +399,7 @@ def scenario_toml(
 
 
 def _plug_y(network: NetworkConfig, place: str) -> tuple[NDArray, NDArray[np.int64]]:
-    net = build_network(network)
+    net = build_network(network_template(network))
     hours, _, plug = place_arcs(net, place)
     res = PersistencyModel(net.incidence, net.supply, method="newton").solve(net.mu, net.sigma)
     y = np.zeros(net.hours)

@@ -29,7 +29,7 @@ bounds (3)/(4) built on its mean and forward/backward deviations guarantee it.
   47 of the 48 hours of the real PJM RegD days 2020-07-16/17 (0.929 in the other) and in more than
   99 % of synthetic hours (:func:`v2gsim.market.agc.synthetic_regd`). Its deviations are then
   ~0, and (R1) only covers the randomness of the plug-ins; any clipping at all counts as a failure.
-* ``q = 1 - η`` (what the ``chance`` policy uses, :mod:`v2gsim.optimize.chance_policy`) makes η
+* ``q = 1 - η`` (what the ``chance`` policy uses, :mod:`v2gsim.policies.chance`) makes η
   play both roles models.md §1.4 gives it, "allowed violation probability; performance index
   (fulfilled mileage / total mileage) >= 1 - η": the bid must earn a score of at least ``1 - η`` in
   at least a fraction ``1 - η`` of the hours. It is a genuine random variable. Real RegD 2020-07-16/17

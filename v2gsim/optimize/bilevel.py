@@ -1026,10 +1026,11 @@ def default_instance(
         The :class:`BilevelInstance`.
     """
     from v2gsim.config import load_scenario
+    from v2gsim.config.build import network_template
 
     sc = load_scenario(scenario)
-    net1 = build_network(sc.network)
-    net2 = build_network(_flexible_cluster(sc.network))
+    net1 = build_network(network_template(sc.network))
+    net2 = build_network(network_template(_flexible_cluster(sc.network)))
     T = sc.network.hours
     cap_shape = np.asarray(PJM2016_CAPABILITY.hour_shape, float)
     perf_shape = np.asarray(PJM2016_PERFORMANCE.hour_shape, float)

@@ -1,0 +1,169 @@
+"""The adapter: a validated :class:`~v2gsim.config.Scenario` -> the plain specs the models take.
+
+This is the only module that reads the schema on behalf of the models (network templates, fleet,
+market, policy settings, game); everything below it takes plain frozen dataclasses. Data paths of the
+scenario are resolved relative to the scenario file here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from v2gsim.config.base import expand_hourly
+from v2gsim.config.network import NetworkConfig
+from v2gsim.config.scenario import Scenario
+from v2gsim.fleet import FleetSpec
+from v2gsim.market.sources import MarketSpec
+from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
+from v2gsim.policies import Policy, PolicyInputs, make_policy
+from v2gsim.policies.bilevel import BilevelSpec
+from v2gsim.policies.chance import ChanceSpec
+from v2gsim.policies.inputs import policy_inputs
+from v2gsim.policies.naive import NaiveSpec
+from v2gsim.rng import component_rng, run_seed_sequence
+from v2gsim.specs import BeliefSpec, ClusterSpec, GameSpec, RunSpec
+
+__all__ = [
+    "build_policy",
+    "chance_spec",
+    "cluster_specs",
+    "fleet_spec",
+    "game_spec",
+    "inputs_for",
+    "market_spec",
+    "network_template",
+    "policy_spec",
+    "run_spec",
+]
+
+
+def network_template(cfg: NetworkConfig) -> NetworkTemplate:
+    """The ``[network]`` section as a :class:`~v2gsim.network.NetworkTemplate` (hourly values expanded)."""
+    T = cfg.hours
+    places = tuple(
+        PlaceSpec(
+            name=p.name, window=(int(p.window[0]), int(p.window[1])), charger=bool(p.charger),
+            utility=tuple(expand_hourly(p.utility, T, "utility")),
+            sigma=tuple(expand_hourly(p.sigma, T, "sigma")),
+            plug_utility=tuple(expand_hourly(p.plug_utility, T, "plug_utility")),
+            plug_sigma=tuple(expand_hourly(p.plug_sigma, T, "plug_sigma")),
+        )
+        for p in cfg.places
+    )
+    t = cfg.travel
+    travel = TravelSpec(hours=t.hours, utility=t.utility, sigma=t.sigma, energy_kwh=t.energy_kwh)
+    return NetworkTemplate(hours=T, start_place=cfg.start_place, places=places, travel=travel)
+
+
+def cluster_specs(scenario: Scenario) -> tuple[ClusterSpec, ...]:
+    """One :class:`~v2gsim.specs.ClusterSpec` per driver cluster (one when none is declared)."""
+    return tuple(ClusterSpec(name, share, network_template(cfg))
+                 for name, share, cfg in scenario.cluster_networks())
+
+
+def fleet_spec(scenario: Scenario) -> FleetSpec:
+    """The ``[drivers]`` batteries and chargers."""
+    d = scenario.drivers
+    return FleetSpec(count=d.count, battery_kwh=d.battery_kwh, charger_kw=d.charger_kw,
+                     baseline_charge_kw=d.baseline_charge_kw, soc_min=d.soc_min, soc_max=d.soc_max,
+                     soc_target=d.soc_target, soc_init=(d.soc_init[0], d.soc_init[1]))
+
+
+def market_spec(scenario: Scenario) -> MarketSpec:
+    """The ``[market]`` section with its data paths resolved relative to the scenario file."""
+    m = scenario.market
+    return MarketSpec(
+        agc=m.agc, agc_paths=tuple(scenario.resolve_path(p) for p in m.agc_files),
+        mean_hourly_mileage=m.mean_hourly_mileage, prices=m.prices,
+        price_path=scenario.resolve_path(m.price_file) if m.price_file else None,
+        capability_price=m.capability_price, performance_price=m.performance_price,
+        mileage_basis=m.mileage_basis, rega_mileage=m.rega_mileage,
+    )
+
+
+def chance_spec(scenario: Scenario, **overrides: Any) -> ChanceSpec:
+    """The chance bound of ``[platform.chance]`` with the market's mileage settings.
+
+    ``capability = "headroom"`` reserves the baseline charging rate omega per EV (``reserve_kw``).
+    """
+    c = scenario.platform.chance
+    kwargs: dict[str, Any] = {
+        "eta": c.eta, "bound": c.bound, "k_dev": c.k_dev, "prior_plug_fraction": c.prior_plug_fraction,
+        "plug_source": "auto" if c.plug_source == "persistency" else "history",
+        "reserve_kw": scenario.drivers.baseline_charge_kw if c.capability == "headroom" else 0.0,
+        "mileage_basis": scenario.market.mileage_basis, "rega_mileage": scenario.market.rega_mileage,
+        "requirement_days": c.requirement_days,
+    }
+    kwargs.update(overrides)
+    return ChanceSpec(**kwargs)
+
+
+def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | ChanceSpec | BilevelSpec:
+    """Settings of the policy ``name`` (default: the scenario's ``[platform] policy``)."""
+    name = scenario.platform.policy if name is None else name
+    p = scenario.platform
+    if name == "naive":
+        return NaiveSpec(bid_fraction=p.naive.bid_fraction, lookback_days=p.naive.lookback_days)
+    if name == "chance":
+        return chance_spec(scenario)
+    if name == "bilevel":
+        b = p.bilevel
+        return BilevelSpec(
+            chance=chance_spec(scenario), levels=tuple(b.levels), method=b.method,
+            time_limit_s=b.time_limit_s, rel_gap=b.rel_gap, valid_inequalities=b.valid_inequalities,
+            objective=b.objective, community_k=b.community_k, soc_guarantee=b.soc_guarantee,
+            soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
+        )
+    raise ValueError(f"no settings for policy {name!r} in the scenario schema")
+
+
+def game_spec(scenario: Scenario) -> GameSpec | None:
+    """The ``[game]`` section, or None when the game is off."""
+    g = scenario.game
+    if not g.enabled:
+        return None
+    return GameSpec(params=g.params(), x0=g.x0, y0=g.y0, imitation=g.imitation,
+                    imitation_rate=g.imitation_rate, fermi_beta=g.fermi_beta,
+                    pg_matching=g.pg_matching, price_response=g.price_response,
+                    price_mode=g.price_mode, price_grid=tuple(g.price_grid))
+
+
+def run_spec(scenario: Scenario) -> RunSpec:
+    """Everything a run of ``scenario`` needs, as plain specs."""
+    p = scenario.platform
+    return RunSpec(
+        name=scenario.name, seed=scenario.seed, days=scenario.days, hours=scenario.network.hours,
+        distribution=scenario.drivers.distribution, clusters=cluster_specs(scenario),
+        fleet=fleet_spec(scenario), market=market_spec(scenario), policy=policy_spec(scenario),
+        beliefs=BeliefSpec(mode=p.beliefs, calibration_days=p.calibration_days,
+                           recalibrate_every=p.recalibrate_every),
+        game=game_spec(scenario),
+    )
+
+
+def build_policy(scenario: Scenario, name: str | None = None, replication: int = 0,
+                 **chance_overrides: Any) -> Policy:
+    """The policy a run of ``scenario`` (replication ``replication``) would use, built outside a model.
+
+    Args:
+        scenario: the scenario.
+        name: policy name (default the scenario's).
+        replication: replication whose ``policy`` stream the policy gets.
+        **chance_overrides: fields of the chance settings to replace (``chance`` and ``bilevel``).
+    """
+    spec = policy_spec(scenario, name)
+    if chance_overrides:
+        from dataclasses import replace
+
+        if isinstance(spec, ChanceSpec):
+            spec = replace(spec, **chance_overrides)
+        elif isinstance(spec, BilevelSpec):
+            spec = replace(spec, chance=replace(spec.chance, **chance_overrides))
+    return make_policy(spec, inputs_for(scenario, spec, replication))
+
+
+def inputs_for(scenario: Scenario, spec: Any, replication: int = 0) -> PolicyInputs:
+    """The inputs a policy of settings ``spec`` gets in a run of ``scenario`` (replication
+    ``replication``): requirement statistics of the scenario's AGC history, its ``policy`` stream."""
+    rng = component_rng(run_seed_sequence(scenario.seed, replication), "policy")
+    return policy_inputs(spec, market_spec(scenario), scenario.network.hours, scenario.seed, rng)

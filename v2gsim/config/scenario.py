@@ -1,0 +1,114 @@
+"""The complete scenario (top level) with its run-output and experiment sections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from v2gsim.config.base import Strict
+from v2gsim.config.drivers import DriversConfig
+from v2gsim.config.game import GameConfig
+from v2gsim.config.market import MarketConfig
+from v2gsim.config.network import NetworkConfig
+from v2gsim.config.platform import PlatformConfig
+
+__all__ = ["ExperimentConfig", "OutputConfig", "Scenario"]
+
+
+class OutputConfig(Strict):
+    """Where and what a run writes."""
+
+    dir: str = Field(default="", description="Run directory; empty = runs/<scenario>-<timestamp>.")
+    figures: bool = Field(default=True, description="Write figures/*.png.")
+    progress: bool = Field(default=True, description="Show a progress bar over days.")
+
+
+class ExperimentConfig(Strict):
+    """A Monte Carlo experiment: parameter grid x replications (see :mod:`v2gsim.experiment`)."""
+
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Dotted scenario key -> list of values; the grid is their Cartesian product.",
+    )
+    replications: int = Field(default=1, ge=1, le=100_000, description="Replications per point.")
+    workers: int = Field(default=1, ge=1, le=1024, description="Local worker processes.")
+    backend: Literal["process", "dask"] = Field(
+        default="process",
+        description="process: local process pool (serial when workers = 1); dask: Dask "
+        "distributed (scheduler address, or a LocalCluster with `workers` workers).",
+    )
+    scheduler: str = Field(default="", description="Dask scheduler address, e.g. tcp://host:8786.")
+    out: str = Field(default="", description="Sweep directory; empty = runs/<scenario>-sweep.")
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty_lists(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"grid key {key!r} needs at least one value")
+            if key.split(".")[0] in ("experiment", "seed"):
+                raise ValueError(f"grid key {key!r} cannot be swept; sweep model parameters")
+        return v
+
+
+class Scenario(Strict):
+    """A complete, validated scenario."""
+
+    name: str = Field(default="scenario", description="Scenario name used in tags and run dirs.")
+    description: str = Field(default="", description="Free text.")
+    extends: str | None = Field(default=None, description="Base scenario file this one extends.")
+    seed: int = Field(default=0, ge=0, description="Root seed of numpy.random.SeedSequence.")
+    days: int = Field(default=30, ge=1, le=36500, description="Simulated days (days).")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="Activity network.")
+    drivers: DriversConfig = Field(default_factory=DriversConfig, description="Fleet.")
+    platform: PlatformConfig = Field(default_factory=PlatformConfig, description="Aggregator.")
+    market: MarketConfig = Field(default_factory=MarketConfig, description="AGC and prices.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Run outputs.")
+    game: GameConfig = Field(default_factory=GameConfig,
+                             description="Seed 001 game and grid-company agent.")
+    experiment: ExperimentConfig = Field(
+        default_factory=ExperimentConfig, description="Sweep definition for `v2gsim sweep`."
+    )
+    source: str = Field(default="", description="Path of the scenario file (set by the loader).")
+
+    @model_validator(mode="after")
+    def _check_clusters(self) -> Scenario:
+        places = [p.name for p in self.network.places]
+        for c in self.drivers.clusters:
+            for o in c.places:
+                if o.name not in places:
+                    raise ValueError(f"drivers.clusters {c.name!r}: place {o.name!r} is not in "
+                                     f"[network]; allowed: {places}")
+        self.cluster_networks()  # raises on an invalid merged network
+        return self
+
+    def cluster_networks(self) -> list[tuple[str, float, NetworkConfig]]:
+        """``(name, share, network template)`` per driver cluster (one when none is declared)."""
+        if not self.drivers.clusters:
+            return [("all", 1.0, self.network)]
+        out = []
+        for c in self.drivers.clusters:
+            data = self.network.model_dump()
+            for o in c.places:
+                place = next(p for p in data["places"] if p["name"] == o.name)
+                place.update(o.model_dump(exclude_none=True))
+            try:
+                out.append((c.name, c.share, NetworkConfig.model_validate(data)))
+            except ValidationError as err:
+                msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+                raise ValueError(f"drivers.clusters {c.name!r}: {msg}") from None
+        return out
+
+    def resolve_path(self, path: str) -> Path:
+        """Resolve a data path given in the scenario relative to the scenario file's folder."""
+        p = Path(path).expanduser()
+        if p.is_absolute() or not self.source:
+            return p
+        return (Path(self.source).parent / p).resolve()
+
+    def to_json(self) -> str:
+        """The resolved scenario as indented JSON (written to ``config.json`` of a run)."""
+        return json.dumps(self.model_dump(mode="json"), indent=2)

@@ -1,0 +1,77 @@
+"""Bookkeeping of one simulated day: the hourly rows' running totals and the daily row.
+
+:class:`DayLedger` accumulates what the hours of a day add up to (credits, rebates paid, unmet
+travel energy, the scores of the hours with a bid); :func:`daily_row` turns it, with the day's
+decision and the fleet state at the end of the day, into the row of the daily table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from v2gsim.agents.driver import DayChoice
+    from v2gsim.behavior.beliefs import PlugPrediction
+    from v2gsim.policies.base import Decision
+
+__all__ = ["DayLedger", "daily_row"]
+
+CREDIT_KEYS = ("capability_credit", "performance_credit", "rebates_paid")
+
+
+@dataclass
+class DayLedger:
+    """Running totals of one day's hours.
+
+    Attributes:
+        day: the day (0-based).
+        unmet_kwh: travel energy the batteries could not supply (kWh).
+        totals: capability and performance credits and rebates paid so far ($).
+        scores: performance scores of the hours with a bid (-).
+        bids: their bids (kW), the weights of the day's mean score.
+    """
+
+    day: int
+    unmet_kwh: float = 0.0
+    totals: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CREDIT_KEYS, 0.0))
+    scores: list[float] = field(default_factory=list)
+    bids: list[float] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], bid_kw: float, unmet_kwh: float) -> None:
+        """Add one settled hour (its hourly-table row)."""
+        self.unmet_kwh += unmet_kwh
+        for key in CREDIT_KEYS:
+            self.totals[key] += row[key]
+        if bid_kw > 0:
+            self.scores.append(row["score"])
+            self.bids.append(bid_kw)
+
+
+def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, prediction: PlugPrediction,
+              soc: np.ndarray, belief_error: float, game_state: dict[str, float]) -> dict[str, Any]:
+    """The day's row of the daily table (money in $, energy in kWh, SOC quantiles of the fleet)."""
+    totals = ledger.totals
+    q = np.quantile(soc, [0.1, 0.5, 0.9])
+    return {
+        "day": ledger.day,
+        "plugged_ev_hours": float(choice.plugged.sum()),
+        "predicted_ev_hours": float(prediction.expected.sum()),
+        "bid_kwh": float(np.sum(decision.bid_kw)),
+        "mean_score": (float(np.average(ledger.scores, weights=ledger.bids)) if ledger.bids
+                       else np.nan),
+        **totals,
+        "profit": totals["capability_credit"] + totals["performance_credit"] - totals["rebates_paid"],
+        "soc_mean": float(soc.mean()), "soc_min": float(soc.min()),
+        "soc_p10": float(q[0]), "soc_p50": float(q[1]), "soc_p90": float(q[2]),
+        "soc_max": float(soc.max()), "unmet_travel_kwh": ledger.unmet_kwh,
+        "hours_bid": int(np.count_nonzero(decision.bid_kw)),
+        "belief_error": belief_error,
+        "policy_status": str(decision.status),
+        "solve_time_s": float(decision.solve_time_s),
+        "gap": float(decision.gap),
+        "predicted_profit": float(decision.predicted_profit),
+        **game_state,
+    }

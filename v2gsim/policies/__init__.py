@@ -1,0 +1,24 @@
+"""Platform decision policies, registered by name (``[platform] policy = "..."`` in a scenario).
+
+A policy turns the platform's day-ahead :class:`Observation` into a :class:`Decision`: hourly rebates
+``s_t`` ($ per plugged-in EV-hour) and regulation capacity bids ``C_t`` (kW). It is built once per
+run from its settings (a spec) and :class:`PolicyInputs`, so that it can keep state (e.g. a cvxpy
+problem built once and re-parameterized daily). One module per policy: :mod:`.naive`,
+:mod:`.chance`, :mod:`.bilevel`; :mod:`.registry` maps names to factories.
+"""
+
+from v2gsim.policies.base import Decision, NetDischargeStats, Observation, PlugBeliefs, Policy, PolicyInputs
+from v2gsim.policies.registry import PolicySpec, available_policies, make_policy, register_policy
+
+__all__ = [
+    "Decision",
+    "NetDischargeStats",
+    "Observation",
+    "PlugBeliefs",
+    "Policy",
+    "PolicyInputs",
+    "PolicySpec",
+    "available_policies",
+    "make_policy",
+    "register_policy",
+]

@@ -1,0 +1,137 @@
+"""The typed boundary between the platform agent and its policy: what it observes, what it decides.
+
+A policy is an object with ``name`` and ``decide(obs: Observation) -> Decision``, built once per run
+from its spec (plain settings) and :class:`PolicyInputs` (data computed before the run: requirement
+statistics of the AGC history, a seeded generator). A policy does no file I/O and never sees live
+agent state: the platform hands it value objects (arrays, immutable networks).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from v2gsim.market.requirement import RequirementStats
+    from v2gsim.network import ActivityNetwork
+
+__all__ = ["Decision", "NetDischargeStats", "Observation", "PlugBeliefs", "Policy", "PolicyInputs"]
+
+
+@dataclass(frozen=True)
+class PlugBeliefs:
+    """The platform's beliefs about its drivers on the evening before a day (a snapshot).
+
+    Attributes:
+        networks: one activity network per driver cluster, carrying the believed utilities ($).
+        sizes: (K,) drivers per cluster M_c.
+        plug_fraction: (T,) persistency prediction of the fleet plugged in per hour without rebates,
+            sum_c M_c y_ct / M (-).
+        cluster_plug_fraction: (K, T) the same per cluster, y_ct (-).
+    """
+
+    networks: tuple[ActivityNetwork, ...]
+    sizes: np.ndarray
+    plug_fraction: np.ndarray
+    cluster_plug_fraction: np.ndarray
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the platform knows the evening before day ``day``.
+
+    Attributes:
+        day: index of the day being planned (0-based).
+        hours: hourly slots T.
+        fleet_size: number of EVs M.
+        charger_kw: per-EV regulation capability psi (kW).
+        plugged_history: (D, T) realized plugged-in counts of the previous D days (D may be 0).
+        capability_price: (T,) expected capability price for the day ($/MW-h).
+        performance_price: (T,) expected performance price for the day ($/ΔMW).
+        beliefs: the persistency model's prediction and the believed networks, or None when the
+            platform has no driver model.
+    """
+
+    day: int
+    hours: int
+    fleet_size: int
+    charger_kw: float
+    plugged_history: np.ndarray
+    capability_price: np.ndarray
+    performance_price: np.ndarray
+    beliefs: PlugBeliefs | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The platform's plan for one day.
+
+    Attributes:
+        rebate: (T,) rebate per plugged-in EV-hour ($).
+        bid_kw: (T,) regulation capacity bid C_t (kW).
+        status: how the decision was reached (e.g. ``optimal``, ``time_limit``, ``fallback: ...``);
+            empty for policies that solve nothing.
+        solve_time_s: wall-clock time of the day's solve (s), NaN when not measured.
+        gap: relative optimality gap of the day's solve (-), NaN when not applicable.
+        predicted_profit: the profit the policy expects from the decision ($), NaN if none.
+        info: further diagnostics of the policy (never read by the model).
+    """
+
+    rebate: np.ndarray
+    bid_kw: np.ndarray
+    status: str = ""
+    solve_time_s: float = math.nan
+    gap: float = math.nan
+    predicted_profit: float = math.nan
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if np.any(np.asarray(self.bid_kw) < 0):
+            raise ValueError("bids must be >= 0 kW")
+        if np.any(np.asarray(self.rebate) < 0):
+            raise ValueError("rebates must be >= 0 $")
+
+
+class Policy(Protocol):
+    """A platform policy: ``decide(observation) -> Decision``."""
+
+    name: str
+
+    def decide(self, obs: Observation) -> Decision:
+        """Return tomorrow's rebates and bids."""
+        ...
+
+
+@dataclass(frozen=True)
+class NetDischargeStats:
+    """Statistics of the per-unit net regulation discharge per hour of day (models.md E3).
+
+    Attributes:
+        gamma_bar: (H,) mean net discharge per kW of bid (kWh/kW).
+        sigma: (H,) its forward deviation (kWh/kW).
+    """
+
+    gamma_bar: np.ndarray
+    sigma: np.ndarray
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    """Data a policy is built with (computed by the run before day 0).
+
+    Attributes:
+        rng: the policy's own generator (the run's ``policy`` stream).
+        requirement: per-unit requirement statistics of the AGC history at the policy's score
+            target (:class:`~v2gsim.market.requirement.RequirementStats`), or None when the policy
+            needs none.
+        net_discharge: net-discharge statistics of the same history (state-of-charge guarantee),
+            or None.
+    """
+
+    rng: np.random.Generator
+    requirement: RequirementStats | None = None
+    net_discharge: NetDischargeStats | None = None

@@ -1,0 +1,62 @@
+"""What a policy is built with, computed once before day 0 (no policy reads files or draws history).
+
+:func:`policy_inputs` estimates the requirement statistics (models.md §1.4, eq. RQ) at the policy's
+score target and, for the state-of-charge guarantee (E3), the net-discharge statistics, both on the
+AGC history of :func:`v2gsim.market.sources.agc_history` (PJM files, or synthetic days of the
+history stream :func:`v2gsim.rng.history_rng`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from v2gsim.market.requirement import RequirementStats, net_discharge_stats
+from v2gsim.market.sources import MarketSpec, agc_history
+from v2gsim.policies.base import NetDischargeStats, PolicyInputs
+from v2gsim.policies.bilevel import BilevelSpec
+from v2gsim.policies.chance import ChanceSpec
+from v2gsim.rng import history_rng
+
+__all__ = ["policy_inputs", "requirement_history"]
+
+
+def _chance_of(spec: Any) -> ChanceSpec | None:
+    if isinstance(spec, BilevelSpec):
+        return spec.chance
+    if isinstance(spec, ChanceSpec):
+        return spec
+    return None
+
+
+def requirement_history(market: MarketSpec, chance: ChanceSpec, seed: int) -> list[np.ndarray]:
+    """The AGC days the requirement statistics of ``chance`` are estimated on."""
+    return agc_history(market, history_rng(seed), chance.requirement_days)
+
+
+def policy_inputs(spec: Any, market: MarketSpec, hours: int, seed: int,
+                  rng: np.random.Generator) -> PolicyInputs:
+    """Inputs of the policy ``spec`` describes.
+
+    Args:
+        spec: the policy's settings (a built-in spec; others get only ``rng``).
+        market: the run's market (AGC source of the history).
+        hours: hours of a simulated day T.
+        seed: scenario seed (of the history stream).
+        rng: the policy's generator (the run's ``policy`` stream).
+
+    Returns:
+        Requirement statistics for ``chance`` and ``bilevel``, net-discharge statistics for
+        ``bilevel`` with the SOC guarantee, and ``rng``.
+    """
+    chance = _chance_of(spec)
+    if chance is None:
+        return PolicyInputs(rng=rng)
+    days = requirement_history(market, chance, seed)
+    req = RequirementStats.from_signals(days, score_target=chance.score_target, hours=hours)
+    net = None
+    if isinstance(spec, BilevelSpec) and spec.soc_guarantee:
+        gamma_bar, sigma = net_discharge_stats(days, hours=hours)
+        net = NetDischargeStats(gamma_bar=gamma_bar, sigma=sigma)
+    return PolicyInputs(rng=rng, requirement=req, net_discharge=net)

@@ -1,0 +1,62 @@
+"""Policies by name: ``[platform] policy = "..."`` -> a factory ``(spec, inputs) -> Policy``.
+
+The built-in policies (``naive``, ``chance``, ``bilevel``) are registered here, eagerly; their
+names are :data:`v2gsim.config.platform.POLICY_NAMES` (the schema does not import this module; a
+test keeps the two lists equal). A study can register its own factory and hand the policy to the
+model directly (``V2GMarketModel(scenario, policy=...)``)::
+
+    register_policy("mine", lambda spec, inputs: MyPolicy(...))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from v2gsim.policies.base import Policy, PolicyInputs
+from v2gsim.policies.bilevel import BilevelSpec, make_bilevel
+from v2gsim.policies.chance import ChanceSpec, make_chance
+from v2gsim.policies.naive import NaiveSpec, make_naive
+
+__all__ = ["PolicySpec", "available_policies", "make_policy", "register_policy"]
+
+PolicySpec = NaiveSpec | ChanceSpec | BilevelSpec
+"""Settings of a built-in policy; each carries its ``name``."""
+
+Factory = Callable[[Any, PolicyInputs], Policy]
+
+_REGISTRY: dict[str, Factory] = {
+    "naive": make_naive,
+    "chance": make_chance,
+    "bilevel": make_bilevel,
+}
+
+
+def register_policy(name: str, factory: Factory) -> Factory:
+    """Register ``factory(spec, inputs) -> Policy`` under ``name``.
+
+    Raises:
+        ValueError: the name is taken.
+    """
+    if name in _REGISTRY:
+        raise ValueError(f"policy {name!r} is already registered")
+    _REGISTRY[name] = factory
+    return factory
+
+
+def available_policies() -> list[str]:
+    """Names of all registered policies."""
+    return sorted(_REGISTRY)
+
+
+def make_policy(spec: Any, inputs: PolicyInputs) -> Policy:
+    """Build the policy ``spec.name`` names from its settings and inputs.
+
+    Raises:
+        ValueError: no policy of that name is registered.
+    """
+    try:
+        factory = _REGISTRY[spec.name]
+    except KeyError:
+        raise ValueError(f"unknown policy {spec.name!r}; allowed: {available_policies()}") from None
+    return factory(spec, inputs)
