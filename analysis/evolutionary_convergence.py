@@ -44,20 +44,14 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from v2gsim.game.evolutionary import (
-    GameParams,
-    basin_of_cooperation,
-    equilibria,
-    saddle_point,
-    trajectory,
-)
-from v2gsim.game.imitation import (
-    mean_field_map,
-    mean_field_trajectory,
-    payoff_gap_bound,
-    simulate_imitation_game,
-)
-from v2gsim.game.price_dynamics import fixed_point_price, price_grid, simulate_price_game
+from v2gsim.game.basins import basin_of_cooperation
+from v2gsim.game.mean_field import mean_field_map, mean_field_trajectory
+from v2gsim.game.params import GameParams
+from v2gsim.game.price_dynamics import fixed_point_price, price_grid
+from v2gsim.game.realized_payoffs import payoff_gap_bound
+from v2gsim.game.replicator import trajectory
+from v2gsim.game.simulation import simulate_imitation_game, simulate_price_game
+from v2gsim.game.stability import equilibria, saddle_point
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "evolutionary_convergence"
 POPULATIONS = (100, 1000, 10_000)

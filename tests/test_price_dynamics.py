@@ -16,15 +16,12 @@ import pytest
 
 from v2gsim.agents.grid_company import GridCompanyAgent
 from v2gsim.config import GameConfig, load_scenario
-from v2gsim.game.evolutionary import (
-    GameParams,
-    equilibria,
+from v2gsim.game.params import GameParams
+from v2gsim.game.payoffs import (
     payoff_ev_coop,
     payoff_ev_noncoop,
     payoff_pg_coop,
     payoff_pg_noncoop,
-    point_E,
-    replicator_step,
 )
 from v2gsim.game.price_dynamics import (
     GridCompanyState,
@@ -37,10 +34,13 @@ from v2gsim.game.price_dynamics import (
     price_grid,
     price_moments,
     publish_price,
-    simulate_price_game,
     threshold_price,
     update_pg_share,
 )
+from v2gsim.game.price_range import point_E
+from v2gsim.game.replicator import replicator_step
+from v2gsim.game.simulation import simulate_price_game
+from v2gsim.game.stability import equilibria
 
 P = GameParams.lin2020()
 REPO = Path(__file__).resolve().parents[1]

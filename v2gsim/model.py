@@ -39,7 +39,8 @@ from v2gsim.behavior.extremal import sample_extremal
 from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
 from v2gsim.config import Scenario
 from v2gsim.fleet import Fleet
-from v2gsim.game.imitation import imitation_step, initial_strategies, realized_ev_payoffs
+from v2gsim.game.imitation import imitation_step, initial_strategies
+from v2gsim.game.realized_payoffs import realized_ev_payoffs
 from v2gsim.network import PLUG, ActivityNetwork, build_network
 from v2gsim.rng import component_rng, run_seed_sequence
 

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from v2gsim.game.evolutionary import GameParams, mean_payoff_pg
-from v2gsim.game.imitation import payoff_gap_bound, replicator_dt_per_day, sample_pg_actions
+from v2gsim.game.mean_field import replicator_dt_per_day
+from v2gsim.game.params import GameParams
+from v2gsim.game.payoffs import mean_payoff_pg
 from v2gsim.game.price_dynamics import GridCompanyState, PriceMode, Response, price_grid
+from v2gsim.game.realized_payoffs import payoff_gap_bound, sample_pg_actions
 
 if TYPE_CHECKING:
     from v2gsim.config import GameConfig

@@ -10,7 +10,7 @@ This module implements the following formulation instead (a modelling choice, RE
 * **Types.** Each player has a private type drawn from a finite prior that is common knowledge;
   the two priors are independent. By default the EV's type is its battery-loss cost ``L_B``
   (yuan/kWh) and the PG's type is its extra income ``E_G`` (yuan/kWh); any other field of
-  :class:`~v2gsim.game.evolutionary.GameParams` may be used instead (``ev_field``/``pg_field``).
+  :class:`~v2gsim.game.params.GameParams` may be used instead (``ev_field``/``pg_field``).
   If the type field enters the other player's payoff (e.g. ``E_d``), values are interdependent;
   the solver handles that.
 * **Payoffs.** Those of the evolutionary game at pure strategy profiles: for EV type ``i`` and PG
@@ -52,9 +52,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.game.evolutionary import (
-    GameParams,
-    as_params,
+from v2gsim.game.params import GameParams, as_params
+from v2gsim.game.payoffs import (
     payoff_ev_coop,
     payoff_ev_noncoop,
     payoff_pg_coop,

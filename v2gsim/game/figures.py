@@ -17,24 +17,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 
-from v2gsim.game.evolutionary import (
-    SEED_PRINTED,
-    GameParams,
-    as_params,
-    convergence_time_grid,
-    curve1,
-    curve2,
-    equilibria,
-    fig2_points,
-    point_E,
-    point_F,
-    region_codes,
-    saddle_point,
-    separatrix,
-    trajectory,
-    xdot,
-    ydot,
-)
+from v2gsim.game.basins import convergence_time_grid, separatrix
+from v2gsim.game.params import GameParams, as_params
+from v2gsim.game.price_range import SEED_PRINTED, curve1, curve2, fig2_points, point_E, point_F, region_codes
+from v2gsim.game.replicator import trajectory, xdot, ydot
+from v2gsim.game.stability import equilibria, saddle_point
 
 __all__ = [
     "convergence_map",

@@ -15,16 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from v2gsim.game.bayesian import bayesian_gains
-from v2gsim.game.evolutionary import (
-    SEED_PRINTED,
-    GameParams,
-    as_params,
-    equilibria,
-    fig2_points,
-    price_range,
-    tab3_gains,
-)
 from v2gsim.game.figures import convergence_map, phase_portrait, regions_figure
+from v2gsim.game.params import GameParams, as_params
+from v2gsim.game.price_range import SEED_PRINTED, fig2_points, price_range, tab3_gains
+from v2gsim.game.stability import equilibria
 
 __all__ = ["FIGURE_NAMES", "game_report", "write_game_figures"]
 
