@@ -194,7 +194,18 @@ class GameParams:
     @property
     def c(self) -> float:
         """PG loss when it cooperates alone: E_c P_PG + L_PG (yuan); from (11)."""
-        return self.E_c * self.P_PG + self.L_PG
+        return self.pg_charge_cost + self.L_PG
+
+    # Costs of the valley charge of E_c kWh (numerators of the break-even curves (23), (24)).
+    @property
+    def ev_charge_cost(self) -> float:
+        """EV's cost of the valley charge, price plus battery loss: ``E_c (p_c + L_B)`` (yuan)."""
+        return self.E_c * (self.p_c + self.L_B)
+
+    @property
+    def pg_charge_cost(self) -> float:
+        """PG's pile cost of the valley charge: ``E_c P_PG`` (yuan)."""
+        return self.E_c * self.P_PG
 
 
 def as_params(params: GameParams | Mapping[str, Any]) -> GameParams:

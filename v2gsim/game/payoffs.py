@@ -62,7 +62,7 @@ def payoff_pg_coop(x: ArrayLike, params: GameParams) -> NDArray[np.float64]:
     p = params
     x = np.asarray(x, dtype=float)
     both = p.U_PG + p.E_d * p.E_G - p.E_d * p.p_d - (p.E_d + p.E_c) * p.P_PG
-    alone = p.U_PG - p.E_c * p.P_PG - p.L_PG
+    alone = p.U_PG - p.pg_charge_cost - p.L_PG
     return x * both + (1.0 - x) * alone
 
 

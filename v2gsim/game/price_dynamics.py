@@ -188,7 +188,7 @@ def ev_incentive(
     y = np.asarray(y, dtype=float)[..., None]
     g = y * p.E_d * (pr - p.L_B) - (1.0 - y) * p.L_EV
     if response == "participation":
-        return g - p.E_c * (p.p_c + p.L_B)
+        return g - p.ev_charge_cost
     if response != "replicator":
         raise ValueError(f"response must be 'replicator' or 'participation', got {response!r}")
     return g
@@ -206,7 +206,7 @@ def threshold_price(
     p = as_params(params)
     if y <= 0 or p.E_d == 0:
         return math.inf
-    extra = p.E_c * (p.p_c + p.L_B) if response == "participation" else 0.0
+    extra = p.ev_charge_cost if response == "participation" else 0.0
     if response not in ("replicator", "participation"):
         raise ValueError(f"response must be 'replicator' or 'participation', got {response!r}")
     return p.L_B + (extra + (1.0 - y) * p.L_EV) / (y * p.E_d)

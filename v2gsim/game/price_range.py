@@ -98,7 +98,7 @@ def ev_min_discharge(p_d: ArrayLike, params: GameParams) -> NDArray[np.float64]:
     p_d = np.asarray(p_d, dtype=float)
     margin = p_d - p.L_B
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = p.E_c * (p.p_c + p.L_B) / margin
+        out = p.ev_charge_cost / margin
     return np.where(margin > 0, out, np.inf)
 
 
@@ -111,7 +111,7 @@ def pg_min_discharge(p_d: ArrayLike, params: GameParams) -> NDArray[np.float64]:
     p_d = np.asarray(p_d, dtype=float)
     margin = p.E_G - p.P_PG - p_d
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = p.E_c * p.P_PG / margin
+        out = p.pg_charge_cost / margin
     return np.where(margin > 0, out, np.inf)
 
 
@@ -136,7 +136,7 @@ def ev_unit_cost(E_d: float | NDArray[np.float64], params: GameParams) -> float 
         params: game parameters.
     """
     p = params
-    return p.L_B + p.E_c * (p.p_c + p.L_B) / E_d
+    return p.L_B + p.ev_charge_cost / E_d
 
 
 def pg_unit_revenue(
@@ -151,7 +151,7 @@ def pg_unit_revenue(
         params: game parameters.
     """
     p = params
-    return p.E_G - p.P_PG - p.E_c * p.P_PG / E_d
+    return p.E_G - p.P_PG - p.pg_charge_cost / E_d
 
 
 def price_bounds(E_d: ArrayLike, params: GameParams) -> tuple[NDArray[np.float64], ...]:

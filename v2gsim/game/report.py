@@ -26,6 +26,11 @@ __all__ = ["FIGURE_NAMES", "game_report", "write_game_figures"]
 FIGURE_NAMES = ("fig1_phase_portrait.png", "fig2_regions.png", "convergence_map.png")
 
 
+def _json_points(points: Mapping[str, tuple[float, float]]) -> dict[str, list[float]]:
+    """``{name: (p_d, E_d)}`` -> ``{name: [p_d, E_d]}`` with plain floats."""
+    return {k: [float(v[0]), float(v[1])] for k, v in points.items()}
+
+
 def _json_number(v: Any) -> float | list[float]:
     """A float, or ``[re, im]`` for a genuinely complex eigenvalue."""
     c = complex(v)
@@ -62,7 +67,7 @@ def game_report(
     p = as_params(params)
     if at is not None:
         p = p.replace(p_d=float(at[0]), E_d=float(at[1]))
-    points = {k: [float(v[0]), float(v[1])] for k, v in fig2_points(p).items()}
+    points = _json_points(fig2_points(p))
     low, high = price_range(p)
     eqs = [
         {
@@ -85,7 +90,7 @@ def game_report(
             "bayesian": {k: float(bay[k]) for k in ("EV", "PG", "difference")},
         },
         "operating_point": [float(p.p_d), float(p.E_d)],
-        "seed_printed": {k: [float(v[0]), float(v[1])] for k, v in SEED_PRINTED.items()},
+        "seed_printed": _json_points(SEED_PRINTED),
     }
 
 
