@@ -29,6 +29,7 @@ from v2gsim.game.replicator import (
 from v2gsim.game.stability import CORNERS, jacobian, saddle_point, stable_corners
 
 __all__ = [
+    "Margin",
     "basin_of_cooperation",
     "batch_first_hit",
     "convergence_time",

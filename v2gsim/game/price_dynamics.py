@@ -66,8 +66,10 @@ Fixed points (documented and tested)
   it lose the EVs.
 * O(0, 0) with any ``q``: a continuum of rest points (at ``y = 0`` nothing is learnt).
 
-Equation numbers refer to ``design/models.md`` §2.2. Pure numpy (no Mesa); vectorised over a
-leading batch axis of independent grid companies where stated.
+The closed loop with imitating drivers, vectorised over markets, is
+:func:`v2gsim.game.simulation.simulate_price_game`. Equation numbers refer to
+``design/models.md`` §2.2. Pure numpy (no Mesa); vectorised over a leading batch axis of
+independent grid companies where stated.
 """
 
 from __future__ import annotations

@@ -181,6 +181,7 @@ def simulate_imitation_game(
         ys[:, n + 1] = y
     return ImitationRun(x=xs, y=ys, dt=dt, delta_max=delta_max)
 
+
 # ----------------------------------------------------------------------------------------------
 # Closed loop: drivers imitate, the grid company learns price and share
 # ----------------------------------------------------------------------------------------------
@@ -235,8 +236,9 @@ def simulate_price_game(
     Day loop: the PG publishes ``p ~ q`` (or the mean); PG actions are drawn from ``y``; drivers
     earn :func:`~v2gsim.game.realized_payoffs.realized_ev_payoffs` at ``p``; the realized share ``x`` is
     recorded; drivers revise by ``rule`` (proportional with ``D`` = the bound over the whole grid);
-    the PG updates ``q`` (exponential weights of :func:`price_fitness`) and ``y`` (11). The same
-    order as :class:`GridCompanyState`, vectorised over markets.
+    the PG updates ``q`` (exponential weights of :func:`~v2gsim.game.price_dynamics.price_fitness`)
+    and ``y`` (11). The same order as :class:`~v2gsim.game.price_dynamics.GridCompanyState`,
+    vectorised over markets.
 
     Args:
         params: game parameters (``p_d`` unused).
