@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.game.params import GameParams, as_params
+from v2gsim.game.payoffs import payoff_ev_noncoop
 
 __all__ = ["payoff_gap_bound", "realized_ev_payoffs", "sample_pg_actions"]
 
@@ -63,7 +64,7 @@ def realized_ev_payoffs(
     p = as_params(params)
     s = np.asarray(strategies, dtype=bool)
     pg = np.asarray(pg_cooperates, dtype=bool)
-    base = p.U_EV - p.E_c * p.p_c - p.E_c * p.L_B  # S_EV2, (5)
+    base = float(payoff_ev_noncoop(0.0, p))  # S_EV2, (5)
     gain_both = p.ev_discharge_margin(p_d)  # S_EV1(y=1) - S_EV2
     out = base + np.where(s, np.where(pg, gain_both, -p.L_EV), 0.0)
     out = np.asarray(out, dtype=float)
