@@ -4,12 +4,12 @@
     the replicator dynamics (7), (11) carry to C(1, 1), as a function of the discharge price
     ``p_d`` (for several ``L_EV`` and ``L_PG``) and of the unilateral losses ``L_EV``, ``L_PG`` at
     ``p_d = 1.3``. Computed as the area above the separatrix of the saddle D
-    (:func:`v2gsim.game.evolutionary.basin_of_cooperation`, ``method="separatrix"``); 0 when there
+    (:func:`v2gsim.game.basins.basin_of_cooperation`, ``method="separatrix"``); 0 when there
     is no interior saddle and C is not stable.
 (b) **Agent level vs mean field.** ``M`` in {100, 1000, 10000} drivers revise by proportional
     imitation or by the Fermi rule (:mod:`v2gsim.game.imitation`) against a grid company that takes
     one replicator step of (11) per day, for 200 days and several seeds. Reported per run: the
-    largest gap ``max_t |x_agent(t) - x_ode(t)|`` to :func:`~v2gsim.game.evolutionary.trajectory`
+    largest gap ``max_t |x_agent(t) - x_ode(t)|`` to :func:`~v2gsim.game.replicator.trajectory`
     (the ODE (7), (11) at replicator time ``t = day * dt``), to the rule's own mean-field ODE
     (identical for the proportional rule; the ``tanh`` field for Fermi), and to the deterministic
     one-step-per-day map (the ``M -> inf`` skeleton, which removes the Euler discretisation bias).
@@ -44,20 +44,14 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from v2gsim.game.evolutionary import (
-    GameParams,
-    basin_of_cooperation,
-    equilibria,
-    saddle_point,
-    trajectory,
-)
-from v2gsim.game.imitation import (
-    mean_field_map,
-    mean_field_trajectory,
-    payoff_gap_bound,
-    simulate_imitation_game,
-)
-from v2gsim.game.price_dynamics import fixed_point_price, price_grid, simulate_price_game
+from v2gsim.game.basins import basin_of_cooperation
+from v2gsim.game.mean_field import mean_field_map, mean_field_trajectory
+from v2gsim.game.params import GameParams
+from v2gsim.game.price_dynamics import fixed_point_price, price_grid
+from v2gsim.game.realized_payoffs import payoff_gap_bound
+from v2gsim.game.replicator import trajectory
+from v2gsim.game.simulation import simulate_imitation_game, simulate_price_game
+from v2gsim.game.stability import equilibria, saddle_point
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "evolutionary_convergence"
 POPULATIONS = (100, 1000, 10_000)

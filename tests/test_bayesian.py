@@ -18,7 +18,9 @@ from v2gsim.game.bayesian import (
     solve_bne,
     v2g_bayesian_game,
 )
-from v2gsim.game.evolutionary import GameParams, saddle_point, tab3_gains
+from v2gsim.game.params import GameParams
+from v2gsim.game.price_range import tab3_gains
+from v2gsim.game.stability import saddle_point
 
 SEED = GameParams.lin2020()
 

@@ -1,4 +1,5 @@
-"""Tests of v2gsim.game.evolutionary (seed 001, models.md §2).
+"""Tests of the seed-001 game math in v2gsim.game (params, payoffs, replicator, stability, price range,
+basins; models.md §2).
 
 Reference values are hand-computed from the closed forms of models.md §2.2-2.3, or checked by an
 independent method (finite differences, logistic closed forms, separatrix area vs grid integration).
@@ -13,38 +14,37 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from v2gsim.game.evolutionary import (
-    REGION_EQUILIBRIUM,
-    SEED_PRINTED,
-    GameParams,
+from v2gsim.game.basins import (
     basin_of_cooperation,
-    classify_eigenvalues,
     convergence_time,
     convergence_time_grid,
-    curve1,
-    curve2,
-    equilibria,
-    ev_participates,
-    fig2_points,
-    jacobian,
-    line3,
+    separatrix,
+)
+from v2gsim.game.params import GameParams
+from v2gsim.game.payoffs import (
     mean_payoff_ev,
     mean_payoff_pg,
     payoff_ev_coop,
     payoff_ev_noncoop,
     payoff_pg_coop,
     payoff_pg_noncoop,
+)
+from v2gsim.game.price_range import (
+    REGION_EQUILIBRIUM,
+    SEED_PRINTED,
+    curve1,
+    curve2,
+    ev_participates,
+    fig2_points,
+    line3,
     pg_participates,
     price_bounds,
     price_range,
     region,
-    replicator_rhs,
-    replicator_step,
-    saddle_point,
-    separatrix,
     tab3_gains,
-    trajectory,
 )
+from v2gsim.game.replicator import replicator_rhs, replicator_step, trajectory
+from v2gsim.game.stability import classify_eigenvalues, equilibria, jacobian, saddle_point
 
 SEED = GameParams.lin2020()
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,13 +7,13 @@ import json
 import pytest
 from matplotlib.figure import Figure
 
-from v2gsim.game.evolutionary import GameParams
 from v2gsim.game.figures import (
     convergence_map,
     phase_portrait,
     regions_caption,
     regions_figure,
 )
+from v2gsim.game.params import GameParams
 from v2gsim.game.report import FIGURE_NAMES, game_report, write_game_figures
 
 SEED = GameParams.lin2020()

@@ -12,30 +12,25 @@ import math
 import numpy as np
 import pytest
 
-from v2gsim.game.evolutionary import (
-    GameParams,
-    payoff_ev_coop,
-    payoff_ev_noncoop,
-    replicator_step,
-    trajectory,
-    xdot,
-)
 from v2gsim.game.imitation import (
-    expected_share_change,
     fermi_imitation,
     fermi_switch_probability,
     imitation_step,
     initial_strategies,
-    mean_field_map,
-    mean_field_trajectory,
-    payoff_gap_bound,
     proportional_imitation,
     proportional_switch_probability,
-    realized_ev_payoffs,
-    replicator_dt_per_day,
-    sample_pg_actions,
-    simulate_imitation_game,
 )
+from v2gsim.game.mean_field import (
+    expected_share_change,
+    mean_field_map,
+    mean_field_trajectory,
+    replicator_dt_per_day,
+)
+from v2gsim.game.params import GameParams
+from v2gsim.game.payoffs import payoff_ev_coop, payoff_ev_noncoop
+from v2gsim.game.realized_payoffs import payoff_gap_bound, realized_ev_payoffs, sample_pg_actions
+from v2gsim.game.replicator import replicator_step, trajectory, xdot
+from v2gsim.game.simulation import simulate_imitation_game
 
 P = GameParams.lin2020()  # p_d = 1.3, L_EV = L_PG = 1
 S_EV2 = 0.5374 - 20 * 0.2856 - 20 * 0.41  # (5) = -13.3746

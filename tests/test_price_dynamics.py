@@ -1,8 +1,8 @@
 """Tests of v2gsim.game.price_dynamics and the GridCompanyAgent (seed 001, models.md §2).
 
 References: hand-computed moments and payoffs (8), (10); the closed-form solution of exponential
-weights with constant fitness; the replicator step of evolutionary.py; the stability labels of
-evolutionary.equilibria for the fixed-point price; and closed-loop simulations.
+weights with constant fitness; the replicator step of game.replicator; the stability labels of
+game.stability.equilibria for the fixed-point price; and closed-loop simulations.
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ import pytest
 from v2gsim.agents.grid_company import GridCompanyAgent
 from v2gsim.config import load_scenario
 from v2gsim.config.build import game_spec
-from v2gsim.game.evolutionary import (
-    GameParams,
-    equilibria,
+from v2gsim.game.params import GameParams
+from v2gsim.game.payoffs import (
     payoff_ev_coop,
     payoff_ev_noncoop,
     payoff_pg_coop,
     payoff_pg_noncoop,
-    point_E,
-    replicator_step,
 )
 from v2gsim.game.price_dynamics import (
     GridCompanyState,
@@ -39,10 +36,13 @@ from v2gsim.game.price_dynamics import (
     price_grid,
     price_moments,
     publish_price,
-    simulate_price_game,
     threshold_price,
     update_pg_share,
 )
+from v2gsim.game.price_range import point_E
+from v2gsim.game.replicator import replicator_step
+from v2gsim.game.simulation import simulate_price_game
+from v2gsim.game.stability import equilibria
 from v2gsim.specs import GameSpec
 
 P = GameParams.lin2020()

@@ -39,7 +39,8 @@ from v2gsim.config.build import run_spec
 from v2gsim.config.scenario import Scenario
 from v2gsim.day import DayLedger, daily_row
 from v2gsim.fleet import Fleet
-from v2gsim.game.imitation import initial_strategies, realized_ev_payoffs
+from v2gsim.game.imitation import initial_strategies
+from v2gsim.game.realized_payoffs import realized_ev_payoffs
 from v2gsim.market.sources import SignalSource, regulation_price_table, signal_source
 from v2gsim.network import build_network
 from v2gsim.policies import Decision, Policy, make_policy

@@ -56,7 +56,7 @@ class GameSpec:
     """The seed-001 game in the model: grid-company agent and drivers' imitation (models.md §2).
 
     Attributes:
-        params: payoff parameters (the names of :class:`~v2gsim.game.evolutionary.GameParams`).
+        params: payoff parameters (the names of :class:`~v2gsim.game.params.GameParams`).
         x0: initial share of cooperating EVs (-).
         y0: initial grid-company cooperation share (-).
         imitation: ``"fermi"`` or ``"proportional"``.

@@ -2,10 +2,10 @@
 
 Thin: the state and every rule live in the pure modules. :class:`~v2gsim.game.price_dynamics.
 GridCompanyState` holds the price mixture ``q`` and the cooperation share ``y`` and updates them
-(exponential weights on the price fitness, replicator step (11)); :mod:`v2gsim.game.imitation`
+(exponential weights on the price fitness, replicator step (11)); :mod:`v2gsim.game.mean_field`
 fixes the replicator time per day ``dt`` that matches the drivers' imitation rule, and the payoff
-bound ``delta_max`` that proportional imitation needs (the agent computes both once, so drivers
-and grid company run on the same clock).
+bound ``delta_max`` that proportional imitation needs (:mod:`v2gsim.game.realized_payoffs`); the
+agent computes both once, so drivers and grid company run on the same clock.
 
 Day protocol (phase 2 of ``V2GMarketModel.step``): :meth:`open_day` (:meth:`publish_price`, then
 :meth:`realized_pg_cooperates`: one action for the day, or one per driver), and after the drivers'
@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from v2gsim.game.evolutionary import GameParams, mean_payoff_pg
-from v2gsim.game.imitation import payoff_gap_bound, replicator_dt_per_day, sample_pg_actions
+from v2gsim.game.mean_field import replicator_dt_per_day
+from v2gsim.game.params import GameParams
+from v2gsim.game.payoffs import mean_payoff_pg
 from v2gsim.game.price_dynamics import GridCompanyState, PriceMode, Response, price_grid
+from v2gsim.game.realized_payoffs import payoff_gap_bound, sample_pg_actions
 
 if TYPE_CHECKING:
     from v2gsim.specs import GameSpec

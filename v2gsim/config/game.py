@@ -82,7 +82,7 @@ class GameConfig(Strict):
         return self
 
     def params(self) -> dict[str, float]:
-        """The payoff parameters as a mapping for :mod:`v2gsim.game.evolutionary`."""
+        """The payoff parameters as a mapping (:meth:`v2gsim.game.params.GameParams.from_mapping`)."""
         keys = ("U_EV", "U_PG", "E_c", "E_d", "E_max", "p_c", "p_d", "L_B", "L_EV", "L_PG",
                 "E_G", "P_PG")
         return {k: float(getattr(self, k)) for k in keys}

@@ -10,7 +10,7 @@ This module implements the following formulation instead (a modelling choice, RE
 * **Types.** Each player has a private type drawn from a finite prior that is common knowledge;
   the two priors are independent. By default the EV's type is its battery-loss cost ``L_B``
   (yuan/kWh) and the PG's type is its extra income ``E_G`` (yuan/kWh); any other field of
-  :class:`~v2gsim.game.evolutionary.GameParams` may be used instead (``ev_field``/``pg_field``).
+  :class:`~v2gsim.game.params.GameParams` may be used instead (``ev_field``/``pg_field``).
   If the type field enters the other player's payoff (e.g. ``E_d``), values are interdependent;
   the solver handles that.
 * **Payoffs.** Those of the evolutionary game at pure strategy profiles: for EV type ``i`` and PG
@@ -52,9 +52,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.game.evolutionary import (
-    GameParams,
-    as_params,
+from v2gsim.game.params import GameParams, as_params
+from v2gsim.game.payoffs import (
     payoff_ev_coop,
     payoff_ev_noncoop,
     payoff_pg_coop,
@@ -251,12 +250,17 @@ def v2g_bayesian_game(
 # ----------------------------------------------------------------------------------------------
 
 
+def _action_probabilities(coop: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Behavioural strategy -> probabilities of the actions (0, 1): ``[1 - coop, coop]`` (last axis)."""
+    return np.stack([1 - coop, coop], axis=-1)
+
+
 def _action_values(
     game: BayesianGame, sigma: NDArray[np.float64], tau: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Interim expected payoff of each action for each type: EV (n_ev, 2), PG (n_pg, 2) (yuan)."""
-    tau2 = np.stack([1 - tau, tau], axis=-1)  # (m, 2) over PG actions
-    sig2 = np.stack([1 - sigma, sigma], axis=-1)  # (n, 2) over EV actions
+    tau2 = _action_probabilities(tau)  # (m, 2) over PG actions
+    sig2 = _action_probabilities(sigma)  # (n, 2) over EV actions
     # EV type i, action a: sum_j rho_j sum_b tau_j(b) u[i, j, a, b]
     ev = np.einsum("j,jb,ijab->ia", game.pg_prior, tau2, game.ev_payoff)
     # PG type j, action b: sum_i pi_i sum_a sigma_i(a) u[i, j, a, b]
@@ -302,8 +306,8 @@ def expected_gains(game: BayesianGame, sigma: ArrayLike, tau: ArrayLike) -> tupl
     """Ex-ante expected payoffs ``(EV, PG)`` of a behavioural strategy profile (yuan)."""
     s = np.asarray(sigma, dtype=float)
     t = np.asarray(tau, dtype=float)
-    s2 = np.stack([1 - s, s], axis=-1)
-    t2 = np.stack([1 - t, t], axis=-1)
+    s2 = _action_probabilities(s)
+    t2 = _action_probabilities(t)
     w = np.einsum("i,j,ia,jb->ijab", game.ev_prior, game.pg_prior, s2, t2)
     return float(np.sum(w * game.ev_payoff)), float(np.sum(w * game.pg_payoff))
 

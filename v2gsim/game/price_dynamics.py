@@ -16,7 +16,7 @@ same expected dynamics, because the payoffs (4), (8) are linear in ``p_d``). Aft
 
 (i) ``y <- clip(y + dt * y (1 - y) (S_PG1(x; p) - U_PG))``: one explicit replicator step of (11)
     at the price ``p`` in force (the PG half of
-    :func:`v2gsim.game.evolutionary.replicator_step`); ``S_PG1`` is (8) at the realized ``x``.
+    :func:`v2gsim.game.replicator.replicator_step`); ``S_PG1`` is (8) at the realized ``x``.
 
 (ii) ``q_k <- q_k exp(eta f_k) / sum_j q_j exp(eta f_j)``: exponential weights, i.e. the exact
     solution over one day of the continuous replicator dynamics ``dq_k/dt = q_k (f_k - f_bar)``
@@ -66,8 +66,10 @@ Fixed points (documented and tested)
   it lose the EVs.
 * O(0, 0) with any ``q``: a continuum of rest points (at ``y = 0`` nothing is learnt).
 
-Equation numbers refer to ``design/models.md`` §2.2. Pure numpy (no Mesa); vectorised over a
-leading batch axis of independent grid companies where stated.
+The closed loop with imitating drivers, vectorised over markets, is
+:func:`v2gsim.game.simulation.simulate_price_game`. Equation numbers refer to
+``design/models.md`` §2.2. Pure numpy (no Mesa); vectorised over a leading batch axis of
+independent grid companies where stated.
 """
 
 from __future__ import annotations
@@ -80,20 +82,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.game.evolutionary import GameParams, as_params
-from v2gsim.game.imitation import (
-    Rule,
-    imitation_step,
-    initial_strategies,
-    payoff_gap_bound,
-    realized_ev_payoffs,
-    replicator_dt_per_day,
-    sample_pg_actions,
-)
+from v2gsim.game.params import GameParams, as_params
 
 __all__ = [
     "GridCompanyState",
-    "PriceGameRun",
     "PriceMode",
     "Response",
     "anticipated_ev_share",
@@ -105,7 +97,6 @@ __all__ = [
     "price_grid",
     "price_moments",
     "publish_price",
-    "simulate_price_game",
     "threshold_price",
     "update_pg_share",
 ]
@@ -199,7 +190,7 @@ def ev_incentive(
     y = np.asarray(y, dtype=float)[..., None]
     g = y * p.E_d * (pr - p.L_B) - (1.0 - y) * p.L_EV
     if response == "participation":
-        return g - p.E_c * (p.p_c + p.L_B)
+        return g - p.ev_charge_cost
     if response != "replicator":
         raise ValueError(f"response must be 'replicator' or 'participation', got {response!r}")
     return g
@@ -217,7 +208,7 @@ def threshold_price(
     p = as_params(params)
     if y <= 0 or p.E_d == 0:
         return math.inf
-    extra = p.E_c * (p.p_c + p.L_B) if response == "participation" else 0.0
+    extra = p.ev_charge_cost if response == "participation" else 0.0
     if response not in ("replicator", "participation"):
         raise ValueError(f"response must be 'replicator' or 'participation', got {response!r}")
     return p.L_B + (extra + (1.0 - y) * p.L_EV) / (y * p.E_d)
@@ -251,7 +242,7 @@ def pg_advantage(x: ArrayLike, p_d: ArrayLike, params: GameParams | Mapping[str,
     """
     p = as_params(params)
     x = np.asarray(x, dtype=float)
-    b = p.E_d * (p.E_G - np.asarray(p_d, dtype=float) - p.P_PG) + p.L_PG
+    b = p.pg_discharge_margin(p_d) + p.L_PG
     return b * x - p.c
 
 
@@ -295,7 +286,7 @@ def update_pg_share(
     """One explicit replicator step of (11) at price ``p_d`` from the realized EV share ``x``.
 
     ``clip(y + dt * y (1 - y) (S_PG1(x; p_d) - U_PG), 0, 1)``; identical to the ``y`` half of
-    :func:`v2gsim.game.evolutionary.replicator_step` with ``params.p_d = p_d``.
+    :func:`v2gsim.game.replicator.replicator_step` with ``params.p_d = p_d``.
     """
     if dt < 0:
         raise ValueError(f"dt must be >= 0, got {dt!r}")
@@ -327,7 +318,7 @@ class GridCompanyState:
         y: PG cooperation share in [0, 1].
         params: game parameters (``p_d`` is ignored: the price comes from ``q``).
         dt: replicator time per day of the ``y`` update (11) (see
-            :func:`v2gsim.game.imitation.replicator_dt_per_day`).
+            :func:`v2gsim.game.mean_field.replicator_dt_per_day`).
         eta: learning rate of ``q`` (1/yuan per day); default ``dt``.
         response: EV response anticipated by the price fitness.
         mode: how the published price is obtained from ``q``.
@@ -391,104 +382,3 @@ class GridCompanyState:
         self.last_fitness = f
         self.q = exponential_weights(self.q, f, float(self.eta))  # type: ignore[arg-type]
         self.y = float(update_pg_share(self.y, x, self.price, self.params, self.dt))
-
-
-# ----------------------------------------------------------------------------------------------
-# Closed loop: drivers imitate, the grid company learns price and share
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PriceGameRun:
-    """Paths of :func:`simulate_price_game`, each ``(R, days)`` unless noted.
-
-    Attributes:
-        x: realized EV cooperation share of each day.
-        y: PG share in force each day.
-        price: published price (yuan/kWh).
-        price_mean: mean of ``q`` in force (yuan/kWh).
-        price_std: standard deviation of ``q`` in force (yuan/kWh).
-        q_final: ``q`` after the last day, ``(R, K)``.
-        prices: the grid ``(K,)``.
-        dt: replicator time per day.
-    """
-
-    x: NDArray[np.float64]
-    y: NDArray[np.float64]
-    price: NDArray[np.float64]
-    price_mean: NDArray[np.float64]
-    price_std: NDArray[np.float64]
-    q_final: NDArray[np.float64]
-    prices: NDArray[np.float64]
-    dt: float
-
-
-def simulate_price_game(
-    params: GameParams | Mapping[str, Any],
-    prices: ArrayLike,
-    m: int,
-    days: int,
-    rule: Rule,
-    rate: float,
-    rng: np.random.Generator,
-    *,
-    x0: float = 0.5,
-    y0: float = 0.5,
-    replications: int = 1,
-    beta: float | None = None,
-    response: Response = "replicator",
-    mode: PriceMode = "sample",
-    pg_draw: Literal["matched", "common"] = "matched",
-    eta: float | None = None,
-    noise_sd: float = 0.0,
-) -> PriceGameRun:
-    """Closed loop of ``R`` independent markets: price learning + PG share + imitating drivers.
-
-    Day loop: the PG publishes ``p ~ q`` (or the mean); PG actions are drawn from ``y``; drivers
-    earn :func:`~v2gsim.game.imitation.realized_ev_payoffs` at ``p``; the realized share ``x`` is
-    recorded; drivers revise by ``rule`` (proportional with ``D`` = the bound over the whole grid);
-    the PG updates ``q`` (exponential weights of :func:`price_fitness`) and ``y`` (11). The same
-    order as :class:`GridCompanyState`, vectorised over markets.
-
-    Args:
-        params: game parameters (``p_d`` unused).
-        prices: price grid (yuan/kWh).
-        m: drivers per market.
-        days: simulated days.
-        rule: imitation rule.
-        rate: per-day revision probability.
-        rng: generator.
-        x0: initial EV cooperation share.
-        y0: initial PG share.
-        replications: number of independent markets ``R``.
-        beta: Fermi selection intensity (1/yuan).
-        response: EV response anticipated by the PG.
-        mode: published price from ``q``.
-        pg_draw: ``"matched"`` (a PG action per driver) or ``"common"`` (one per market and day).
-        eta: price learning rate (default: the replicator ``dt``).
-        noise_sd: idiosyncratic EV payoff noise (yuan).
-    """
-    p = as_params(params)
-    pr = np.asarray(prices, dtype=float)
-    delta_max = payoff_gap_bound(p, pr) if rule == "proportional" else None
-    dt = replicator_dt_per_day(rule, rate, delta_max=delta_max, beta=beta)
-    eta = dt if eta is None else float(eta)
-    r = int(replications)
-    q = np.full((r, pr.size), 1.0 / pr.size)
-    y = np.full(r, float(y0))
-    s = initial_strategies(m, x0, rng, batch=(r,))
-    out = {k: np.empty((r, days)) for k in ("x", "y", "price", "price_mean", "price_std")}
-    for n in range(days):
-        price = publish_price(pr, q, rng, mode)
-        mean, std = price_moments(pr, q)
-        size = s.shape if pg_draw == "matched" else (r, 1)
-        pg = sample_pg_actions(y[:, None], rng, size=size)
-        pi = realized_ev_payoffs(s, pg, p, rng, noise_sd=noise_sd, p_d=price[:, None])
-        x = s.mean(axis=-1)
-        s = imitation_step(s, pi, rule, rate, rng, delta_max=delta_max, beta=beta)
-        for key, val in (("x", x), ("y", y), ("price", price), ("price_mean", mean),
-                         ("price_std", std)):
-            out[key][:, n] = val
-        q = exponential_weights(q, price_fitness(pr, x, y, p, response), eta)
-        y = update_pg_share(y, x, price, p, dt)
-    return PriceGameRun(q_final=q, prices=pr, dt=dt, **out)

@@ -15,21 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from v2gsim.game.bayesian import bayesian_gains
-from v2gsim.game.evolutionary import (
-    SEED_PRINTED,
-    GameParams,
-    as_params,
-    equilibria,
-    fig2_points,
-    price_range,
-    tab3_gains,
-)
 from v2gsim.game.figures import convergence_map, phase_portrait, regions_figure
+from v2gsim.game.params import GameParams, as_params
+from v2gsim.game.price_range import SEED_PRINTED, fig2_points, price_range, tab3_gains
+from v2gsim.game.stability import equilibria
 
 __all__ = ["FIGURE_NAMES", "game_report", "write_game_figures"]
 
 #: File names written by :func:`write_game_figures`, in order.
 FIGURE_NAMES = ("fig1_phase_portrait.png", "fig2_regions.png", "convergence_map.png")
+
+
+def _json_points(points: Mapping[str, tuple[float, float]]) -> dict[str, list[float]]:
+    """``{name: (p_d, E_d)}`` -> ``{name: [p_d, E_d]}`` with plain floats."""
+    return {k: [float(v[0]), float(v[1])] for k, v in points.items()}
 
 
 def _json_number(v: Any) -> float | list[float]:
@@ -68,7 +67,7 @@ def game_report(
     p = as_params(params)
     if at is not None:
         p = p.replace(p_d=float(at[0]), E_d=float(at[1]))
-    points = {k: [float(v[0]), float(v[1])] for k, v in fig2_points(p).items()}
+    points = _json_points(fig2_points(p))
     low, high = price_range(p)
     eqs = [
         {
@@ -91,7 +90,7 @@ def game_report(
             "bayesian": {k: float(bay[k]) for k in ("EV", "PG", "difference")},
         },
         "operating_point": [float(p.p_d), float(p.E_d)],
-        "seed_printed": {k: [float(v[0]), float(v[1])] for k, v in SEED_PRINTED.items()},
+        "seed_printed": _json_points(SEED_PRINTED),
     }
 
 
