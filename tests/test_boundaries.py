@@ -101,3 +101,21 @@ def test_shipped_scenarios_are_package_data(tmp_path, monkeypatch):
     assert load_scenario("tiny").name == "tiny"
     assert load_scenario().drivers.count == 200
     assert packaged_scenario("tiny.toml").is_file()
+
+
+def test_rng_components_are_exactly_the_streams_a_run_uses(monkeypatch):
+    import v2gsim.model as model_mod
+
+    used: list[str] = []
+
+    def recording(fn):
+        def wrapper(root, name):
+            used.append(name)
+            return fn(root, name)
+        return wrapper
+
+    monkeypatch.setattr(model_mod, "component_rng", recording(model_mod.component_rng))
+    monkeypatch.setattr(model_mod, "component_seed_sequence",
+                        recording(model_mod.component_seed_sequence))
+    V2GMarketModel(load_scenario(SCEN / "lin2020.toml", ["drivers.count=10"]))  # game on
+    assert sorted(set(used)) == sorted(COMPONENTS)
