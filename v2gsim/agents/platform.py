@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from v2gsim.behavior.beliefs import ClusterBeliefs, PlugPrediction
+from v2gsim.behavior.beliefs import ClusterBeliefs
+from v2gsim.behavior.persistency import ClusterPersistency as PlugPrediction
 from v2gsim.market.agc import FollowResult, follow_signal
 from v2gsim.policies import Decision, Observation, make_policy
 
