@@ -308,20 +308,14 @@ def _clipped_hours(
     return clipped
 
 
-def _plug_utilities(net: ActivityNetwork, place: str, mu: NDArray) -> tuple[NDArray, NDArray]:
-    """``(base, calibrated)`` hourly ``μ_plug − μ_stay`` ($/h) at ``place``; nan without a plug arc."""
-    T = net.hours
-    base_pu = np.zeros(T)
-    pu = np.zeros(T)
-    pidx = net.place_names.index(place)
-    for h in range(T):
-        sa = np.flatnonzero((net.kind == STAY) & (net.place == pidx) & (net.hour == h))
-        pa = np.flatnonzero((net.kind == PLUG) & (net.place == pidx) & (net.hour == h))
-        if len(sa) and len(pa):
-            base_pu[h] = net.mu[pa[0]] - net.mu[sa[0]]
-            pu[h] = mu[pa[0]] - mu[sa[0]]
-        else:
-            base_pu[h] = pu[h] = np.nan
+def _plug_utilities(
+    fit: _PlaceFit, hours: NDArray[np.int64], base_mu: NDArray, mu: NDArray, n_hours: int
+) -> tuple[NDArray, NDArray]:
+    """``(base, calibrated)`` hourly ``μ_plug − μ_stay`` ($/h) at the place; nan without a plug arc."""
+    base_pu = np.full(n_hours, np.nan)
+    pu = np.full(n_hours, np.nan)
+    base_pu[hours] = base_mu[fit.plug] - base_mu[fit.stay]
+    pu[hours] = mu[fit.plug] - mu[fit.stay]
     return base_pu, pu
 
 
@@ -366,7 +360,7 @@ def calibrate_place(
     # certificate: calibrate on the completion of the final model
     yh, above, below = fit.complete(res.y)
     cal = fit.calibrate(yh)
-    base_pu, pu = _plug_utilities(net, place, mu)
+    base_pu, pu = _plug_utilities(fit, hours, net.mu, mu, net.hours)
     model_y = np.zeros(net.hours)
     model_y[hours] = res.y[fit.plug]
     full_target = obs.copy()
