@@ -13,15 +13,14 @@ from scipy.optimize import minimize_scalar
 
 from v2gsim.behavior.persistency import (
     PersistencyModel,
-    arc_endpoints,
     dual_objective,
     inner_closed_form,
     network_arrays,
     persistency_objective,
     solve_persistency,
     solve_persistency_clusters,
-    topological_order,
 )
+from v2gsim.graph import arc_endpoints, topological_order
 
 
 def all_paths(B: np.ndarray, f: np.ndarray) -> list[list[int]]:

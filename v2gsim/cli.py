@@ -161,7 +161,7 @@ def _cmd_game(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from v2gsim.behavior.scenario_calibration import calibrate_scenario, format_report
+    from v2gsim.calibrate import calibrate_scenario, format_report
 
     network = args.network if args.network is not None else DEFAULT_SCENARIO
     problems = validate_file(network)

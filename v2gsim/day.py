@@ -14,7 +14,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from v2gsim.agents.driver import DayChoice
-    from v2gsim.behavior.beliefs import PlugPrediction
+    from v2gsim.behavior.persistency import ClusterPersistency
     from v2gsim.policies.base import Decision
 
 __all__ = ["DayLedger", "daily_row"]
@@ -50,7 +50,7 @@ class DayLedger:
             self.bids.append(bid_kw)
 
 
-def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, prediction: PlugPrediction,
+def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, prediction: ClusterPersistency,
               soc: np.ndarray, belief_error: float, game_state: dict[str, float]) -> dict[str, Any]:
     """The day's row of the daily table (money in $, energy in kWh, SOC quantiles of the fleet)."""
     totals = ledger.totals

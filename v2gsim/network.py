@@ -23,6 +23,8 @@ from functools import cached_property
 
 import numpy as np
 
+from v2gsim.graph import CycleError, topological_order
+
 __all__ = [
     "ARC_KINDS",
     "ActivityNetwork",
@@ -298,23 +300,11 @@ class ActivityNetwork:
 
 
 def _topological_order(tail: np.ndarray, head: np.ndarray, n: int) -> np.ndarray:
-    """Kahn's algorithm. Raises :class:`NetworkError` on a cycle."""
-    indeg = np.bincount(head, minlength=n).astype(np.int64)
-    order_idx = np.argsort(tail, kind="stable")
-    bounds = np.searchsorted(tail[order_idx], np.arange(n + 1))
-    stack = list(np.flatnonzero(indeg == 0))
-    out = []
-    while stack:
-        v = stack.pop()
-        out.append(v)
-        for a in order_idx[bounds[v] : bounds[v + 1]]:
-            w = head[a]
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                stack.append(w)
-    if len(out) != n:
-        raise NetworkError("network has a cycle (it must be a DAG)")
-    return np.asarray(out, dtype=np.int64)
+    """Kahn's algorithm (:func:`v2gsim.graph.topological_order`). Raises :class:`NetworkError` on a cycle."""
+    try:
+        return topological_order(tail, head, n)
+    except CycleError:
+        raise NetworkError("network has a cycle (it must be a DAG)") from None
 
 
 def _reachable(tail: np.ndarray, head: np.ndarray, n: int, start: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from v2gsim.game.imitation import imitation_step
 from v2gsim.network import PLUG, ActivityNetwork
 
 if TYPE_CHECKING:
-    from v2gsim.behavior.beliefs import PlugPrediction
+    from v2gsim.behavior.persistency import ClusterPersistency
     from v2gsim.fleet import Fleet
 
 __all__ = ["DayChoice", "DriverAgent", "DriverGroup", "DriverPopulation", "cluster_sizes"]
@@ -127,7 +127,7 @@ class DriverPopulation:
                 return g, int(driver - g.drivers[0])
         raise IndexError(f"driver {driver} out of range")
 
-    def choose(self, rebate: np.ndarray, prediction: PlugPrediction | None = None) -> DayChoice:
+    def choose(self, rebate: np.ndarray, prediction: ClusterPersistency | None = None) -> DayChoice:
         """Phase 3: every group samples utilities and chooses paths under today's ``rebate``.
 
         With ``distribution = "extremal"`` the utilities are drawn from the joint distribution that

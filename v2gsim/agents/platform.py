@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from v2gsim.behavior.beliefs import ClusterBeliefs, PlugPrediction
+from v2gsim.behavior.beliefs import ClusterBeliefs
+from v2gsim.behavior.persistency import ClusterPersistency
 from v2gsim.market.agc import FollowResult, follow_signal
 from v2gsim.policies.base import Decision, Observation, PlugBeliefs, Policy
 
@@ -92,7 +93,7 @@ class PlatformAgent(mesa.Agent):
         """Phase 1: observe and decide tomorrow's rebates and bids."""
         return self.decide(self.observe(day, capability_price, performance_price))
 
-    def predict(self, rebate: np.ndarray) -> PlugPrediction:
+    def predict(self, rebate: np.ndarray) -> ClusterPersistency:
         """Predicted plug-ins (persistency model) under the day's rebates."""
         return self.beliefs.predict(rebate)
 

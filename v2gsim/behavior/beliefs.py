@@ -8,37 +8,28 @@ per cluster network and re-solved (Newton on the dual D4, falling back to the pr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2gsim.behavior.persistency import PersistencyModel, PersistencyResult
-from v2gsim.behavior.scenario_calibration import calibrate_place
+from v2gsim.behavior.persistency.clusters import (
+    ClusterPersistency,
+    DriverCluster,
+    plug_rebate,
+    solve_clusters,
+)
+from v2gsim.behavior.persistency.socp import PersistencyModel
+from v2gsim.behavior.place_calibration import calibrate_place
 from v2gsim.network import PLUG, ActivityNetwork
 
-__all__ = ["ClusterBeliefs", "PlugPrediction"]
-
-
-@dataclass(frozen=True)
-class PlugPrediction:
-    """Predicted plug-ins for one day.
-
-    Attributes:
-        y: (K, T) persistency of plug-in arcs per cluster and hour (fraction of the cluster, -).
-        expected: (T,) expected number of EVs plugged in, sum_c M_c y_ct.
-        results: per-cluster persistency solutions (arc level).
-    """
-
-    y: np.ndarray
-    expected: np.ndarray
-    results: list[PersistencyResult] = field(default_factory=list)
+__all__ = ["ClusterBeliefs"]
 
 
 class ClusterBeliefs:
     """Persistency models of the driver clusters the platform believes in.
 
     Args:
-        networks: one activity network per cluster, carrying the believed ``mu`` and ``sigma`` ($).
+        networks: one activity network per cluster, carrying the believed ``mu`` and ``sigma`` ($);
+            plug-in arcs span one hour.
         sizes: number of drivers M_c of each cluster.
         method: persistency solution method (``newton``, ``primal`` or ``dual``).
     """
@@ -51,6 +42,15 @@ class ClusterBeliefs:
                        for n in self.networks]
         self.hours = self.networks[0].hours
 
+    @property
+    def clusters(self) -> tuple[DriverCluster, ...]:
+        """The believed clusters (``cluster0``, ``cluster1``, ...) with their current utilities."""
+        return tuple(self.cluster(k) for k in range(len(self.networks)))
+
+    def cluster(self, k: int) -> DriverCluster:
+        """Cluster ``k`` (named ``cluster<k>``) with its current believed utilities."""
+        return DriverCluster.from_network(self.networks[k], name=f"cluster{k}")
+
     def charger_places(self, k: int) -> list[str]:
         """Places of cluster ``k``'s network that have plug-in arcs."""
         net = self.networks[k]
@@ -61,7 +61,7 @@ class ClusterBeliefs:
         """Re-fit the plug-in utilities to observed plug-in frequencies (models.md C1-C4).
 
         Each cluster's hourly plug-in means at each charger place are calibrated with
-        :func:`~v2gsim.behavior.scenario_calibration.calibrate_place` (other utilities and all
+        :func:`~v2gsim.behavior.place_calibration.calibrate_place` (other utilities and all
         standard deviations stay as believed), starting from the current beliefs. The
         observations were made under rebates, so the fit is done on ``mu + rebate`` and the
         rebate is taken off again afterwards.
@@ -91,16 +91,16 @@ class ClusterBeliefs:
 
     def arc_rebate(self, k: int, rebate: np.ndarray) -> np.ndarray:
         """Rebate of every arc of cluster ``k``'s network for hourly rebates (zero off plug arcs)."""
-        net = self.networks[k]
-        return np.where(net.kind == PLUG, np.asarray(rebate, dtype=float)[net.hour], 0.0)
+        return plug_rebate(self.cluster(k), rebate)
 
-    def predict(self, rebate: np.ndarray | None = None) -> PlugPrediction:
-        """Persistency of every cluster under hourly ``rebate`` ($ per plugged EV-hour)."""
+    def predict(self, rebate: np.ndarray | None = None) -> ClusterPersistency:
+        """Persistency of every cluster under hourly ``rebate`` ($ per plugged EV-hour).
+
+        Returns:
+            The per-cluster solutions with the cluster sizes as weights: ``y`` (K, T) plug-in
+            persistency per cluster and hour, ``expected`` (T,) expected EVs plugged in.
+        """
         rebate = np.zeros(self.hours) if rebate is None else np.asarray(rebate, dtype=float)
-        ys, results = [], []
-        for k, (net, model) in enumerate(zip(self.networks, self.models, strict=True)):
-            res = model.solve(net.mu, net.sigma, rebate=self.arc_rebate(k, rebate))
-            results.append(res)
-            ys.append(net.plug_hours.astype(float) @ res.y)
-        y = np.vstack(ys)
-        return PlugPrediction(y=y, expected=self.sizes @ y, results=results)
+        clusters = self.clusters
+        rebates = [plug_rebate(c, rebate) for c in clusters]
+        return solve_clusters(clusters, self.sizes, rebates, hours=self.hours, models=self.models)

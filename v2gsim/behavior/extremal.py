@@ -50,7 +50,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from v2gsim.behavior.persistency import NetworkArrays, PersistencyResult, network_arrays
+from v2gsim.behavior.persistency.arrays import NetworkArrays, as_network
+from v2gsim.behavior.persistency.result import PersistencyResult
+from v2gsim.graph import arcs_by_node
 
 __all__ = [
     "ExtremalDistribution",
@@ -104,12 +106,12 @@ def path_decomposition(
     Raises:
         ValueError: if no source-sink path carries flow above ``tol``.
     """
-    net = B if isinstance(B, NetworkArrays) else network_arrays(B, f)
+    net = as_network(B, f)
     rem = np.clip(np.asarray(y, dtype=float).copy(), 0.0, None)
     if rem.shape != (net.n_arcs,):
         raise ValueError(f"y must have shape ({net.n_arcs},), got {rem.shape}")
     rem[rem <= tol] = 0.0
-    out_arcs = [np.flatnonzero(net.tail == n) for n in range(net.n_nodes)]
+    out_arcs = arcs_by_node(net.tail, net.n_nodes)
     paths: list[NDArray[np.intp]] = []
     weights: list[float] = []
     for _ in range(net.n_arcs + 1):
@@ -197,7 +199,7 @@ def extremal_distribution(
     Returns:
         The :class:`ExtremalDistribution`.
     """
-    net = B if isinstance(B, NetworkArrays) else network_arrays(B, f)
+    net = as_network(B, f)
     m = net.n_arcs
     util = np.asarray(mu, dtype=float).ravel()
     if rebate is not None:

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.behavior.persistency import NetworkArrays, network_arrays
+from v2gsim.behavior.persistency.arrays import NetworkArrays, as_network
+from v2gsim.graph import arcs_by_node
 
 __all__ = [
     "EULER_GAMMA",
@@ -117,12 +118,6 @@ class RecursiveLogitResult:
         return float(self.V[self.source])
 
 
-def _out_arcs(net: NetworkArrays) -> list[NDArray[np.intp]]:
-    order = np.argsort(net.tail, kind="stable")
-    starts = np.searchsorted(net.tail[order], np.arange(net.n_nodes + 1))
-    return [order[starts[n] : starts[n + 1]] for n in range(net.n_nodes)]
-
-
 def recursive_logit(
     B: ArrayLike | NetworkArrays,
     f: ArrayLike | None,
@@ -145,10 +140,10 @@ def recursive_logit(
     Returns:
         The :class:`RecursiveLogitResult`.
     """
-    net = B if isinstance(B, NetworkArrays) else network_arrays(B, f)
+    net = as_network(B, f)
     b = _resolve_beta(beta, sigma)
     util = _mean_utility(mu, net.n_arcs, b, mu_is_location)
-    outs = _out_arcs(net)
+    outs = arcs_by_node(net.tail, net.n_nodes)
     V = np.full(net.n_nodes, -np.inf)
     V[net.sink] = 0.0
     for n in net.order[::-1]:
@@ -241,14 +236,14 @@ def sample_logit_paths(
         (n, n_arcs) boolean chosen-arc indicators; with ``return_utility`` also (n,) realised
         utilities ($), whose mean is ``V[source]``.
     """
-    net = B if isinstance(B, NetworkArrays) else network_arrays(B, f)
+    net = as_network(B, f)
     if result is None:
         result = recursive_logit(net, None, mu, beta, sigma=sigma, mu_is_location=mu_is_location)
     b = result.beta
     util = result.mu
     if not np.isfinite(result.V[net.source]):
         raise ValueError("the sink is not reachable from the source")
-    outs = _out_arcs(net)
+    outs = arcs_by_node(net.tail, net.n_nodes)
     cont = util + result.V[net.head]  # value of continuing via each arc (−inf if dead end)
     X = np.zeros((n, net.n_arcs), dtype=bool)
     total = np.zeros(n)

@@ -364,11 +364,9 @@ def slot_coverage(
 
 
 def _observed_days(active: pd.DataFrame, days: Days, max_gap_days: float | None) -> pd.DataFrame:
-    """Observed (unit, day) pairs from the active ones (see the module docstring, step 4)."""
+    """Observed (unit, day) pairs from the active ones (module docstring, step 4; ``days`` checked)."""
     if days == "active":
         return active
-    if days != "window":
-        raise ValueError(f"unknown days {days!r}; allowed: window, active")
     rows = []
     for unit, grp in active.groupby("unit", sort=True):
         d = np.sort(grp["day"].to_numpy())
