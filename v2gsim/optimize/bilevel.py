@@ -51,7 +51,8 @@ import scipy.sparse as sps
 from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency import PersistencyModel, network_arrays
-from v2gsim.market.chance import Bound, bound_constraints, kappa, max_bid
+from v2gsim.market.chance import Bound, kappa, max_bid
+from v2gsim.market.chance_cones import bound_constraints
 from v2gsim.market.prices import PJM2016_CAPABILITY, PJM2016_PERFORMANCE
 from v2gsim.market.settlement import KW_PER_MW
 from v2gsim.network import PLUG, ActivityNetwork, build_network

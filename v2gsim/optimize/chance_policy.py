@@ -53,7 +53,8 @@ import cvxpy as cp
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.market.chance import Bound, KDev, bound_constraints, kappa, max_bid, plugin_moments
+from v2gsim.market.chance import Bound, KDev, kappa, max_bid, plugin_moments
+from v2gsim.market.chance_cones import bound_constraints
 from v2gsim.market.requirement import RequirementStats
 from v2gsim.market.settlement import KW_PER_MW, settlement_mileage
 from v2gsim.policies import Decision, Observation, Policy, register_policy
