@@ -39,6 +39,9 @@ _RESERVE_FORMAT = (*_TIME_COLS, "reg_ccp", "reg_pcp")
 
 _TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
+# Value columns of a mileage file (none of them is in a price file).
+_MILEAGE_VALUES = ("regd_mileage", "rega_mileage", "perf_score")
+
 
 def _parse_time(values: pd.Series, path: Path, column: str) -> pd.Series:
     """Parse a Data Miner timestamp column, trying the formats PJM exports use."""
@@ -116,8 +119,6 @@ def _format_error(path: Path, columns: Sequence[str]) -> ValueError:
         + "; ".join(parts)
         + f". Columns found: {list(columns)}"
     )
-
-_MILEAGE_VALUES = ("regd_mileage", "rega_mileage", "perf_score")
 
 
 def _join_bill(df: pd.DataFrame, bill: Path) -> pd.DataFrame:

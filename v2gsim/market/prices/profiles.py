@@ -27,9 +27,9 @@ def hourly_price_profile(df: pd.DataFrame, by: Sequence[str] = ("hour",)) -> pd.
     """Mean and standard deviation of prices and mileage by hour of day (optionally by month too).
 
     Args:
-        df: Frame from :func:`read_pjm_regulation_prices` (or any frame with the grouping columns
-            and some of ``capability_price``, ``performance_price``, ``regd_mileage``,
-            ``rega_mileage``, ``perf_score``).
+        df: Frame from :func:`~v2gsim.market.prices.io.read_pjm_regulation_prices` (or any frame
+            with the grouping columns and some of ``capability_price``, ``performance_price``,
+            ``regd_mileage``, ``rega_mileage``, ``perf_score``).
         by: Grouping columns, e.g. ``("hour",)`` or ``("month", "hour")``.
 
     Returns:
@@ -78,7 +78,8 @@ def price_statistics(df: pd.DataFrame, column: str) -> PriceStatistics:
     """Compute the :class:`PriceStatistics` of ``df[column]`` (NaN rows ignored).
 
     Args:
-        df: Frame with ``hour`` and ``column``, e.g. from :func:`read_pjm_regulation_prices`.
+        df: Frame with ``hour`` and ``column``, e.g. from
+            :func:`~v2gsim.market.prices.io.read_pjm_regulation_prices`.
         column: ``"capability_price"`` or ``"performance_price"``.
 
     Returns:

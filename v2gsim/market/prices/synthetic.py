@@ -155,8 +155,9 @@ def synthetic_regulation_prices(
     adjusted on the realized sample so that its mean and std match the targets exactly.
     Capability and performance noise are independent (2016 correlation of the two: 0.10).
 
-    Defaults reproduce PJM 2016 (:data:`PJM2016_CAPABILITY`, :data:`PJM2016_PERFORMANCE`; published
-    means 13.94 $/MW-h and 1.56 $/ΔMW).
+    Defaults reproduce PJM 2016 (:data:`~v2gsim.market.prices.profiles.PJM2016_CAPABILITY`,
+    :data:`~v2gsim.market.prices.profiles.PJM2016_PERFORMANCE`; published means 13.94 $/MW-h and
+    1.56 $/ΔMW).
 
     Args:
         rng: Source of all randomness.
