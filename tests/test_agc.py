@@ -12,12 +12,12 @@ from hypothesis.extra.numpy import arrays
 
 from v2gsim.market.agc import (
     FollowResult,
-    _saturating_integrator,
     follow_signal,
     hourly_mileage,
     read_pjm_regd,
     synthetic_regd,
 )
+from v2gsim.market.agc.dispatch import _saturating_integrator
 
 REGD_DIR = "pjm_regd_2s_2020-07"
 

@@ -8,9 +8,7 @@ import pytest
 from scipy.optimize import brentq
 
 from v2gsim.market.chance import (
-    bound3_constraint,
     bound3_lhs,
-    bound4_constraint,
     bound4_lhs,
     bound_lhs,
     kappa,
@@ -20,6 +18,7 @@ from v2gsim.market.chance import (
     no_bid_threshold,
     plugin_moments,
 )
+from v2gsim.market.chance_cones import bound3_constraint, bound4_constraint
 from v2gsim.market.deviations import bernoulli_deviations, forward_backward
 
 M, PSI = 200, 10.0  # models.md §1.6/§1.7 toy: 200 EVs, 10 kW chargers

@@ -12,12 +12,12 @@ from v2gsim.market.prices import (
     PJM2016_CAPABILITY,
     PJM2016_PERFORMANCE,
     PRICE_COLUMNS,
-    _lognormal_sigma,
     hourly_price_profile,
     price_statistics,
     read_pjm_regulation_prices,
     synthetic_regulation_prices,
 )
+from v2gsim.market.prices.synthetic import _lognormal_sigma
 
 Y2016 = "pjm_reg_market_2016"
 

@@ -28,6 +28,8 @@ from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
+from v2gsim.market.arrays import float_or_array
+
 __all__ = [
     "Deviations",
     "bernoulli_deviations",
@@ -167,11 +169,6 @@ def forward_backward(samples: ArrayLike, *, theta_max: float | None = None) -> D
     return Deviations(float(sigma_f), float(sigma_b), std, mean)
 
 
-def _as_float_or_array(a: np.ndarray) -> float | np.ndarray:
-    """Return a Python float for 0-d results, otherwise the array itself."""
-    return float(a) if a.ndim == 0 else a
-
-
 def _bernoulli_forward_sq(p: np.ndarray) -> np.ndarray:
     """Squared forward deviation of X - p, X ~ Bernoulli(p); see :func:`bernoulli_deviations`."""
     out = p * (1.0 - p)  # p >= 1/2 (and the endpoints): the sup is the θ -> 0 limit, the variance
@@ -213,7 +210,7 @@ def bernoulli_deviations(p: ArrayLike) -> tuple[float | np.ndarray, float | np.n
     flat = np.atleast_1d(pa).ravel()
     sf = np.sqrt(_bernoulli_forward_sq(flat.copy())).reshape(pa.shape)
     sb = np.sqrt(_bernoulli_forward_sq(1.0 - flat)).reshape(pa.shape)
-    return _as_float_or_array(sf), _as_float_or_array(sb)
+    return float_or_array(sf), float_or_array(sb)
 
 
 def binomial_deviations(
@@ -240,8 +237,8 @@ def binomial_deviations(
     sf, sb = bernoulli_deviations(p)
     root = np.sqrt(Ma)
     return (
-        _as_float_or_array(np.asarray(root * sf)),
-        _as_float_or_array(np.asarray(root * sb)),
+        float_or_array(np.asarray(root * sf)),
+        float_or_array(np.asarray(root * sb)),
     )
 
 
@@ -260,5 +257,5 @@ def normal_deviations(sigma: ArrayLike) -> tuple[float | np.ndarray, float | np.
     s = np.asarray(sigma, dtype=float)
     if np.any(s < 0.0) or not np.all(np.isfinite(s)):
         raise ValueError("sigma must be finite and >= 0")
-    out = _as_float_or_array(s.copy())
-    return out, (_as_float_or_array(s.copy()))
+    out = float_or_array(s.copy())
+    return out, (float_or_array(s.copy()))

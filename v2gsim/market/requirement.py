@@ -76,7 +76,9 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.market.agc import SECONDS_PER_HOUR, read_pjm_regd, synthetic_regd
+from v2gsim.market.agc.io import read_pjm_regd
+from v2gsim.market.agc.mileage import hour_rows, row_mileage, samples_per_hour
+from v2gsim.market.agc.synthetic import synthetic_regd
 from v2gsim.market.deviations import forward_backward
 
 __all__ = [
@@ -96,20 +98,15 @@ _CHUNK_HOURS = 128
 def _hours_matrix(signal: ArrayLike, dt_s: float) -> NDArray[np.float64]:
     """Reshape a 1-D signal of whole hours (or an ``(H, n)`` array) to ``(H, n)``."""
     s = np.asarray(signal, dtype=np.float64)
-    if not (np.isfinite(dt_s) and dt_s > 0):
-        raise ValueError(f"dt_s must be a positive number of seconds, got {dt_s!r}")
-    per_hour = SECONDS_PER_HOUR / dt_s
-    n = round(per_hour)
-    if n < 2 or abs(per_hour - n) > 1e-9 * per_hour:
-        raise ValueError(f"one hour is not a whole number (>= 2) of samples of dt_s={dt_s} s")
+    n = samples_per_hour(dt_s)
+    if n < 2:
+        raise ValueError(f"one hour must hold at least 2 samples of dt_s={dt_s} s")
     if s.ndim == 2:
         if s.shape[1] != n:
             raise ValueError(f"signal rows must hold one hour ({n} samples), got {s.shape}")
         out = s
     elif s.ndim == 1:
-        if s.size == 0 or s.size % n:
-            raise ValueError(f"signal length {s.size} is not a whole number of hours of {n} samples")
-        out = s.reshape(-1, n)
+        out = hour_rows(s, n)
     else:
         raise ValueError(f"signal must be 1-D or (H, n), got shape {s.shape}")
     if not np.all(np.isfinite(out)):
@@ -133,7 +130,7 @@ def _half_intervals(s: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArra
 
 def _requirement_chunk(s: NDArray[np.float64], q: float) -> NDArray[np.float64]:
     """(RQ) for the rows of ``s`` (one hour each); see :func:`requirement_per_hour`."""
-    mileage = np.abs(np.diff(s, axis=1)).sum(axis=1)
+    mileage = row_mileage(s)
     if q == 1.0:
         return np.where(mileage > 0.0, np.abs(s).max(axis=1), 0.0)
     a, b = _half_intervals(s)
@@ -223,8 +220,8 @@ def score_at_capability(
     if np.any(up < 0) or np.any(down < 0) or np.isnan(up).any() or np.isnan(down).any():
         raise ValueError("u_up and u_down must be >= 0")
     clipped = np.clip(s, -down[:, None], up[:, None])
-    total = np.abs(np.diff(s, axis=1)).sum(axis=1)
-    got = np.abs(np.diff(clipped, axis=1)).sum(axis=1)
+    total = row_mileage(s)
+    got = row_mileage(clipped)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, got / total, np.nan)
 
@@ -371,7 +368,7 @@ class RequirementStats:
             raise ValueError(f"every day needs at least {h} >= 1 hours")
         stacked = np.concatenate([x[:h] for x in days], axis=0)
         r = requirement_per_hour(stacked, dt_s=dt_s, score_target=score_target).reshape(len(days), h)
-        mil = np.abs(np.diff(stacked, axis=1)).sum(axis=1).reshape(len(days), h)
+        mil = row_mileage(stacked).reshape(len(days), h)
         return cls.from_samples(
             r, mil, score_target=score_target, pool=pool, min_days_per_hour=min_days_per_hour
         )
@@ -408,7 +405,7 @@ class RequirementStats:
             The statistics.
         """
         sig = synthetic_regd(rng, days=int(days), dt_s=dt_s, mean_hourly_mileage=mean_hourly_mileage)
-        per_day = round(24 * SECONDS_PER_HOUR / dt_s)
+        per_day = 24 * samples_per_hour(dt_s)
         day_signals = [sig[i * per_day : (i + 1) * per_day] for i in range(int(days))]
         return cls.from_signals(
             day_signals, dt_s=dt_s, score_target=score_target, hours=hours, pool=pool,
@@ -462,7 +459,7 @@ def net_discharge_stats(
     Returns:
         ``(gamma_bar, sigma_f)``, each (hours,), in kWh per kW of bid.
     """
-    per_hour = round(SECONDS_PER_HOUR / dt_s)
+    per_hour = samples_per_hour(dt_s)
     rows = []
     for sig in day_signals:
         s = np.asarray(sig, dtype=np.float64)[: hours * per_hour]

@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from v2gsim.market.agc import read_pjm_regd, synthetic_regd
+from v2gsim.market.agc.mileage import SECONDS_PER_DAY, hour_rows, samples_per, samples_per_hour
 from v2gsim.market.prices import read_pjm_regulation_prices, synthetic_regulation_prices
 
 __all__ = [
@@ -78,11 +79,12 @@ class SignalSource(Protocol):
 
 
 def _per_hour(sig: NDArray[np.float64], hours: int, day: int) -> NDArray[np.float64]:
-    per_hour = int(3600 / DT_S)
+    """The first ``hours`` hours of a day's signal, one row per hour."""
+    per_hour = samples_per_hour(DT_S)
     need = hours * per_hour
     if sig.size < need:
         raise ValueError(f"AGC signal of day {day} has {sig.size} samples, need {need}")
-    return sig[:need].reshape(hours, per_hour)
+    return hour_rows(sig[:need], per_hour)
 
 
 @dataclass
@@ -192,5 +194,5 @@ def agc_history(spec: MarketSpec, rng: np.random.Generator, days: int) -> list[N
     if spec.agc == "pjm_regd":
         return [read_pjm_regd(p) for p in spec.agc_paths]
     sig = synthetic_regd(rng, days=int(days), dt_s=DT_S, mean_hourly_mileage=spec.mean_hourly_mileage)
-    per_day = round(24 * 3600 / DT_S)
+    per_day = samples_per(SECONDS_PER_DAY, DT_S, "one day")
     return [sig[i * per_day : (i + 1) * per_day] for i in range(int(days))]

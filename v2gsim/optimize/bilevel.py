@@ -51,7 +51,8 @@ import scipy.sparse as sps
 from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency import PersistencyModel, network_arrays
-from v2gsim.market.chance import Bound, bound_constraints, kappa, max_bid
+from v2gsim.market.chance import Bound, kappa, max_bid
+from v2gsim.market.chance_cones import bound_constraints
 from v2gsim.market.prices import PJM2016_CAPABILITY, PJM2016_PERFORMANCE
 from v2gsim.market.settlement import KW_PER_MW
 from v2gsim.network import PLUG, ActivityNetwork, build_network
@@ -368,7 +369,7 @@ class BilevelMISOCP:
     * (S6) ``s_t = Σ_h ŝ_h z_th``, ``Σ_h z_th = 1``, and for every plug-in arc p of hour t,
       ``0 <= y_ph <= z_th``, ``Σ_h y_ph = y_p``, ``u_p = Σ_h ŝ_h y_ph`` (= s_t y_p);
     * (S4) bound (3)/(4) on the mixture ``Σ_c M_c y_ct``, ``Σ_c M_c w_ct²`` through
-      :func:`v2gsim.market.chance.bound_constraints` with the explicit no-bid switch;
+      :func:`v2gsim.market.chance_cones.bound_constraints` with the explicit no-bid switch;
     * optional (B3) level-specific bounds ``y̲_cth z_th <= y_cth <= ȳ_cth z_th`` (see
       :meth:`set_valid_inequalities`).
 

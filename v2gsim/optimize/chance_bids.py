@@ -23,7 +23,8 @@ import cvxpy as cp
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.market.chance import Bound, KDev, bound_constraints, max_bid
+from v2gsim.market.chance import Bound, KDev, max_bid
+from v2gsim.market.chance_cones import bound_constraints
 from v2gsim.market.settlement import KW_PER_MW, settlement_mileage
 from v2gsim.optimize.solvers import SolveError, solve_checked
 
@@ -109,7 +110,7 @@ def closed_form_bids(
 class ChanceBidProblem:
     """The cvxpy form of (CP), built once and re-solved with new parameters (DPP, Clarabel).
 
-    ``max p̄ᵀC`` s.t. :func:`v2gsim.market.chance.bound_constraints` with a constant-y parameter and
+    ``max p̄ᵀC`` s.t. :func:`v2gsim.market.chance_cones.bound_constraints` with a constant-y parameter and
     the no-bid switch (a quiet hour admits exactly C_t = 0; the problem is always feasible).
 
     Numerics. The variable is the bid per unit of fleet capability, ``c = C / (ψ M)`` (about 0-1.2),
@@ -133,7 +134,7 @@ class ChanceBidProblem:
         problem: the ``cp.Problem``.
         c: bid variable per unit of fleet capability ψM (-); the bid is ``C = ψ M c`` (kW).
         r_bar, sigma, price: parameters (kW/kW, kW/kW, $/kW-h).
-        chance: the :class:`~v2gsim.market.chance.ChanceBound` (y, dev and slack parameters).
+        chance: the :class:`~v2gsim.market.chance_cones.ChanceBound` (y, dev and slack parameters).
     """
 
     def __init__(self, hours: int, M: float, psi: float, eta: float, bound: Bound = 3,
