@@ -20,15 +20,21 @@ import numpy as np
 
 from v2gsim.market.agc import read_pjm_regd, synthetic_regd
 from v2gsim.market.requirement import net_discharge_stats
-from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem, BilevelSolution, DriverCluster
-from v2gsim.optimize.bilevel_search import SOCBound
+from v2gsim.optimize.bilevel import (
+    BilevelInstance,
+    BilevelProblem,
+    BilevelSolution,
+    CommunitySolution,
+    DriverCluster,
+    SOCBound,
+    solve_community,
+)
 from v2gsim.optimize.chance_policy import (
     REQUIREMENT_SEED_TAG,
     ChancePolicy,
     expected_price_per_kw,
     policy_from_scenario,
 )
-from v2gsim.optimize.community import CommunitySolution, solve_community
 from v2gsim.policies import Decision, Observation, Policy, register_policy
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ The same Laplacian gives the exact Jacobian of the hourly plug-in persistencies,
 
     J = ∂y_hours/∂s = A (D − D Bᵀ L⁻¹ B D) Aᵀ,   D = diag(σ²/(2h³)),  L = B D Bᵀ,
 
-(``A`` sums the plug-in arcs of each hour), which :func:`substitution_report` uses to check the
+(``A`` sums the plug-in arcs of each hour), which
+:func:`~v2gsim.optimize.bilevel.substitution.substitution_report` uses to check the
 Granot–Veinott complementarity of the charging arcs (models.md B3): the valid inequalities (B3) and
 the box bounds of the branch-and-bound hold when raising one hour's rebate never lowers another
 hour's persistency, i.e. when ``J`` has no negative off-diagonal entry.
@@ -40,12 +41,7 @@ from v2gsim.behavior.persistency import PersistencyModel, network_arrays
 _BAND_MIN_BATCH = 48
 """Batches at least this large use the banded Cholesky solver (smaller ones: dense LAPACK)."""
 
-__all__ = [
-    "BatchFollower",
-    "FollowerBatch",
-    "SubstitutionReport",
-    "substitution_report",
-]
+__all__ = ["BatchFollower", "FollowerBatch"]
 
 
 @dataclass(frozen=True)
@@ -227,7 +223,7 @@ class BatchFollower:
         if band is not None and h.shape[0] >= _BAND_MIN_BATCH:
             K = h.shape[0]
             nk, w = band["nk"], band["w"]
-            d = np.where(self.net.free[None, :], 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+            d = self._weights(h)
             Ab = np.asarray(band["G"] @ d.T).T.reshape(K, nk + w, w + 1)
             perm = band["perm"]
             x = _band_cholesky_solve(Ab, -g[:, perm], band["pairs"])
@@ -334,33 +330,36 @@ class BatchFollower:
     def _lam(self, rho: NDArray, util: NDArray) -> NDArray:
         return util - (rho[:, self.net.tail] - rho[:, self.net.head])
 
-    def _y(self, rho: NDArray, util: NDArray) -> NDArray:
+    def _closed_form_y(self, h: NDArray, hpl: NDArray) -> NDArray:
+        """Arc persistencies of the closed form (D3) from ``h`` and ``h + λ``: 1 on forced arcs."""
         net = self.net
-        h, hpl = _h_and_hpl(self._lam(rho, util), self.sigma[None, :])
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where(net.free[None, :], hpl / (2.0 * np.where(h > 0, h, 1.0)), 0.0)
-        return np.clip(np.where(net.forced[None, :], 1.0, y), 0.0, 1.0)
+        return np.where(net.forced[None, :], 1.0, y)
+
+    def _weights(self, h: NDArray) -> NDArray:
+        """Laplacian weights ``σ²/(2h³)`` of the free arcs (0 elsewhere): (K, n_arcs)."""
+        return np.where(self.net.free[None, :], 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+
+    def _y(self, rho: NDArray, util: NDArray) -> NDArray:
+        h, hpl = _h_and_hpl(self._lam(rho, util), self.sigma[None, :])
+        return np.clip(self._closed_form_y(h, hpl), 0.0, 1.0)
 
     def _parts(self, r: NDArray, util: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Objective (K,), h (K, m) and gradient (K, n−1) at reduced potentials r."""
-        net = self.net
         full = np.zeros((r.shape[0], self._n))
         full[:, self._keep] = r
         lam = self._lam(full, util)
         h, hpl = _h_and_hpl(lam, self.sigma[None, :])
-        F = np.where(net.forced[None, :], lam, 0.5 * hpl).sum(axis=1) + r @ self._fk
-        y = np.where(
-            net.forced[None, :],
-            1.0,
-            np.where(net.free[None, :], hpl / (2.0 * np.where(h > 0, h, 1.0)), 0.0),
-        )
+        F = np.where(self.net.forced[None, :], lam, 0.5 * hpl).sum(axis=1) + r @ self._fk
+        y = self._closed_form_y(h, hpl)
         return F, h, self._fk[None, :] - y @ self._Bk_T
 
     def _hessian(self, h: NDArray) -> NDArray:
         """Reduced Laplacians ``B_k diag(σ²/(2h³)) B_kᵀ + DDᵀ``: (K, n−1, n−1)."""
         K = h.shape[0]
         nk = len(self._keep)
-        d = np.where(self.net.free[None, :], 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+        d = self._weights(h)
         H = np.asarray(self._G @ d.T).T.reshape(K, nk, nk)
         return H + self._DDt[None, :, :]
 
@@ -443,9 +442,8 @@ class BatchFollower:
         util = self.utilities(Sa)
         lam = self._lam(rho_a, util)
         h = np.hypot(lam, self.sigma[None, :])
-        net = self.net
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.where(net.free[None, :] & (h > 0), 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+            d = np.where(h > 0, self._weights(h), 0.0)
         H = self._hessian(np.where(h > 0, h, 1.0))
         # columns of B_k D A^T: (K, n-1, T)
         BD = self._Bk_T.T[None, :, :] * d[:, None, :]
@@ -453,69 +451,3 @@ class BatchFollower:
         X = np.linalg.solve(H, BDA)
         ADA = np.einsum("tm,km,sm->kts", self.A, d, self.A)
         return ADA - np.swapaxes(BDA, 1, 2) @ X
-
-
-@dataclass(frozen=True)
-class SubstitutionReport:
-    """Result of the complementarity check of the charging arcs (models.md B3).
-
-    Attributes:
-        nu: largest substitution effect found, ``max(0, −J[t, t'])`` over sampled rebate vectors
-            and hour pairs t ≠ t' (persistency per $ of rebate, 1/$); entries below 1e-12 times
-            the largest own-hour effect are round-off and count as 0. 0 means the charging arcs
-            behaved as complements at every sample.
-        relative: ``nu`` relative to the geometric mean of the two diagonal entries (-).
-        pair: the hour pair (t, t') where it was found, or None.
-        samples: number of rebate vectors checked.
-        max_complement: largest positive off-diagonal entry (1/$), for scale.
-        pairwise: (T, T) largest substitution effect per hour pair, ``max(0, −J[t, t'])`` over
-            the samples (zero diagonal), 1/$.
-    """
-
-    nu: float
-    relative: float
-    pair: tuple[int, int] | None
-    samples: int
-    max_complement: float
-    pairwise: NDArray[np.float64]
-
-    @property
-    def complements(self) -> bool:
-        """True when no substitution effect above round-off was found at the samples."""
-        return self.nu == 0.0
-
-
-def substitution_report(follower: BatchFollower, S: ArrayLike) -> SubstitutionReport:
-    """Check numerically whether raising one hour's rebate ever lowers another hour's persistency.
-
-    Evaluates the exact Jacobian (:meth:`BatchFollower.jacobian`) at every row of ``S`` and reports
-    the most negative off-diagonal entry. This is a sampled check, not a proof: the box bounds of
-    the branch-and-bound and the valid inequalities (B3) are widened by a multiple of ``nu``.
-
-    Args:
-        follower: the cluster's follower.
-        S: (K, T) rebate vectors to check ($).
-
-    Returns:
-        The :class:`SubstitutionReport`.
-    """
-    Sa = np.atleast_2d(np.asarray(S, dtype=float))
-    J = follower.jacobian(Sa)
-    T = follower.hours
-    off = J.copy()
-    idx = np.arange(T)
-    off[:, idx, idx] = 0.0
-    diag = np.maximum(J[:, idx, idx], 1e-300)
-    noise = 1e-12 * float(diag.max())  # round-off level of the Laplacian solves
-    neg = np.where(-off > noise, -off, 0.0)
-    nu = float(neg.max()) if neg.size else 0.0
-    pair = None
-    rel = 0.0
-    if nu > 0:
-        k, t, tp = np.unravel_index(int(np.argmax(neg)), neg.shape)
-        pair = (int(t), int(tp))
-        rel = float(nu / np.sqrt(diag[k, t] * diag[k, tp]))
-    return SubstitutionReport(
-        nu=nu, relative=rel, pair=pair, samples=Sa.shape[0],
-        max_complement=float(max(0.0, off.max())), pairwise=neg.max(axis=0),
-    )
