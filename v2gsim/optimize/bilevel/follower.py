@@ -276,6 +276,10 @@ class BatchFollower:
 
     # -- solving -----------------------------------------------------------------------------------
 
+    def hourly(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(K, T) plug-in persistency per hour (sum over the plug-in arcs of the hour) from (K, n_arcs) y."""
+        return y @ self.A.T
+
     def utilities(self, S: NDArray[np.float64]) -> NDArray[np.float64]:
         """Arc utilities ``μ + P s`` ($) for a (K, T) batch of hourly rebates: (K, n_arcs)."""
         return self.mu[None, :] + S @ self.A
@@ -315,7 +319,7 @@ class BatchFollower:
         rho = np.zeros((K, self._n))
         rho[:, self._keep] = r
         y = self._y(rho, util)
-        return FollowerBatch(y=y, y_hours=y @ self.A.T, rho=rho, iterations=iters)
+        return FollowerBatch(y=y, y_hours=self.hourly(y), rho=rho, iterations=iters)
 
     def _solve_fallback(self, util: NDArray) -> FollowerBatch:
         assert self._fallback is not None
@@ -325,7 +329,7 @@ class BatchFollower:
             ys.append(res.y)
             rhos.append(res.rho)
         y = np.asarray(ys)
-        return FollowerBatch(y=y, y_hours=y @ self.A.T, rho=np.asarray(rhos), iterations=0)
+        return FollowerBatch(y=y, y_hours=self.hourly(y), rho=np.asarray(rhos), iterations=0)
 
     def _lam(self, rho: NDArray, util: NDArray) -> NDArray:
         return util - (rho[:, self.net.tail] - rho[:, self.net.head])

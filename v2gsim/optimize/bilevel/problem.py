@@ -49,6 +49,11 @@ Method = Literal["bnb", "coordinate", "misocp", "brute_force"]
 """Solution methods: exact branch-and-bound, coordinate search, SCIP on the MISOCP, enumeration."""
 
 
+def _max_deviation(ys: list[NDArray], ref: list[NDArray]) -> float:
+    """``max |y − y_ref|`` over all arcs and clusters (per-cluster arc persistencies)."""
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(ys, ref, strict=True))
+
+
 class BilevelProblem:
     """The bilevel problem of one set of networks, built once and re-solved.
 
@@ -209,8 +214,7 @@ class BilevelProblem:
         y_pri = self.follower(s, method="primal")
         if y_method is None:
             y_method = [f.solve(s[None, :]).y[0] for f in self._followers]
-        cert = max(float(np.max(np.abs(a - b))) for a, b in zip(y_method, y_ref, strict=True))
-        cert_p = max(float(np.max(np.abs(a - b))) for a, b in zip(y_method, y_pri, strict=True))
+        cert, cert_p = _max_deviation(y_method, y_ref), _max_deviation(y_method, y_pri)
         yh = self.hourly(y_ref)
         credit, paid, bids = self.value(s, yh)
         obj = credit - paid

@@ -448,7 +448,7 @@ def brute_force_search(ld: LeaderData, *, batch: int = 512) -> SearchResult:
     ev0 = ld.evaluations
     best_val, best_idx = -np.inf, np.zeros(ld.hours, dtype=np.int64)
     for idx in level_vectors(ld.hours, ld.n_levels, ld.free, batch):
-        v, _, _ = ld.evaluate(ld.levels[idx])
+        v, _, _ = ld.evaluate(ld.rebates(idx))
         k = int(np.argmax(v))
         if v[k] > best_val:
             best_val, best_idx = float(v[k]), idx[k].copy()
