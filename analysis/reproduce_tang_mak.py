@@ -1,6 +1,6 @@
 """Seed 000's tables (Tang & Mak, models.md §1.6) on our bilevel instance (issue 5, item 6).
 
-Instance: :func:`v2gsim.optimize.bilevel.default_instance`: 24 h, two synthetic driver clusters
+Instance: :func:`v2gsim.config.build.default_instance`: 24 h, two synthetic driver clusters
 (``commuters`` and ``flexible``) on the default scenario's network, PJM 2016 hour-of-day price
 shapes, synthetic RegD requirement statistics, η = 0.05, bound (3), rebate levels 0–0.4 $ per
 plugged EV-hour. Every row is solved with the exact branch-and-bound (``bnb``, relative gap 1e-4)
@@ -78,7 +78,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem, default_instance
+from v2gsim.config.build import default_instance
+from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
 
 REL_GAP = 1e-4
 """Relative gap below which a solve counts as solved."""

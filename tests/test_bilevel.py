@@ -12,20 +12,20 @@ import pytest
 
 from v2gsim.behavior.persistency import PersistencyModel
 from v2gsim.config import NetworkConfig
-from v2gsim.config.build import network_template
+from v2gsim.config.build import default_instance, network_template
 from v2gsim.market.chance import max_bid
 from v2gsim.network import build_network
 from v2gsim.optimize.bilevel import (
+    BatchFollower,
     BilevelInstance,
     BilevelMISOCP,
     BilevelProblem,
     DriverCluster,
     brute_force,
-    default_instance,
+    cstar,
     solve_bilevel,
+    substitution_report,
 )
-from v2gsim.optimize.bilevel_follower import BatchFollower, substitution_report
-from v2gsim.optimize.bilevel_search import cstar
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +337,7 @@ def test_instance_validation(default: BilevelInstance) -> None:
 
 def _soc_instance(seed: int) -> BilevelInstance:
     """A tiny instance with a binding state-of-charge guarantee (E3)."""
-    from v2gsim.optimize.bilevel_search import SOCBound
+    from v2gsim.optimize.bilevel import SOCBound
 
     inst = tiny_instance(seed)
     T = inst.hours
@@ -375,7 +375,7 @@ def test_soc_guarantee_binds_and_lowers_the_bids() -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_community_objective_search_and_bound_bracket_brute_force(seed: int) -> None:
-    from v2gsim.optimize.community import brute_force_community, solve_community
+    from v2gsim.optimize.bilevel import brute_force_community, solve_community
 
     inst = tiny_instance(seed, n_free=4)
     prob = BilevelProblem(inst)
@@ -389,7 +389,7 @@ def test_community_objective_search_and_bound_bracket_brute_force(seed: int) -> 
 
 
 def test_community_surplus_is_the_persistency_value() -> None:
-    from v2gsim.optimize.community import community_values
+    from v2gsim.optimize.bilevel import community_values
 
     inst = tiny_instance(3, n_clusters=1)
     prob = BilevelProblem(inst)

@@ -1,6 +1,6 @@
 """Benchmark of the bilevel rebate-and-bid solvers (seed 000, models.md §1.5; issue 5 targets).
 
-Instances: :func:`v2gsim.optimize.bilevel.default_instance` (24 h, two clusters on the default
+Instances: :func:`v2gsim.config.build.default_instance` (24 h, two clusters on the default
 scenario's network, rebate levels 0–0.4 $ per plugged EV-hour, 200 EVs, bound (3), η = 0.05):
 
 * ``default``: shares 0.5/0.5;
@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem, default_instance
+from v2gsim.config.build import default_instance
+from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
 
 REL_GAP = 1e-4
 

@@ -7,14 +7,18 @@ scenario are resolved relative to the scenario file here.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from v2gsim.config.base import expand_hourly
+from v2gsim.config.loading import load_scenario
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.scenario import Scenario
 from v2gsim.fleet import FleetSpec
 from v2gsim.market.sources import MarketSpec
 from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
+from v2gsim.optimize.bilevel import BilevelInstance
+from v2gsim.optimize.bilevel.default import two_cluster_instance
 from v2gsim.policies import Policy, PolicyInputs, make_policy
 from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
@@ -27,6 +31,7 @@ __all__ = [
     "build_policy",
     "chance_spec",
     "cluster_specs",
+    "default_instance",
     "fleet_spec",
     "game_spec",
     "inputs_for",
@@ -138,6 +143,33 @@ def run_spec(scenario: Scenario) -> RunSpec:
         beliefs=BeliefSpec(mode=p.beliefs, calibration_days=p.calibration_days,
                            recalibrate_every=p.recalibrate_every),
         game=game_spec(scenario),
+    )
+
+
+def default_instance(
+    shares: Any = (0.5, 0.5),
+    *,
+    fleet_size: float = 200.0,
+    psi: float = 10.0,
+    levels: Any = (0.0, 0.1, 0.2, 0.3, 0.4),
+    eta: float = 0.05,
+    bound: int = 3,
+    scenario: str | Path | None = None,
+    price_scale: Any = 1.0,
+) -> BilevelInstance:
+    """Seed 000's default bilevel instance on a scenario's network (default: the shipped default).
+
+    24 h, clusters ``commuters`` (the scenario's ``[network]``: home charger, work 6-20 h, other
+    7-23 h) and ``flexible`` (home and work profiles two hours later, home sigma 0.3 $, plug sigma
+    0.2 $), the scenario's mean prices and mileage, psi = 10 kW, eta = 0.05, bound (3), levels 0-0.4 $
+    per plugged EV-hour, 200 EVs: :func:`v2gsim.optimize.bilevel.default.two_cluster_instance`.
+    """
+    sc = load_scenario(scenario)
+    m = sc.market
+    return two_cluster_instance(
+        network_template(sc.network), shares, capability_price=m.capability_price,
+        performance_price=m.performance_price, mileage=m.mean_hourly_mileage, fleet_size=fleet_size,
+        psi=psi, levels=levels, eta=eta, bound=bound, price_scale=price_scale,
     )
 
 

@@ -19,10 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from v2gsim.behavior.persistency import PersistencySolveError
-from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem, BilevelSolution, DriverCluster
-from v2gsim.optimize.bilevel_search import SOCBound
+from v2gsim.optimize.bilevel import (
+    BilevelInstance,
+    BilevelProblem,
+    BilevelSolution,
+    CommunitySolution,
+    DriverCluster,
+    SOCBound,
+    solve_community,
+)
 from v2gsim.optimize.chance_bids import expected_price_per_kw
-from v2gsim.optimize.community import CommunitySolution, solve_community
 from v2gsim.optimize.solvers import SolveError
 from v2gsim.policies.base import Decision, NetDischargeStats, Observation, PolicyInputs
 from v2gsim.policies.chance import ChancePolicy, ChanceSpec, make_chance

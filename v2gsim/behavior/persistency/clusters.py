@@ -24,6 +24,7 @@ from v2gsim.network import PLUG, ActivityNetwork
 __all__ = [
     "ClusterPersistency",
     "DriverCluster",
+    "arc_rebates",
     "hour_map",
     "plug_rebate",
     "solve_clusters",
@@ -112,10 +113,22 @@ def hour_map(cluster: DriverCluster, hours: int) -> NDArray[np.float64]:
     return A
 
 
+def arc_rebates(plug_hour: NDArray[np.int64], S: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rebate of every arc ($) for hourly rebates S (..., T): s_t on the plug-in arcs of hour t (D5).
+
+    Args:
+        plug_hour: (n_arcs,) hour of each plug-in arc, −1 for other arcs.
+        S: (T,) or (K, T) hourly rebates ($ per plugged EV-hour).
+
+    Returns:
+        (..., n_arcs) arc rebates, 0 on arcs that are not plug-in arcs.
+    """
+    return np.where(plug_hour >= 0, S[..., np.maximum(plug_hour, 0)], 0.0)
+
+
 def plug_rebate(cluster: DriverCluster, rebate: ArrayLike) -> NDArray[np.float64]:
     """Rebate of every arc for hourly rebates ``s_t`` ($): ``s_t`` on the plug-in arcs of hour t, else 0."""
-    ph = cluster.plug_hour
-    return np.where(ph >= 0, np.asarray(rebate, dtype=float)[ph], 0.0)
+    return arc_rebates(cluster.plug_hour, np.asarray(rebate, dtype=float))
 
 
 @dataclass(frozen=True)

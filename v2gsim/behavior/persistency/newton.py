@@ -13,7 +13,7 @@ once (per-row Armijo backtracking) and is parameterised by the problem's pieces,
 curvature data ``h`` and the gradient at given potentials, and a Newton-direction solver. One network
 and one utility vector (K = 1, dense Cholesky) is :func:`newton_dual`, used by
 :class:`~v2gsim.behavior.persistency.socp.PersistencyModel`; the bilevel follower
-(:class:`v2gsim.optimize.bilevel_follower.BatchFollower`) solves K rebate vectors with a banded
+(:class:`v2gsim.optimize.bilevel.follower.BatchFollower`) solves K rebate vectors with a banded
 Cholesky direction.
 """
 

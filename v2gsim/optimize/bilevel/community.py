@@ -16,20 +16,25 @@ Newton solve per sweep over every single-hour change), started from no rebates (
 Π(0) >= 0). The search is a heuristic; its solutions carry a certified upper bound that uses two
 monotone facts: V_c is non-decreasing in every s_t (a rebate only raises plug-in arc utilities), so
 V_c(s) <= V_c(s_max) with every free hour at the top level, and Π(s) <= U, the certified upper bound
-of the leader's own problem (B1) from :meth:`BilevelProblem.solve`. So W(s) <= Σ_c π_c V_c(s_max) +
+of the leader's own problem (B1) from
+:meth:`~v2gsim.optimize.bilevel.problem.BilevelProblem.solve`. So W(s) <= Σ_c π_c V_c(s_max) +
 max(U, 0)/(𝕂M) for every feasible s. :func:`brute_force_community` enumerates tiny instances.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.optimize.bilevel import BilevelProblem
+from v2gsim.behavior.persistency.clusters import arc_rebates
+from v2gsim.optimize.bilevel.instance import top_rebates
+from v2gsim.optimize.bilevel.leader import single_hour_changes
+from v2gsim.optimize.bilevel.problem import BilevelProblem
+from v2gsim.optimize.bilevel.search import check_enumeration, level_vectors
+from v2gsim.optimize.bilevel.solution import relative_gap
 
 __all__ = ["CommunitySolution", "brute_force_community", "community_values", "solve_community"]
 
@@ -85,9 +90,9 @@ def community_values(
     S = np.atleast_2d(np.asarray(S, dtype=float))
     surplus = np.zeros(S.shape[0])
     yh = np.zeros((S.shape[0], inst.hours, inst.n_clusters))
-    for c, (cl, fol) in enumerate(zip(inst.clusters, problem._followers, strict=True)):
+    for c, (cl, fol) in enumerate(zip(inst.clusters, problem.followers, strict=True)):
         res = fol.solve(S)
-        reb = np.where(cl.plug_hour >= 0, S[:, np.maximum(cl.plug_hour, 0)], 0.0)
+        reb = arc_rebates(cl.plug_hour, S)
         y = np.clip(res.y, 0.0, 1.0)
         v = (cl.mu + reb) * y + cl.sigma * np.sqrt(y * (1.0 - y))  # D5 objective per arc
         surplus += inst.shares[c] * v.sum(axis=1)
@@ -102,7 +107,7 @@ def _package(problem: BilevelProblem, s: NDArray, k: float, ub: float, t0: float
     w0 = community_values(problem, np.zeros((1, s.size)), k)[0][0]
     yh = problem.hourly(problem.follower(s))
     bids = problem.value(s, yh)[2]
-    gap = (ub - w[0]) / max(abs(w[0]), 1e-9)
+    gap = relative_gap(ub, w[0])
     return CommunitySolution(
         rebates=s, bids=bids, y=yh, objective=float(w[0]), surplus=float(sur[0]),
         profit=float(prof[0]), objective_no_rebates=float(w0), upper_bound=float(ub), gap=float(gap),
@@ -133,8 +138,7 @@ def solve_community(
     s = np.zeros(T)
     w_best = community_values(problem, s[None, :], k)[0][0]
     if warm_start is not None:
-        ws = levels[np.abs(np.asarray(warm_start, float)[:, None] - levels[None, :]).argmin(1)]
-        ws[~inst.free] = 0.0
+        ws = levels[inst.level_index(warm_start)]
         w, _, p = community_values(problem, ws[None, :], k)
         if p[0] >= 0 and w[0] > w_best:
             s, w_best = ws, w[0]
@@ -142,15 +146,14 @@ def solve_community(
     sweeps = 0
     while sweeps < max_sweeps and time.perf_counter() - t0 < time_limit:
         sweeps += 1
-        cand = np.repeat(s[None, :], hours.size * levels.size, axis=0)
-        cand[np.arange(cand.shape[0]), np.repeat(hours, levels.size)] = np.tile(levels, hours.size)
+        cand = single_hour_changes(s, np.repeat(hours, levels.size), np.tile(levels, hours.size))
         w, _, p = community_values(problem, cand, k)
         w = np.where(p >= 0, w, -np.inf)
         i = int(np.argmax(w))
         if w[i] <= w_best + 1e-12 * max(1.0, abs(w_best)):
             break
         s, w_best = cand[i].copy(), w[i]
-    s_max = np.where(inst.free, levels[-1], 0.0)
+    s_max = top_rebates(levels, inst.free)
     v_max = community_values(problem, s_max[None, :], k)[1][0]
     remaining = max(time_limit - (time.perf_counter() - t0), 0.5)
     u_profit = problem.solve("bnb", time_limit=remaining, rel_gap=rel_gap).upper_bound
@@ -160,16 +163,15 @@ def solve_community(
 
 def brute_force_community(problem: BilevelProblem, *, k: float = 1.0,
                           max_vectors: int = 50_000) -> CommunitySolution:
-    """Enumerate every level vector on the free hours (tiny instances; for tests)."""
+    """Enumerate every level vector on the free hours (tiny instances; for tests).
+
+    Raises:
+        ValueError: if more than ``max_vectors`` vectors would be enumerated.
+    """
     t0 = time.perf_counter()
     inst = problem.instance
-    free = np.flatnonzero(inst.free)
-    n = inst.levels.size ** free.size
-    if n > max_vectors:
-        raise ValueError(f"{n} rebate vectors exceed max_vectors={max_vectors}")
-    S = np.zeros((n, inst.hours))
-    for row, combo in enumerate(itertools.product(inst.levels, repeat=free.size)):
-        S[row, free] = combo
+    n = check_enumeration(inst.levels.size, int(inst.free.sum()), max_vectors)
+    S = inst.levels[np.concatenate(list(level_vectors(inst.hours, inst.levels.size, inst.free, n)))]
     w, _, p = community_values(problem, S, k)
     w = np.where(p >= 0, w, -np.inf)
     best = S[int(np.argmax(w))]

@@ -17,7 +17,8 @@ The same Laplacian gives the exact Jacobian of the hourly plug-in persistencies,
 
     J = ∂y_hours/∂s = A (D − D Bᵀ L⁻¹ B D) Aᵀ,   D = diag(σ²/(2h³)),  L = B D Bᵀ,
 
-(``A`` sums the plug-in arcs of each hour), which :func:`substitution_report` uses to check the
+(``A`` sums the plug-in arcs of each hour), which
+:func:`~v2gsim.optimize.bilevel.substitution.substitution_report` uses to check the
 Granot–Veinott complementarity of the charging arcs (models.md B3): the valid inequalities (B3) and
 the box bounds of the branch-and-bound hold when raising one hour's rebate never lowers another
 hour's persistency, i.e. when ``J`` has no negative off-diagonal entry.
@@ -35,17 +36,15 @@ import scipy.sparse as sps
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-from v2gsim.behavior.persistency import PersistencyModel, network_arrays
+from v2gsim.behavior.persistency import PersistencyModel, PersistencySolveError, network_arrays
+from v2gsim.behavior.persistency.closed_form import stable_h_plus_lam
+from v2gsim.behavior.persistency.newton import damped_newton
+from v2gsim.graph import longest_path_to_sink
 
 _BAND_MIN_BATCH = 48
 """Batches at least this large use the banded Cholesky solver (smaller ones: dense LAPACK)."""
 
-__all__ = [
-    "BatchFollower",
-    "FollowerBatch",
-    "SubstitutionReport",
-    "substitution_report",
-]
+__all__ = ["BatchFollower", "FollowerBatch"]
 
 
 @dataclass(frozen=True)
@@ -100,14 +99,6 @@ def _band_cholesky_solve(Ab: NDArray, rhs: NDArray, pairs: tuple[NDArray, NDArra
     for j in range(n - 1, -1, -1):
         z[:, j] = (z[:, j] - np.einsum("ki,ki->k", A[:, j, 1:], z[:, j + 1 : j + 1 + w])) / A[:, j, 0]
     return z[:, :n]
-
-
-def _h_and_hpl(lam: NDArray, sigma: NDArray) -> tuple[NDArray, NDArray]:
-    """``h = √(λ²+σ²)`` and ``h + λ`` computed without cancellation for λ ≪ 0."""
-    h = np.hypot(lam, sigma)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        neg = np.where(h - lam > 0, sigma**2 / (h - lam), 0.0)
-    return h, np.where(lam >= 0, h + lam, neg)
 
 
 class BatchFollower:
@@ -227,7 +218,7 @@ class BatchFollower:
         if band is not None and h.shape[0] >= _BAND_MIN_BATCH:
             K = h.shape[0]
             nk, w = band["nk"], band["w"]
-            d = np.where(self.net.free[None, :], 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+            d = self._weights(h)
             Ab = np.asarray(band["G"] @ d.T).T.reshape(K, nk + w, w + 1)
             perm = band["perm"]
             x = _band_cholesky_solve(Ab, -g[:, perm], band["pairs"])
@@ -270,15 +261,13 @@ class BatchFollower:
 
     def _longest_path_rho(self) -> NDArray[np.float64]:
         net = self.net
-        L = np.full(net.n_nodes, -np.inf)
-        L[net.sink] = 0.0
-        for n in net.order[::-1]:
-            arcs = np.flatnonzero(net.tail == n)
-            if len(arcs) and n != net.sink:
-                L[n] = np.max(self.mu[arcs] + L[net.head[arcs]])
-        return L
+        return longest_path_to_sink(net.tail, net.head, self.mu, net.order, net.sink)
 
     # -- solving -----------------------------------------------------------------------------------
+
+    def hourly(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(K, T) plug-in persistency per hour (sum over the plug-in arcs of the hour) from (K, n_arcs) y."""
+        return y @ self.A.T
 
     def utilities(self, S: NDArray[np.float64]) -> NDArray[np.float64]:
         """Arc utilities ``μ + P s`` ($) for a (K, T) batch of hourly rebates: (K, n_arcs)."""
@@ -295,7 +284,8 @@ class BatchFollower:
             The :class:`FollowerBatch`.
 
         Raises:
-            RuntimeError: if Newton does not converge for some row (not observed on valid inputs).
+            PersistencySolveError: if Newton does not converge for some row (not observed on valid
+                inputs).
         """
         Sa = np.atleast_2d(np.asarray(S, dtype=float))
         if Sa.ndim != 2 or Sa.shape[1] != self.hours:
@@ -312,14 +302,16 @@ class BatchFollower:
         r, iters, ok = self._newton(r, util)
         if not ok.all():
             bad = np.flatnonzero(~ok)[:3].tolist()
-            raise RuntimeError(
-                f"batched Newton on (D4) did not converge for rows {bad} of {K} "
-                f"({self.net.n_nodes} nodes, {self.net.n_arcs} arcs)"
+            size = f"{self.net.n_nodes} nodes, {self.net.n_arcs} arcs"
+            raise PersistencySolveError(
+                f"batched Newton on (D4) did not converge for rows {bad} of {K} ({size})",
+                name="batched follower (D5)", solver="batched-newton", status="not_converged",
+                summary=size,
             )
         rho = np.zeros((K, self._n))
         rho[:, self._keep] = r
         y = self._y(rho, util)
-        return FollowerBatch(y=y, y_hours=y @ self.A.T, rho=rho, iterations=iters)
+        return FollowerBatch(y=y, y_hours=self.hourly(y), rho=rho, iterations=iters)
 
     def _solve_fallback(self, util: NDArray) -> FollowerBatch:
         assert self._fallback is not None
@@ -329,95 +321,61 @@ class BatchFollower:
             ys.append(res.y)
             rhos.append(res.rho)
         y = np.asarray(ys)
-        return FollowerBatch(y=y, y_hours=y @ self.A.T, rho=np.asarray(rhos), iterations=0)
+        return FollowerBatch(y=y, y_hours=self.hourly(y), rho=np.asarray(rhos), iterations=0)
 
     def _lam(self, rho: NDArray, util: NDArray) -> NDArray:
         return util - (rho[:, self.net.tail] - rho[:, self.net.head])
 
-    def _y(self, rho: NDArray, util: NDArray) -> NDArray:
+    def _closed_form_y(self, h: NDArray, hpl: NDArray) -> NDArray:
+        """Arc persistencies of the closed form (D3) from ``h`` and ``h + λ``: 1 on forced arcs."""
         net = self.net
-        h, hpl = _h_and_hpl(self._lam(rho, util), self.sigma[None, :])
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where(net.free[None, :], hpl / (2.0 * np.where(h > 0, h, 1.0)), 0.0)
-        return np.clip(np.where(net.forced[None, :], 1.0, y), 0.0, 1.0)
+        return np.where(net.forced[None, :], 1.0, y)
+
+    def _weights(self, h: NDArray) -> NDArray:
+        """Laplacian weights ``σ²/(2h³)`` of the free arcs (0 elsewhere): (K, n_arcs)."""
+        return np.where(self.net.free[None, :], 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+
+    def _y(self, rho: NDArray, util: NDArray) -> NDArray:
+        h, hpl = stable_h_plus_lam(self._lam(rho, util), self.sigma[None, :])
+        return np.clip(self._closed_form_y(h, hpl), 0.0, 1.0)
 
     def _parts(self, r: NDArray, util: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Objective (K,), h (K, m) and gradient (K, n−1) at reduced potentials r."""
-        net = self.net
         full = np.zeros((r.shape[0], self._n))
         full[:, self._keep] = r
         lam = self._lam(full, util)
-        h, hpl = _h_and_hpl(lam, self.sigma[None, :])
-        F = np.where(net.forced[None, :], lam, 0.5 * hpl).sum(axis=1) + r @ self._fk
-        y = np.where(
-            net.forced[None, :],
-            1.0,
-            np.where(net.free[None, :], hpl / (2.0 * np.where(h > 0, h, 1.0)), 0.0),
-        )
+        h, hpl = stable_h_plus_lam(lam, self.sigma[None, :])
+        F = np.where(self.net.forced[None, :], lam, 0.5 * hpl).sum(axis=1) + r @ self._fk
+        y = self._closed_form_y(h, hpl)
         return F, h, self._fk[None, :] - y @ self._Bk_T
 
     def _hessian(self, h: NDArray) -> NDArray:
         """Reduced Laplacians ``B_k diag(σ²/(2h³)) B_kᵀ + DDᵀ``: (K, n−1, n−1)."""
         K = h.shape[0]
         nk = len(self._keep)
-        d = np.where(self.net.free[None, :], 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+        d = self._weights(h)
         H = np.asarray(self._G @ d.T).T.reshape(K, nk, nk)
         return H + self._DDt[None, :, :]
 
     def _newton(self, r: NDArray, util: NDArray) -> tuple[NDArray, int, NDArray]:
-        """Batched damped Newton with per-row Armijo backtracking; returns (r, iterations, ok)."""
-        K = r.shape[0]
-        F, h, g = self._parts(r, util)
-        gnorm = np.abs(g).max(axis=1) if g.shape[1] else np.zeros(K)
-        done = gnorm <= self.tol
-        failed = np.zeros(K, dtype=bool)
-        it = 0
-        while it < self.max_iter and not (done | failed).all():
-            it += 1
-            act = np.flatnonzero(~(done | failed))
+        """Batched damped Newton (:func:`v2gsim.behavior.persistency.newton.damped_newton`) on (D4)
+        for every row of ``util``; returns (r, iterations, converged)."""
+
+        def parts(x: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+            return self._parts(x, util[rows])
+
+        def direction(h: NDArray, g: NDArray, rows: NDArray) -> NDArray:
             try:
-                step = self._newton_step(h[act], g[act])
+                return self._newton_step(h, g)
             except np.linalg.LinAlgError:
-                H = self._hessian(h[act])
-                step = np.stack(
-                    [-np.linalg.lstsq(Hk, gk, rcond=None)[0] for Hk, gk in zip(H, g[act], strict=True)]
-                )
-            slope = np.einsum("ij,ij->i", g[act], step)
-            bad_dir = ~(slope < 0)
-            if bad_dir.any():  # numerical breakdown: steepest descent
-                step[bad_dir] = -g[act][bad_dir]
-                slope[bad_dir] = -np.einsum("ij,ij->i", g[act][bad_dir], g[act][bad_dir])
-            t = np.ones(len(act))
-            pending = np.ones(len(act), dtype=bool)
-            F_new = F[act].copy()
-            h_new = h[act].copy()
-            g_new = g[act].copy()
-            while pending.any():
-                p = np.flatnonzero(pending)
-                Fp, hp, gp = self._parts(r[act[p]] + t[p, None] * step[p], util[act[p]])
-                Fold = F[act[p]]
-                flat = np.abs(Fp - Fold) <= 1e-13 * np.maximum(1.0, np.abs(Fold))
-                gn = np.abs(gp).max(axis=1)
-                acc = np.where(flat, gn < gnorm[act[p]], Fp <= Fold + 1e-4 * t[p] * slope[p])
-                ap = p[acc]
-                F_new[ap], h_new[ap], g_new[ap] = Fp[acc], hp[acc], gp[acc]
-                pending[ap] = False
-                t[p[~acc]] *= 0.5
-                give_up = pending & (t < 1e-10)
-                if give_up.any():
-                    gu = np.flatnonzero(give_up)
-                    rows = act[gu]
-                    done[rows] = gnorm[rows] <= 1e3 * self.tol
-                    failed[rows] = ~done[rows]
-                    pending[gu] = False
-                    t[gu] = 0.0
-            moved = t > 0
-            rows = act[moved]
-            r[rows] = r[rows] + t[moved, None] * step[moved]
-            F[rows], h[rows], g[rows] = F_new[moved], h_new[moved], g_new[moved]
-            gnorm[rows] = np.abs(g[rows]).max(axis=1)
-            done[rows] |= gnorm[rows] <= self.tol
-        return r, it, done
+                H = self._hessian(h)
+                return np.stack([-np.linalg.lstsq(Hk, gk, rcond=None)[0]
+                                 for Hk, gk in zip(H, g, strict=True)])
+
+        out = damped_newton(r, parts, direction, tol=self.tol, max_iter=self.max_iter)
+        return out.x, out.iterations, out.converged
 
     # -- sensitivities -----------------------------------------------------------------------------
 
@@ -443,9 +401,8 @@ class BatchFollower:
         util = self.utilities(Sa)
         lam = self._lam(rho_a, util)
         h = np.hypot(lam, self.sigma[None, :])
-        net = self.net
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.where(net.free[None, :] & (h > 0), 0.5 * self.sigma[None, :] ** 2 / h**3, 0.0)
+            d = np.where(h > 0, self._weights(h), 0.0)
         H = self._hessian(np.where(h > 0, h, 1.0))
         # columns of B_k D A^T: (K, n-1, T)
         BD = self._Bk_T.T[None, :, :] * d[:, None, :]
@@ -453,69 +410,3 @@ class BatchFollower:
         X = np.linalg.solve(H, BDA)
         ADA = np.einsum("tm,km,sm->kts", self.A, d, self.A)
         return ADA - np.swapaxes(BDA, 1, 2) @ X
-
-
-@dataclass(frozen=True)
-class SubstitutionReport:
-    """Result of the complementarity check of the charging arcs (models.md B3).
-
-    Attributes:
-        nu: largest substitution effect found, ``max(0, −J[t, t'])`` over sampled rebate vectors
-            and hour pairs t ≠ t' (persistency per $ of rebate, 1/$); entries below 1e-12 times
-            the largest own-hour effect are round-off and count as 0. 0 means the charging arcs
-            behaved as complements at every sample.
-        relative: ``nu`` relative to the geometric mean of the two diagonal entries (-).
-        pair: the hour pair (t, t') where it was found, or None.
-        samples: number of rebate vectors checked.
-        max_complement: largest positive off-diagonal entry (1/$), for scale.
-        pairwise: (T, T) largest substitution effect per hour pair, ``max(0, −J[t, t'])`` over
-            the samples (zero diagonal), 1/$.
-    """
-
-    nu: float
-    relative: float
-    pair: tuple[int, int] | None
-    samples: int
-    max_complement: float
-    pairwise: NDArray[np.float64]
-
-    @property
-    def complements(self) -> bool:
-        """True when no substitution effect above round-off was found at the samples."""
-        return self.nu == 0.0
-
-
-def substitution_report(follower: BatchFollower, S: ArrayLike) -> SubstitutionReport:
-    """Check numerically whether raising one hour's rebate ever lowers another hour's persistency.
-
-    Evaluates the exact Jacobian (:meth:`BatchFollower.jacobian`) at every row of ``S`` and reports
-    the most negative off-diagonal entry. This is a sampled check, not a proof: the box bounds of
-    the branch-and-bound and the valid inequalities (B3) are widened by a multiple of ``nu``.
-
-    Args:
-        follower: the cluster's follower.
-        S: (K, T) rebate vectors to check ($).
-
-    Returns:
-        The :class:`SubstitutionReport`.
-    """
-    Sa = np.atleast_2d(np.asarray(S, dtype=float))
-    J = follower.jacobian(Sa)
-    T = follower.hours
-    off = J.copy()
-    idx = np.arange(T)
-    off[:, idx, idx] = 0.0
-    diag = np.maximum(J[:, idx, idx], 1e-300)
-    noise = 1e-12 * float(diag.max())  # round-off level of the Laplacian solves
-    neg = np.where(-off > noise, -off, 0.0)
-    nu = float(neg.max()) if neg.size else 0.0
-    pair = None
-    rel = 0.0
-    if nu > 0:
-        k, t, tp = np.unravel_index(int(np.argmax(neg)), neg.shape)
-        pair = (int(t), int(tp))
-        rel = float(nu / np.sqrt(diag[k, t] * diag[k, tp]))
-    return SubstitutionReport(
-        nu=nu, relative=rel, pair=pair, samples=Sa.shape[0],
-        max_complement=float(max(0.0, off.max())), pairwise=neg.max(axis=0),
-    )

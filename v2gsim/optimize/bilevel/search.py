@@ -1,0 +1,458 @@
+"""Search methods for the bilevel rebate problem that re-solve the follower exactly (models.md §1.5).
+
+For a fixed hourly rebate vector s the leader's best bids are the closed form of the chance bound
+(:func:`v2gsim.market.chance.max_bid`, hour by hour), so the leader's value is an explicit function of
+s through the drivers' response y(s) (the persistency follower D5 of every cluster c):
+
+    V(s) = Σ_t [ p̄_t⁺ C*_t(y_t(s)) − s_t Σ_c M_c y_ct(s) ],                              (B1)
+
+with ``C*_t(y) = (b² − κ²a) / (b r̄_t + κ √(σ_t²(b² − κ²a) + a r̄_t²))`` for ``b = ψ Σ_c M_c y_ct``,
+``a = ψ² Σ_c M_c y_ct(1 − y_ct)`` (bound (3) or (4), E1 mixture), 0 when ``b² < κ²a`` (no bid).
+This module maximises V over s ∈ L^T (L the discrete rebate levels) with three methods:
+
+* :func:`coordinate_search`: steepest ascent over single-hour level changes (plus the combination
+  of the best change of every hour), every candidate evaluated exactly with the batched follower.
+  A heuristic: no bound.
+* :func:`branch_and_bound`: an exact method over level domains D_t ⊆ L. Its bound uses the
+  monotone response of the follower (models.md B3, see :mod:`v2gsim.optimize.bilevel.bounds`).
+  Levels whose bound cannot beat the incumbent are filtered from the domains (reduced-cost fixing),
+  which shrinks the box and tightens the bound again. The node is then split on the hour with the
+  largest own ambiguity plus influence on the other hours (its rebate range times the cross
+  effects ∂y_t'/∂s_t, weighted by the revenue slopes), into the lower and upper half of its
+  domain; nodes are processed best-bound first. At a leaf (all domains single levels) the bound
+  equals V exactly, so the method is exact up to the validity of the monotone bounds; each node
+  also evaluates its two corners and its greedy point exactly as incumbent candidates.
+* :func:`brute_force_search`: enumeration of every level vector over the free hours (tiny
+  instances, to cross-check the others).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from v2gsim.optimize.bilevel.bounds import NodeBounds, domain_extremes, node_bounds
+from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult, single_hour_changes
+
+__all__ = [
+    "branch_and_bound",
+    "brute_force_search",
+    "check_enumeration",
+    "coordinate_search",
+    "level_vectors",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Coordinate search
+# --------------------------------------------------------------------------------------------------
+
+
+def _improves(gain: float, best: float) -> bool:
+    """Whether ``gain`` ($) is a real improvement of the value ``best`` ($), not round-off."""
+    return bool(gain > 1e-12 * max(1.0, abs(best)))
+
+
+def _combined_move(
+    cur: NDArray[np.int64], cand: list[tuple[int, int]], gain: NDArray[np.float64],
+    free: NDArray[np.intp], best: float,
+) -> tuple[NDArray[np.int64], int]:
+    """The best improving change of every free hour applied together, and how many hours changed."""
+    combo = cur.copy()
+    n_imp = 0
+    for t in free:
+        ks = [k for k, (tt, _) in enumerate(cand) if tt == t]
+        kb = max(ks, key=lambda k: gain[k])
+        if _improves(gain[kb], best):
+            combo[t] = cand[kb][1]
+            n_imp += 1
+    return combo, n_imp
+
+
+def coordinate_search(
+    ld: LeaderData,
+    start: ArrayLike | None = None,
+    *,
+    deadline: float = np.inf,
+    max_iter: int = 1000,
+) -> SearchResult:
+    """Steepest ascent over single-hour rebate-level changes with exact follower re-solves.
+
+    Each iteration evaluates, in one batch, every change of one free hour to another level, plus
+    the combination of the best improving change of every hour; the best candidate is accepted if
+    it improves V. Stops at a local optimum (no single-hour change improves), at ``max_iter``
+    iterations or at ``deadline`` (a ``time.perf_counter()`` value).
+
+    Args:
+        ld: the leader data.
+        start: (T,) initial level indices (default all 0, i.e. no rebates).
+        deadline: wall-clock deadline (``time.perf_counter()`` seconds).
+        max_iter: iteration limit.
+
+    Returns:
+        A :class:`SearchResult` with ``upper_bound = inf`` (no bound).
+    """
+    T, H = ld.hours, ld.n_levels
+    cur = np.zeros(T, dtype=np.int64) if start is None else np.asarray(start, dtype=np.int64).copy()
+    cur[~ld.free] = 0
+    ev0 = ld.evaluations
+    best, rho = ld.point(cur)
+    free = np.flatnonzero(ld.free)
+    moves = [(t, h) for t in free for h in range(H)]
+    it = 0
+    status = "local"
+    while it < max_iter:
+        if time.perf_counter() > deadline:
+            status = "time_limit"
+            break
+        cand = [(t, h) for (t, h) in moves if cur[t] != h]
+        if not cand:
+            break
+        S = single_hour_changes(ld.rebates(cur), [t for t, _ in cand], ld.levels[[h for _, h in cand]])
+        v, _, rh = ld.evaluate(S, rho)
+        gain = v - best
+        combo, n_imp = _combined_move(cur, cand, gain, free, best)
+        kbest = int(np.argmax(gain))
+        new_idx, new_val, new_rho = None, best, rho
+        if _improves(gain[kbest], best):
+            new_idx = cur.copy()
+            new_idx[cand[kbest][0]] = cand[kbest][1]
+            new_val = float(v[kbest])
+            new_rho = [r[kbest] for r in rh]
+        if n_imp >= 2:
+            vc, rc = ld.point(combo, rho)
+            if vc > new_val:
+                new_idx, new_val, new_rho = combo, vc, rc
+        if new_idx is None:
+            break
+        cur, best, rho = new_idx, new_val, new_rho
+        it += 1
+    return SearchResult(
+        levels_idx=cur, value=best, upper_bound=np.inf, evaluations=ld.evaluations - ev0,
+        status=status, iterations=it,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Branch-and-bound
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(order=True)
+class _Node:
+    key: float
+    seq: int
+    dom: NDArray[np.bool_] = field(compare=False)
+    bound: float = field(compare=False)
+    rho_lo: list[NDArray] | None = field(compare=False, default=None)
+    rho_hi: list[NDArray] | None = field(compare=False, default=None)
+
+
+@dataclass
+class _Incumbent:
+    """Best solution of a branch-and-bound so far, its pruning tolerance and the discarded bound.
+
+    Attributes:
+        idx: (T,) level indices of the incumbent.
+        value: its exact value V ($).
+        rel_gap: relative gap within which nodes are pruned.
+        closed: largest bound of any part of the search space discarded so far ($).
+    """
+
+    idx: NDArray[np.int64]
+    value: float
+    rel_gap: float
+    closed: float = -np.inf
+
+    def tol(self) -> float:
+        """Absolute pruning tolerance ($)."""
+        return self.rel_gap * max(abs(self.value), 1e-9)
+
+    def prunes(self, bound: float) -> bool:
+        """Whether a part of the search space with this upper bound cannot beat the incumbent."""
+        return bool(bound <= self.value + self.tol())
+
+    def offer(self, idx: NDArray[np.int64], value: float) -> None:
+        """Make ``idx`` the incumbent if its exact value ``value`` is better."""
+        if value > self.value:
+            self.value, self.idx = float(value), np.asarray(idx).copy()
+
+    def close(self, bound: float) -> None:
+        """Record the bound of a discarded part of the search space."""
+        self.closed = max(self.closed, bound)
+
+
+def _root_domain(ld: LeaderData) -> NDArray[np.bool_]:
+    """(T, H) level domains of the root node: every level on the free hours, level 0 elsewhere."""
+    dom0 = np.zeros((ld.hours, ld.n_levels), dtype=bool)
+    dom0[ld.free, :] = True
+    dom0[~ld.free, 0] = True
+    return dom0
+
+
+def _offer_candidates(ld: LeaderData, inc: _Incumbent, bnd: NodeBounds) -> None:
+    """Incumbent update from a node's exact candidates: its two corners and its greedy point."""
+    greedy = np.argmax(bnd.U, axis=1)
+    vg, _ = ld.point(greedy, bnd.rho_lo)
+    cands = [*bnd.cand_idx, greedy]
+    cvals = [*bnd.cand_val.tolist(), vg]
+    k = int(np.argmax(cvals))
+    inc.offer(cands[k], cvals[k])
+
+
+def _filter_levels(
+    inc: _Incumbent, dom: NDArray[np.bool_], bnd: NodeBounds
+) -> NDArray[np.bool_] | None:
+    """Reduced-cost fixing: the levels whose bound can beat the incumbent; None if an hour has none."""
+    rowmax = bnd.U.max(axis=1)
+    slack = bnd.ub - rowmax  # bound of the other hours
+    cut = slack[:, None] + bnd.U
+    keep = dom & (cut > inc.value + inc.tol())
+    if (dom & ~keep).any():
+        inc.close(float(cut[dom & ~keep].max()))
+    return keep if keep.any(axis=1).all() else None
+
+
+def _bound_node(
+    ld: LeaderData, inc: _Incumbent, node: _Node, max_rounds: int
+) -> tuple[tuple[NDArray[np.bool_], NodeBounds] | None, int]:
+    """Bound a node, filter its domains and re-bound while the box shrinks (at most ``max_rounds``).
+
+    Returns:
+        ``((domains, bounds) or None when the node is pruned, bound rounds used)``.
+    """
+    dom = node.dom.copy()
+    rho_lo, rho_hi = node.rho_lo, node.rho_hi
+    rounds = 0
+    bnd: NodeBounds | None = None
+    recompute = True
+    while True:
+        if recompute:
+            if rounds >= max_rounds and bnd is not None:
+                break
+            rounds += 1
+            bnd = node_bounds(ld, dom, rho_lo, rho_hi)
+            rho_lo, rho_hi = bnd.rho_lo, bnd.rho_hi
+            _offer_candidates(ld, inc, bnd)
+        assert bnd is not None
+        if inc.prunes(bnd.ub):
+            inc.close(bnd.ub)
+            return None, rounds
+        keep = _filter_levels(inc, dom, bnd)
+        if keep is None:
+            return None, rounds
+        if (keep == dom).all():
+            break
+        lo_old, hi_old = domain_extremes(dom)
+        dom = keep
+        lo_new, hi_new = domain_extremes(dom)
+        recompute = bool((lo_old != lo_new).any() or (hi_old != hi_new).any())
+        if not recompute:  # same box: the bounds stay valid, drop the filtered levels
+            bnd.U = np.where(dom, bnd.U, -np.inf)
+            bnd.ub = float(bnd.U.max(axis=1).sum())
+    return (dom, bnd), rounds
+
+
+def _influence(ld: LeaderData, dom: NDArray[np.bool_], rho_hi: list[NDArray]) -> NDArray[np.float64]:
+    """(T,) rebate range of every hour times its revenue-weighted cross effects on the other hours.
+
+    From the exact Jacobian of the follower at the node's upper corner.
+    """
+    lo_i, hi_i = domain_extremes(dom)
+    width = ld.levels[hi_i] - ld.levels[lo_i]
+    s_hi = ld.levels[hi_i]
+    infl = np.zeros(ld.hours)
+    for c, fol in enumerate(ld.followers):
+        J = fol.jacobian(s_hi[None, :], rho_hi[c][None, :])[0]
+        np.fill_diagonal(J, 0.0)
+        slope = ld.psi * ld.M[c] / ld.r_bar * np.maximum(ld.price, 0.0)
+        infl += width * (slope @ np.abs(J))
+    return infl
+
+
+def _split_domain(
+    dom: NDArray[np.bool_], U: NDArray[np.float64], t: int, split: Literal["half", "best"]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """The two children's domains: hour t's domain cut in halves, or its best level against the rest."""
+    d1 = dom.copy()
+    d2 = dom.copy()
+    if split == "half":
+        members = np.flatnonzero(dom[t])
+        half = members[: len(members) // 2]
+        d1[t, :] = False
+        d1[t, half] = True
+        d2[t, half] = False
+    else:
+        lbest = int(np.nanargmax(U[t]))
+        d1[t, :] = False
+        d1[t, lbest] = True
+        d2[t, lbest] = False
+    return d1, d2
+
+
+def _children(
+    ld: LeaderData, dom: NDArray[np.bool_], bnd: NodeBounds,
+    branching: Literal["influence", "ambiguity"], split: Literal["half", "best"],
+) -> list[tuple[NDArray[np.bool_], float]]:
+    """Branching: the hour to split (ambiguity, plus influence) and the two children with their bounds."""
+    sizes = dom.sum(axis=1)
+    U = np.where(dom, bnd.U, np.nan)
+    score = np.nanmax(U, axis=1) - np.nanmin(U, axis=1)  # spread of the hour's level bounds
+    if branching == "influence":
+        score = score + _influence(ld, dom, bnd.rho_hi)
+    score = np.where(sizes > 1, score, -np.inf)
+    t = int(np.argmax(score))
+    d1, d2 = _split_domain(dom, U, t, split)
+    rmax = np.nanmax(U[t])
+    return [(d, float(bnd.ub - rmax + np.nanmax(np.where(d[t], bnd.U[t], np.nan)))) for d in (d1, d2)]
+
+
+def branch_and_bound(
+    ld: LeaderData,
+    incumbent: SearchResult | None = None,
+    *,
+    rel_gap: float = 1e-6,
+    deadline: float = np.inf,
+    max_nodes: int = 100_000,
+    max_rounds: int = 4,
+    branching: Literal["influence", "ambiguity"] = "influence",
+    split: Literal["half", "best"] = "half",
+) -> SearchResult:
+    """Exact maximisation of V(s) over s ∈ L^T by branch-and-bound on level domains.
+
+    See the module docstring for the method and :mod:`v2gsim.optimize.bilevel.bounds` for the
+    bound. Nodes are processed best-bound first; at each node the bound is recomputed after every
+    domain filtering whose result changes the box (at most ``max_rounds`` times) and the greedy
+    point (best level of every hour by its bound) is evaluated exactly.
+
+    Args:
+        ld: the leader data (``ld.nu`` sets the substitution margins).
+        incumbent: a known solution (e.g. from :func:`coordinate_search` or a warm start).
+        rel_gap: stop when ``(UB − V)/max(|V|, 1e-9) <= rel_gap``; nodes within it are pruned.
+        deadline: wall-clock deadline (``time.perf_counter()`` seconds).
+        max_nodes: node limit.
+        max_rounds: bound recomputations per node.
+        branching: ``"influence"`` (default): split the hour with the largest spread of its level
+            bounds plus its rebate range times its cross effects on the other hours (revenue-
+            weighted, from the exact Jacobian at the node's upper corner); ``"ambiguity"``: the
+            spread alone.
+        split: ``"half"`` (default): lower and upper half of the hour's domain; ``"best"``: its
+            best level against the rest. (On the default instance "influence"/"half" needed about
+            a third of the nodes of "ambiguity"/"best".)
+
+    Returns:
+        A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
+        every node or level discarded (at most the incumbent plus the tolerance when the tree is
+        exhausted).
+    """
+    ev0 = ld.evaluations
+    if incumbent is None:
+        idx0 = np.zeros(ld.hours, dtype=np.int64)
+        incumbent = SearchResult(levels_idx=idx0, value=ld.point(idx0)[0], upper_bound=np.inf)
+    inc = _Incumbent(np.asarray(incumbent.levels_idx, dtype=np.int64).copy(), float(incumbent.value),
+                     rel_gap)
+    seq = itertools.count()
+    heap: list[_Node] = [_Node(-np.inf, next(seq), _root_domain(ld), np.inf)]
+    nodes = 0
+    rounds = 0
+    status = "optimal"
+    while heap:
+        if time.perf_counter() > deadline:
+            status = "time_limit"
+            break
+        if nodes >= max_nodes:
+            status = "node_limit"
+            break
+        node = heapq.heappop(heap)
+        if inc.prunes(node.bound):
+            inc.close(node.bound)
+            continue
+        nodes += 1
+        bounded, used = _bound_node(ld, inc, node, max_rounds)
+        rounds += used
+        if bounded is None:
+            continue
+        dom, bnd = bounded
+        if (dom.sum(axis=1) == 1).all():  # leaf: evaluate the single point exactly
+            leaf = np.argmax(dom, axis=1)
+            inc.offer(leaf, ld.point(leaf, bnd.rho_lo)[0])
+            continue
+        for d, b in _children(ld, dom, bnd, branching, split):
+            if b > inc.value + inc.tol():
+                heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi))
+            else:
+                inc.close(b)
+    ub = max([inc.value, inc.closed] + [n.bound for n in heap])
+    return SearchResult(
+        levels_idx=inc.idx, value=inc.value, upper_bound=ub, nodes=nodes,
+        evaluations=ld.evaluations - ev0, status=status, iterations=rounds,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Enumeration
+# --------------------------------------------------------------------------------------------------
+
+
+def check_enumeration(n_levels: int, n_free: int, max_vectors: int) -> int:
+    """Number ``n_levels ** n_free`` of rebate vectors an enumeration visits.
+
+    Raises:
+        ValueError: if it exceeds ``max_vectors``.
+    """
+    n = n_levels**n_free
+    if n > max_vectors:
+        raise ValueError(f"brute force would enumerate {n} rebate vectors (> {max_vectors})")
+    return n
+
+
+def level_vectors(
+    hours: int, n_levels: int, free: NDArray[np.bool_], batch: int
+) -> Iterator[NDArray[np.int64]]:
+    """Every level-index vector over the free hours (others at level 0), ``batch`` rows at a time.
+
+    Args:
+        hours: number of hours T.
+        n_levels: number of rebate levels H.
+        free: (T,) hours whose level varies.
+        batch: rows per chunk.
+
+    Yields:
+        (<= batch, T) level indices, in lexicographic order over the free hours.
+    """
+    fh = np.flatnonzero(free)
+    combos = itertools.product(range(n_levels), repeat=len(fh))
+    while chunk := list(itertools.islice(combos, batch)):
+        idx = np.zeros((len(chunk), hours), dtype=np.int64)
+        idx[:, fh] = np.asarray(chunk, dtype=np.int64).reshape(len(chunk), len(fh))
+        yield idx
+
+
+def brute_force_search(ld: LeaderData, *, batch: int = 512) -> SearchResult:
+    """Enumerate every rebate vector over the free hours (others at level 0) exactly.
+
+    Args:
+        ld: the leader data.
+        batch: rebate vectors per follower batch.
+
+    Returns:
+        The best :class:`SearchResult` (``upper_bound == value``, status ``"optimal"``).
+    """
+    ev0 = ld.evaluations
+    best_val, best_idx = -np.inf, np.zeros(ld.hours, dtype=np.int64)
+    for idx in level_vectors(ld.hours, ld.n_levels, ld.free, batch):
+        v, _, _ = ld.evaluate(ld.rebates(idx))
+        k = int(np.argmax(v))
+        if v[k] > best_val:
+            best_val, best_idx = float(v[k]), idx[k].copy()
+    return SearchResult(
+        levels_idx=best_idx, value=best_val, upper_bound=best_val, evaluations=ld.evaluations - ev0,
+        status="optimal",
+    )
