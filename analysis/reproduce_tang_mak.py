@@ -1,4 +1,4 @@
-"""Seed 000's tables (Tang & Mak, models.md §1.6) on our bilevel instance (issue 5, item 6).
+"""Seed 000's tables (Tang & Mak, models.md §1.6) on our bilevel instance.
 
 Instance: :func:`v2gsim.config.build.default_instance`: 24 h, two synthetic driver clusters
 (``commuters`` and ``flexible``) on the default scenario's network, PJM 2016 hour-of-day price

@@ -330,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         },
         "verdict": verdict(table),
     }
+    summary["json"] = str(Path(fig_path).parent / "summary.json")
+    Path(summary["json"]).write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
     return summary
 

@@ -54,7 +54,7 @@ SE is the binomial standard error ``√(y_t(1−y_t)/M)``; the bound is 64.84 $ 
   (sampling error; this checks the sampler) but differs from y_t by −0.09 to +0.11, and p_t itself
   is up to 0.09-0.105 from y_t; the realised mean utility equals V(source), 19.7-20.2 % below the
   bound. One Gumbel term per decision is yet another random-utility model.
-* The gaps are smaller than the 0.06-0.30 and ~40 % of the prototype quoted in the issue (the
+* The gaps are smaller than the 0.06-0.30 and ~40 % of an earlier prototype (the
   network and σ of that prototype are not known); they are what this network gives. With the same
   (μ, σ), the three choice models predict hourly plug-in shares up to ~0.13 apart (about 100 % of
   y_t at midday and 35 % at night for two-point). A platform planning with y_t should expect
@@ -325,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "csv": str(args.out / CSV_NAME),
         "figure": str(args.out / FIG_NAME),
         "seconds": round(time.perf_counter() - t0, 1),
+        "json": str(args.out / "summary.json"),
     }
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return summary
 

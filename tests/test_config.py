@@ -87,5 +87,14 @@ def test_malformed_and_missing_files(tmp_path):
 def test_relative_data_paths_resolve_against_the_scenario_file(tmp_path):
     p = _write(tmp_path, f'extends = "{SCEN / "tiny.toml"}"\n[market]\nagc = "pjm_regd"\n'
                'agc_files = ["data/x.csv"]\n')
+    # a named data file must exist: validation says which field and where it looked
+    (line,) = validate_file(p)
+    assert "market.agc_files[0]: file not found" in line and str(tmp_path / "data" / "x.csv") in line
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("timestamp,signal\n")
     s = load_scenario(p)
     assert s.resolve_path(s.market.agc_files[0]) == (tmp_path / "data" / "x.csv").resolve()
+    (tmp_path / "data" / "x.csv").unlink()
+    (tmp_path / "data" / "x.csv").mkdir()
+    (line,) = validate_file(p)
+    assert "market.agc_files[0]: not a file" in line

@@ -15,13 +15,8 @@ import pytest
 
 from v2gsim.cli import main
 from v2gsim.config import load_scenario
-from v2gsim.experiment import (
-    SweepSpec,
-    aggregate,
-    parse_grid,
-    run_sweep,
-    split_values,
-)
+from v2gsim.experiment import SweepSpec, parse_grid, run_sweep, split_values
+from v2gsim.report import aggregate
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 GRID = {"drivers.count": [8, 12], "platform.naive.bid_fraction": [0.3, 0.6]}
@@ -84,8 +79,10 @@ def test_rerun_skips_and_force_recomputes(spec, tmp_path):
 
 def test_failing_task_is_recorded_and_others_finish(tmp_path, capsys):
     out = tmp_path / "f"
+    bad = tmp_path / "prices.csv"  # exists (so the scenario validates) but is not a price file
+    bad.write_text("not,a\nprice,file\n")
     rc = main(["sweep", str(SCEN / "tiny.toml"), "--set", "days=1",
-               "--set", "market.price_file='/nonexistent/prices.csv'",
+               "--set", f"market.price_file='{bad}'",
                "--set", "market.prices='synthetic','pjm'", "--replications", "2",
                "--out", str(out), "--quiet", "--no-figures"])
     assert rc == 1

@@ -6,8 +6,8 @@ Quick start::
     result = run_scenario(load_scenario("scenarios/tiny.toml"))
     result.summary["profit"], result.hourly.head()
 
-The names below are imported on first use, so that ``import v2gsim.game.payoffs`` (pure math) does
-not pull in the scenario schema, Mesa or cvxpy.
+The names below (and ``V2GMarketModel``) are imported on first use, so that
+``import v2gsim.game.payoffs`` (pure math) does not pull in the scenario schema, Mesa or cvxpy.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ _LAZY = {
     "ScenarioError": "v2gsim.config",
     "load_scenario": "v2gsim.config",
     "run_scenario": "v2gsim.runner",
+    "V2GMarketModel": "v2gsim.model",
 }
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "load_scenario", "run_scenario"]
+__all__ = ["Scenario", "ScenarioError", "V2GMarketModel", "__version__", "load_scenario", "run_scenario"]
 
 
 def __getattr__(name: str) -> Any:

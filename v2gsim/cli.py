@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from v2gsim import __version__
 from v2gsim.config import DEFAULT_SCENARIO, ScenarioError, load_scenario, validate_file
 
 __all__ = ["main"]
@@ -19,7 +20,8 @@ __all__ = ["main"]
 
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", nargs="?", default=None,
-                   help=f"scenario TOML file (default: {DEFAULT_SCENARIO.name} of the package)")
+                   help=f"scenario TOML file, or the name of a shipped scenario (default: the "
+                        f"shipped {DEFAULT_SCENARIO.name})")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field, e.g. --set drivers.count=500 (repeatable)")
 
@@ -31,19 +33,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.no_figures:
         scenario = scenario.model_copy(
             update={"output": scenario.output.model_copy(update={"figures": False})})
-    result = run_to_dir(scenario, out=args.out, progress=not args.quiet and None)
+    result = run_to_dir(scenario, out=args.out, progress=not args.quiet and None, force=args.force)
     s = result.summary
     if args.json:
         print(json.dumps(s, indent=2))
     else:
         print(f"run directory: {result.path}")
-        print(f"  {s['days']} days, {s['drivers']} EVs, policy {s['policy']}, "
+        days = f"{s['days']} day{'' if s['days'] == 1 else 's'}"
+        print(f"  {days}, {s['drivers']} EVs, policy {s['policy']}, "
               f"seed {s['seed']}, {s['runtime_s']:.1f} s")
-        print(f"  mean performance score {s['mean_performance_score']:.3f}; "
-              f"credits ${s['capability_credit']:.2f} capability + "
+        print(f"  {_score_line(s)}")
+        print(f"  credits ${s['capability_credit']:.2f} capability + "
               f"${s['performance_credit']:.2f} performance; rebates ${s['rebates_paid']:.2f}; "
               f"profit ${s['profit']:.2f}")
     return 0
+
+
+def _score_line(s: dict) -> str:
+    """The headline score with the hours it averages over (it hides failed hours otherwise)."""
+    if not s["bid_hours"]:
+        return "performance score: no bid hours"
+    return (f"mean performance score {s['mean_performance_score']:.3f} (bid-weighted over "
+            f"{s['bid_hours']} bid hours; {s['share_bid_hours_below_target']:.1%} of them below "
+            f"the target {s['score_target']:.2f}, {s['zero_score_bid_hours']} scored 0)")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -57,11 +69,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from v2gsim.experiment import run_sweep, spec_from_scenario, write_report
+    from v2gsim.experiment import run_sweep, spec_from_scenario
+    from v2gsim.report import write_report
 
     scenario = load_scenario(args.scenario)
     exp = scenario.experiment
-    spec = spec_from_scenario(scenario, args.overrides, args.replications)
+    spec = spec_from_scenario(scenario, args.overrides, args.replications,
+                              paired=True if args.paired else None)
     out = args.out or Path(exp.out or f"runs/{scenario.name}-sweep")
     workers = args.workers if args.workers is not None else exp.workers
     scheduler = args.scheduler if args.scheduler is not None else exp.scheduler
@@ -83,9 +97,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from v2gsim.experiment import failures, write_report
+    from v2gsim.report import failures, report_notes, write_report
 
     rep, figs = write_report(args.dir, figures=not args.no_figures)
+    for note in report_notes(args.dir):
+        print(f"note: {note}", file=sys.stderr)
     failed = failures(args.dir)
     print(f"report: {args.dir / 'report.csv'} ({rep['point'].nunique()} points, "
           f"{rep['metric'].nunique()} metrics, {len(figs)} figures); {len(failed)} failed tasks")
@@ -181,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``v2gsim``."""
     parser = argparse.ArgumentParser(
         prog="v2gsim", description="Agent-based simulation of vehicle-to-grid markets.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate a scenario and write a run directory")
@@ -189,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override the root seed")
     run.add_argument("--out", type=Path, default=None,
                      help="run directory (default runs/<scenario>-<timestamp>)")
+    run.add_argument("--force", action="store_true",
+                     help="replace --out if it already holds a run (refused otherwise)")
     run.add_argument("--no-figures", action="store_true", help="skip figures/*.png")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -200,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                     metavar="KEY=V1,V2,...", help="swept values (repeatable; the grid is their "
                     "Cartesian product); merged over the scenario's [experiment.grid]")
     sw.add_argument("--replications", type=int, default=None, help="replications per point")
+    sw.add_argument("--paired", action="store_true",
+                    help="common random numbers: replication r of every point uses the same streams")
     sw.add_argument("--workers", type=int, default=None, help="worker processes")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://...)")
     sw.add_argument("--dask", action="store_true", help="use a Dask LocalCluster")
@@ -210,8 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=_cmd_sweep)
 
     rp = sub.add_parser("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI")
-    rp.add_argument("dir", type=Path)
-    rp.add_argument("--no-figures", action="store_true")
+    rp.add_argument("dir", type=Path,
+                    help="a sweep directory (sweep.json, parts/) or a folder of run directories")
+    rp.add_argument("--no-figures", action="store_true", help="skip figures/report_*.png")
     rp.add_argument("--show", action="store_true", help="print the table")
     rp.set_defaults(func=_cmd_report)
 
@@ -225,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     gm.add_argument("--at", type=float, nargs=2, metavar=("P_D", "E_D"), default=None,
                     help="evaluate gains at this (p_d yuan/kWh, E_d kWh) instead of the scenario's")
     gm.add_argument("--out", type=Path, default=None, help="figure directory")
-    gm.add_argument("--no-figures", action="store_true")
+    gm.add_argument("--no-figures", action="store_true", help="skip the Fig. 1 / Fig. 2 figures")
     gm.add_argument("--json", action="store_true", help="print one JSON object")
     gm.set_defaults(func=_cmd_game)
 
@@ -235,13 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scenario whose network is calibrated (default: the default scenario)")
     cal.add_argument("--out", type=Path, required=True, help="calibrated scenario TOML to write")
     cal.add_argument("--place", default="home", help="place whose plug-in utilities are fitted")
-    cal.add_argument("--source", default="auto", choices=["auto", "evwatts", "acn"])
+    cal.add_argument("--source", default="auto", choices=["auto", "evwatts", "acn"],
+                     help="file format (default: detected from the columns)")
     cal.add_argument("--json", action="store_true", help="print the report as JSON")
     cal.set_defaults(func=_cmd_calibrate)
 
     val = sub.add_parser("validate", help="check a scenario file; print OK or every problem")
-    val.add_argument("file", type=Path)
-    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("file", type=Path, help="scenario TOML file (or the name of a shipped scenario)")
+    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario field before validating (repeatable)")
     val.set_defaults(func=_cmd_validate)
     return parser
 
@@ -256,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

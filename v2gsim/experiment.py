@@ -7,7 +7,7 @@ Layout of a sweep directory::
     parts/p0003_r0001/               one folder per finished task (renamed into place atomically)
         hourly.parquet daily.parquet summary.parquet
     failed/p0002_r0000.json          a task that raised: its error and traceback
-    report.csv report.parquet        written by `v2gsim report DIR` (see :func:`aggregate`)
+    report.csv report.parquet        written by `v2gsim report DIR` (:mod:`v2gsim.report`)
     figures/report_<metric>.png
 
 Seeds: task (point p, replication r) runs with ``SeedSequence(entropy=seed, spawn_key=(p, r))``
@@ -34,7 +34,6 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -46,16 +45,10 @@ __all__ = [
     "SweepResult",
     "SweepSpec",
     "Task",
-    "aggregate",
     "parse_grid",
     "run_sweep",
     "split_values",
 ]
-
-#: Summary fields that describe a task rather than measure it (not aggregated as metrics).
-ID_COLUMNS = ("scenario", "point", "replication", "seed", "days", "drivers", "policy")
-#: Fields that vary between identical runs (timings) and are kept out of the report.
-NON_METRICS = ("runtime_s",)
 
 
 @dataclass(frozen=True)
@@ -133,11 +126,15 @@ class SweepSpec:
         base: the validated base scenario (its ``experiment`` table is not used by the tasks).
         grid: dotted key -> values; points are the Cartesian product in key order.
         replications: replications per point.
+        paired: common random numbers: replication r of every point uses the same streams
+            (``SeedSequence(seed, spawn_key=(r,))``), so differences between points are paired;
+            otherwise task (p, r) uses ``spawn_key=(p, r)``.
     """
 
     base: Scenario
     grid: dict[str, list[Any]] = field(default_factory=dict)
     replications: int = 1
+    paired: bool = False
 
     def points(self) -> list[dict[str, Any]]:
         """Parameter points, in a fixed order (the last key varies fastest)."""
@@ -165,10 +162,14 @@ class SweepSpec:
         base = self.base.model_dump(mode="json")
         base.pop("experiment", None)
         base.pop("output", None)
-        return {"base": base, "grid": self.grid, "replications": self.replications}
+        out = {"base": base, "grid": self.grid, "replications": self.replications}
+        if self.paired:
+            out["paired"] = True
+        return out
 
 
-def _run_task(scenario_json: dict[str, Any], task: Task, out_dir: str) -> dict[str, Any]:
+def _run_task(scenario_json: dict[str, Any], task: Task, out_dir: str,
+              paired: bool = False) -> dict[str, Any]:
     """Worker: run one task and write its part atomically (or its failure record).
 
     Returns:
@@ -180,7 +181,7 @@ def _run_task(scenario_json: dict[str, Any], task: Task, out_dir: str) -> dict[s
     try:
         scenario = Scenario.model_validate(scenario_json)
         res = run_scenario(scenario, replication=task.replication, point=task.point,
-                           progress=False)
+                           progress=False, common_random_numbers=paired)
         params = dict(task.params)
         summary = {k: v for k, v in res.summary.items() if k != "replication"}
         summary = {"point": task.point, "replication": task.replication, **params, **summary}
@@ -262,7 +263,8 @@ def _prepare_dir(out: Path, spec: SweepSpec, force: bool) -> None:
 
 
 def _executor_iter(
-    backend: str, workers: int, scheduler: str, jobs: list[tuple[dict, Task]], out: Path
+    backend: str, workers: int, scheduler: str, jobs: list[tuple[dict, Task]], out: Path,
+    paired: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield task outcomes as they finish."""
     if not jobs:
@@ -278,7 +280,7 @@ def _executor_iter(
                                    dashboard_address=None)
             client = Client(cluster)
         try:
-            futures = [client.submit(_run_task, sj, t, str(out), pure=False, key=t.name)
+            futures = [client.submit(_run_task, sj, t, str(out), paired, pure=False, key=t.name)
                        for sj, t in jobs]
             for fut in as_completed(futures):
                 yield fut.result()
@@ -289,7 +291,7 @@ def _executor_iter(
         return
     if workers <= 1:
         for sj, t in jobs:
-            yield _run_task(sj, t, str(out))
+            yield _run_task(sj, t, str(out), paired)
         return
     # fork shares the already imported modules (mesa, cvxpy, ...: ~2.5 s of imports per spawned
     # worker); platforms without fork spawn fresh interpreters instead
@@ -299,7 +301,7 @@ def _executor_iter(
         it = iter(jobs)
         # keep the queue short so that an interrupted sweep has not committed tasks it never ran
         for sj, t in it:
-            pending.add(pool.submit(_run_task, sj, t, str(out)))
+            pending.add(pool.submit(_run_task, sj, t, str(out), paired))
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -308,7 +310,7 @@ def _executor_iter(
                 yield fut.result()
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending.add(pool.submit(_run_task, nxt[0], nxt[1], str(out)))
+                    pending.add(pool.submit(_run_task, nxt[0], nxt[1], str(out), paired))
 
 
 def run_sweep(
@@ -355,7 +357,7 @@ def run_sweep(
     bar.set_postfix(failed=0)
     try:
         for outcome in _executor_iter(backend, workers, scheduler,
-                                      [(scen_json[t.point], t) for t in todo], out):
+                                      [(scen_json[t.point], t) for t in todo], out, spec.paired):
             if outcome["status"] == "failed":
                 res.n_failed += 1
                 res.failures.append(outcome)
@@ -372,87 +374,8 @@ def run_sweep(
     return res
 
 
-# ----------------------------------------------------------------------------- reporting
-
-
-def _summary_rows(path: Path) -> pd.DataFrame:
-    parts = path / "parts"
-    if parts.is_dir():
-        files = sorted(parts.glob("p*/summary.parquet"))
-        if not files:
-            raise FileNotFoundError(f"{path}: no finished tasks under parts/")
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    runs = [path] if (path / "summary.json").exists() else sorted(
-        p.parent for p in path.glob("*/summary.json"))
-    if not runs:
-        raise FileNotFoundError(f"{path}: neither a sweep directory (parts/) nor run directories "
-                                "(summary.json)")
-    rows = [json.loads((r / "summary.json").read_text()) | {"run": r.name} for r in runs]
-    df = pd.DataFrame(rows)
-    df.insert(0, "point", pd.factorize(df["scenario"])[0])
-    return df
-
-
-def swept_parameters(path: Path) -> list[str]:
-    """The grid keys of a sweep directory (empty for run directories)."""
-    meta = path / "sweep.json"
-    return list(json.loads(meta.read_text())["grid"]) if meta.exists() else []
-
-
-def aggregate(path: str | Path) -> pd.DataFrame:
-    """One tidy table: point x metric with mean, std, 95 % confidence interval and n.
-
-    The interval is ``mean +- t_{0.975, n-1} * std / sqrt(n)`` (NaN for n = 1). Metrics are the
-    numeric fields of the task summaries except identifiers and timings.
-    """
-    from scipy import stats
-
-    path = Path(path)
-    df = _summary_rows(path)
-    params = [c for c in swept_parameters(path) if c in df.columns]
-    group = ["point", *params] if params else ["point", "scenario"]
-    metrics = [c for c in df.columns
-               if c not in (*ID_COLUMNS, *NON_METRICS, *group, "run")
-               and pd.api.types.is_numeric_dtype(df[c])]
-    long = df.melt(id_vars=group, value_vars=metrics, var_name="metric")
-    g = long.groupby([*group, "metric"], sort=True, dropna=False)["value"]
-    rep = g.agg(mean="mean", std="std", n="count").reset_index()
-    tcrit = stats.t.ppf(0.975, np.maximum(rep["n"] - 1, 1))
-    half = np.where(rep["n"] > 1, tcrit * rep["std"] / np.sqrt(rep["n"]), np.nan)
-    rep["ci95_low"] = rep["mean"] - half
-    rep["ci95_high"] = rep["mean"] + half
-    return rep[[*group, "metric", "mean", "std", "ci95_low", "ci95_high", "n"]]
-
-
-def failures(path: str | Path) -> list[dict[str, Any]]:
-    """Failure records of a sweep directory."""
-    return [json.loads(f.read_text()) for f in sorted(Path(path).glob("failed/*.json"))]
-
-
-def write_report(path: str | Path, figures: bool = True) -> tuple[pd.DataFrame, list[Path]]:
-    """Write ``report.csv``, ``report.parquet`` and figures of each metric vs each parameter."""
-    path = Path(path)
-    rep = aggregate(path)
-    atomic_write(path / "report.csv", lambda p: rep.to_csv(p, index=False))
-    atomic_write(path / "report.parquet", lambda p: rep.to_parquet(p, index=False))
-    written: list[Path] = []
-    if figures:
-        import matplotlib.pyplot as plt
-
-        from v2gsim.plots import report_figures
-
-        fig_dir = path / "figures"
-        fig_dir.mkdir(exist_ok=True)
-        for fname, fig in report_figures(rep, swept_parameters(path)).items():
-            target = fig_dir / fname
-            atomic_write(target, lambda p, fig=fig: fig.savefig(p, dpi=100, format="png"))
-            plt.close(fig)
-            written.append(target)
-    return rep, written
-
-
 def spec_from_scenario(scenario: Scenario, grid_items: Sequence[str] = (),
-                       replications: int | None = None) -> SweepSpec:
+                       replications: int | None = None, paired: bool | None = None) -> SweepSpec:
     """A sweep from a scenario's ``[experiment]`` table, with CLI ``--set`` lists merged over it.
 
     A ``--set key=value`` with a single value is a plain override of the base scenario (validated
@@ -474,4 +397,5 @@ def spec_from_scenario(scenario: Scenario, grid_items: Sequence[str] = (),
     reps = replications if replications is not None else scenario.experiment.replications
     if reps < 1:
         raise ScenarioError([f"{scenario.source}: --replications: must be >= 1, got {reps}"])
-    return SweepSpec(base=scenario, grid=grid, replications=reps)
+    pair = scenario.experiment.paired if paired is None else paired
+    return SweepSpec(base=scenario, grid=grid, replications=reps, paired=bool(pair))

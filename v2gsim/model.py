@@ -48,7 +48,7 @@ from v2gsim.policies.inputs import policy_inputs
 from v2gsim.rng import component_rng, component_seed_sequence, run_seed_sequence
 from v2gsim.specs import RunSpec
 
-__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "V2GMarketModel", "default_signals"]
+__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "HorizonError", "V2GMarketModel", "default_signals"]
 
 HOURLY_COLUMNS = [
     "day", "hour", "plugged", "offered", "predicted_plugged", "traveling", "rebate", "bid_kw",
@@ -88,6 +88,10 @@ def default_signals(spec: RunSpec, replication: int = 0, point: int | None = Non
     return signal_source(spec.market, component_rng(root, "agc"), spec.hours)
 
 
+class HorizonError(RuntimeError):
+    """A step was asked for past the scenario's last day (``model.running`` is already False)."""
+
+
 class V2GMarketModel(mesa.Model):
     """Drivers, platform, grid company and TSO stepping through simulated days.
 
@@ -96,6 +100,9 @@ class V2GMarketModel(mesa.Model):
         replication: replication index; with the scenario seed it fixes every random stream.
         point: index of the parameter point when the run is a task of a sweep (changes the
             streams: see :func:`v2gsim.rng.run_seed_sequence`), ``None`` for a plain run.
+        common_random_numbers: draw the streams of replication ``replication`` whatever the point
+            (a paired sweep: every point sees the same drivers, signals and prices); the tables
+            are still tagged with ``point``.
         policy: a policy to use instead of the one the scenario names (any object with ``name``
             and ``decide(Observation) -> Decision``).
         signals: an AGC signal source to use instead of the scenario's (any object with
@@ -103,6 +110,8 @@ class V2GMarketModel(mesa.Model):
 
     Attributes:
         spec: the run's plain specs.
+        stream_key: spawn key of the run's root SeedSequence (``(replication,)`` or
+            ``(point, replication)``; entropy = the scenario seed).
         scenario: the scenario (None when built from a RunSpec).
         network: the first cluster's activity network.
         fleet: battery state of all EVs (arrays).
@@ -115,9 +124,12 @@ class V2GMarketModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario | RunSpec, replication: int = 0, point: int | None = None,
-                 *, policy: Policy | None = None, signals: SignalSource | None = None):
+                 *, policy: Policy | None = None, signals: SignalSource | None = None,
+                 common_random_numbers: bool = False):
         spec = scenario if isinstance(scenario, RunSpec) else run_spec(scenario)
-        root = run_seed_sequence(spec.seed, replication, point)
+        stream_point = None if common_random_numbers else point
+        root = run_seed_sequence(spec.seed, replication, stream_point)
+        self.stream_key = tuple(root.spawn_key)
         super().__init__(rng=component_seed_sequence(root, "mesa"))
         self.spec = spec
         self.scenario = scenario if isinstance(scenario, Scenario) else None
@@ -135,7 +147,7 @@ class V2GMarketModel(mesa.Model):
         self.platform = PlatformAgent(self, policy, beliefs, spec.beliefs, spec.fleet.count,
                                       spec.fleet.charger_kw, spec.hours)
         if signals is None:
-            signals = default_signals(spec, replication, point)
+            signals = default_signals(spec, replication, stream_point)
         prices = regulation_price_table(spec.market, component_rng(root, "prices"), spec.days,
                                         spec.hours)
         self.tso = TSOAgent(self, signals, prices, spec.hours, spec.market.mileage_basis,
@@ -171,8 +183,19 @@ class V2GMarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ one day
     def step(self) -> None:
-        """Simulate one day (phases 1-5 of the module docstring)."""
+        """Simulate one day (phases 1-5 of the module docstring).
+
+        ``running`` turns False after the scenario's last day, so ``while model.running:
+        model.step()`` simulates exactly ``days`` days.
+
+        Raises:
+            HorizonError: the scenario's days are all simulated.
+        """
         day = self.steps - 1  # Mesa counts the step before calling it
+        if day >= self.spec.days:
+            self.steps -= 1
+            raise HorizonError(f"{self.spec.name}: all {self.spec.days} days are simulated "
+                               f"(model.running is False); build a new model or raise days")
         decision = self.platform.plan(day, *self.tso.price_forecast())  # 1 platform
         gc = self.grid_company
         pg_actions = gc.open_day(self.fleet.size) if gc is not None else None  # 2 grid company
@@ -191,6 +214,7 @@ class V2GMarketModel(mesa.Model):
         self.last_day = daily_row(ledger, decision, choice, prediction, self.fleet.soc,
                                   belief_error, game_state)
         self.datacollector.collect(self)  # 5 data collection
+        self.running = self.steps < self.spec.days
 
     def _hour(self, t: int, ledger: DayLedger, decision: Decision, choice: DayChoice,
               signal_hour: np.ndarray, predicted: float, in_force: dict[str, float]) -> None:

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plugged_and_bid_by_hour", "run_figures", "score_by_day", "soc_distribution"]
+__all__ = [
+    "metric_label",
+    "plugged_and_bid_by_hour",
+    "report_figures",
+    "run_figures",
+    "score_by_day",
+    "soc_distribution",
+]
 
 
 def plugged_and_bid_by_hour(hourly: pd.DataFrame) -> Figure:
@@ -44,7 +51,8 @@ def score_by_day(daily: pd.DataFrame) -> Figure:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
     ax1.plot(daily["day"], daily["mean_score"], "o-", color="C2")
     ax1.set_ylabel("performance score (-)")
-    ax1.set_ylim(0, 1.05)
+    low = float(np.nanmin(daily["mean_score"])) if daily["mean_score"].notna().any() else 0.0
+    ax1.set_ylim(max(0.0, low - 0.1 * (1.0 - low) - 0.005), 1.005)  # show the variation
     ax1.set_title("Mileage performance score by day")
     ax2.bar(daily["day"], daily["profit"], color="C1")
     ax2.set_ylabel("profit ($/day)")
@@ -84,46 +92,73 @@ def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame,
     }
 
 
-def report_figures(report: pd.DataFrame, params: list[str]) -> dict[str, Figure]:
-    """One figure per metric: mean against each swept parameter, with 95 % confidence bands.
+#: Units of the summary metrics in report figures (axis labels).
+METRIC_UNITS = {
+    "profit": "$", "capability_credit": "$", "performance_credit": "$", "rebates_paid": "$",
+    "profit_per_ev_per_day": "$ per EV-day", "mean_performance_score": "-", "mean_plugged": "EVs",
+    "mean_bid_kw": "kW", "min_soc": "-", "unmet_travel_kwh": "kWh", "bid_hours": "h",
+    "bid_hours_below_target": "h", "share_bid_hours_below_target": "-",
+    "zero_score_bid_hours": "h", "energy_cost": "$",
+}
+#: Metrics that describe the set-up rather than the outcome (no report figure).
+NOT_PLOTTED = ("score_target",)
 
-    With several parameters, the first numeric one is the x axis of each panel and the remaining
-    combinations are separate lines. With no parameters, a bar per point.
+
+def metric_label(metric: str) -> str:
+    """Axis label of a summary metric: its name and unit."""
+    unit = METRIC_UNITS.get(metric)
+    return f"{metric} ({unit})" if unit else metric
+
+
+def _numeric(values: np.ndarray) -> np.ndarray | None:
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        return None
+
+
+def _report_panel(ax, rows: pd.DataFrame, x: str | None, others: list[str], metric: str) -> None:
+    """One panel: mean and 95 % CI of ``metric`` against ``x`` (lines and bands for a numeric x,
+    points with error bars for categories), one series per combination of ``others``."""
+    groups = rows.groupby(others, sort=True) if others else [((), rows)]
+    for key, sub in groups:
+        sub = sub.sort_values(x) if x else sub
+        label = ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(key), strict=False)) or None
+        cats = (sub[x] if x else sub.get("scenario", sub["point"])).astype(str).to_numpy()
+        xs = _numeric(sub[x].to_numpy()) if x else None
+        lo = (sub["mean"] - sub["ci95_low"]).fillna(0).to_numpy()
+        hi = (sub["ci95_high"] - sub["mean"]).fillna(0).to_numpy()
+        if xs is None:
+            pos = np.arange(len(cats))
+            ax.errorbar(pos, sub["mean"], yerr=[lo, hi], fmt="o", capsize=4, label=label)
+            ax.set_xticks(pos, cats, rotation=20 if len(cats) > 4 else 0)
+        else:
+            line = ax.plot(xs, sub["mean"], "o-", label=label)[0]
+            ax.fill_between(xs, sub["ci95_low"], sub["ci95_high"], alpha=0.2, color=line.get_color())
+    ax.set_xlabel(x or "point")
+    ax.set_ylabel(metric_label(metric))
+    if others:
+        ax.legend(fontsize=7)
+
+
+def report_figures(report: pd.DataFrame, params: list[str]) -> dict[str, Figure]:
+    """One figure per metric: mean and 95 % confidence interval against each parameter.
+
+    A numeric parameter is an axis with lines and confidence bands; a categorical one (e.g. a
+    policy name) gets points with error bars. With several parameters each panel has one of them
+    on its axis and one series per combination of the others. Metrics that are 0 or NaN at every
+    point (e.g. rebates of a policy that pays none) get no figure.
     """
     figs: dict[str, Figure] = {}
     for metric, rows in report.groupby("metric", sort=True):
-        if not params:
-            fig, ax = plt.subplots(figsize=(6, 4))
-            labels = rows["scenario"].astype(str) if "scenario" in rows else rows["point"]
-            err = (rows["ci95_high"] - rows["mean"]).fillna(0).to_numpy()
-            ax.bar(labels, rows["mean"], yerr=err, color="C0", capsize=4)
-            ax.set_ylabel(metric)
-            ax.set_title(f"{metric} (mean, 95 % CI)")
-            fig.tight_layout()
-            figs[f"report_{metric}.png"] = fig
+        means = rows["mean"].to_numpy(dtype=float)
+        if metric in NOT_PLOTTED or not np.any(np.nan_to_num(means) != 0.0):
             continue
-        fig, axes = plt.subplots(1, len(params), figsize=(5.5 * len(params), 4), squeeze=False)
-        for ax, x in zip(axes[0], params, strict=True):
-            others = [p for p in params if p != x]
-            groups = rows.groupby(others, sort=True) if others else [((), rows)]
-            for key, sub in groups:
-                sub = sub.sort_values(x)
-                xs = sub[x].to_numpy()
-                try:
-                    xs = xs.astype(float)
-                except (TypeError, ValueError):
-                    xs = np.arange(len(xs))
-                    ax.set_xticks(xs, sub[x].astype(str))
-                label = ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(key),
-                                                               strict=False)) or None
-                line = ax.plot(xs, sub["mean"], "o-", label=label)[0]
-                ax.fill_between(xs, sub["ci95_low"], sub["ci95_high"], alpha=0.2,
-                                color=line.get_color())
-            ax.set_xlabel(x)
-            ax.set_ylabel(metric)
-            if others:
-                ax.legend(fontsize=7)
-        fig.suptitle(f"{metric}: mean and 95 % confidence band")
+        axes_of = params or [None]
+        fig, axes = plt.subplots(1, len(axes_of), figsize=(5.5 * len(axes_of), 4), squeeze=False)
+        for ax, x in zip(axes[0], axes_of, strict=True):
+            _report_panel(ax, rows, x, [p for p in params if p != x], metric)
+        fig.suptitle(f"{metric_label(metric)}: mean and 95 % confidence interval")
         fig.tight_layout()
         figs[f"report_{metric}.png"] = fig
     return figs

@@ -10,13 +10,17 @@ Layout of a run directory::
     figures/*.png     plots (see :mod:`v2gsim.plots`)
 
 Tables are written atomically (temporary file, then rename), so an interrupted run never leaves a
-half-written table behind.
+half-written table behind; files get the permissions the process umask allows (like ``open``).
+A new run directory gets a unique name (timestamp and a random suffix, created atomically), and an
+existing run directory is never overwritten unless asked (``force``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,27 +32,77 @@ import pandas as pd
 
 from v2gsim.config import Scenario
 
-__all__ = ["RunResult", "atomic_write", "default_run_dir", "read_run", "summarize", "write_run"]
+__all__ = [
+    "RunDirectoryExistsError",
+    "RunResult",
+    "atomic_write",
+    "default_run_dir",
+    "prepare_run_dir",
+    "read_run",
+    "summarize",
+    "write_run",
+]
+
+
+class RunDirectoryExistsError(FileExistsError):
+    """The run directory asked for already holds files (pass ``force`` to replace them)."""
+
+
+def _file_mode() -> int:
+    """Permissions of a new file under the process umask (``0o666 & ~umask``)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def default_run_dir(scenario: Scenario, root: str | Path = "runs") -> Path:
-    """``runs/<scenario>-<YYYYmmdd-HHMMSS>`` (a numeric suffix avoids collisions)."""
+    """Create and return a new ``runs/<scenario>-<YYYYmmdd-HHMMSS>-<4 hex>`` directory.
+
+    The directory is created here (``mkdir`` fails if it exists), so two runs started in the same
+    second never share one.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{scenario.name}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        path = Path(f"{base}-{k}")
-        k += 1
+    Path(root).mkdir(parents=True, exist_ok=True)
+    while True:
+        path = Path(root) / f"{scenario.name}-{stamp}-{secrets.token_hex(2)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+
+
+def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
+    """Use ``path`` as a run directory: created if missing; refused if it holds files, unless
+    ``force`` (then its contents are removed first).
+
+    Raises:
+        RunDirectoryExistsError: ``path`` exists, is not empty, and ``force`` is False.
+    """
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if not force:
+            raise RunDirectoryExistsError(
+                f"{path}: exists and is not empty; choose another --out or pass --force to replace it")
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp)`` on a temporary file in ``path``'s folder, then rename it to ``path``."""
+    """Call ``writer(tmp)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
+
+    The file ends with the permissions a plain ``open`` would give it (``0o666`` less the umask).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -72,11 +126,15 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     """Headline figures of one run.
 
     Money in $, over the whole run; ``mean_performance_score`` is the bid-weighted mean of the
-    hourly scores of hours with a bid (NaN when the platform never bid).
+    hourly scores of hours with a bid (NaN when the platform never bid). Beside it, so that a few
+    failed hours are not hidden by the average: ``bid_hours``, ``score_target`` (1 - eta of
+    ``[platform.chance]``), ``bid_hours_below_target`` and their share, ``zero_score_bid_hours``.
     """
     bid = hourly["bid_kw"].to_numpy()
     score = hourly["score"].to_numpy()
     has = (bid > 0) & np.isfinite(score)
+    target = 1.0 - scenario.platform.chance.eta
+    below = int(np.count_nonzero(score[has] < target))
     cap = float(hourly["capability_credit"].sum())
     perf = float(hourly["performance_credit"].sum())
     reb = float(hourly["rebates_paid"].sum())
@@ -90,6 +148,11 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
         "policy": scenario.platform.policy,
         "mean_performance_score": float(np.average(score[has], weights=bid[has]))
         if has.any() else float("nan"),
+        "bid_hours": int(has.sum()),
+        "score_target": target,
+        "bid_hours_below_target": below,
+        "share_bid_hours_below_target": below / int(has.sum()) if has.any() else float("nan"),
+        "zero_score_bid_hours": int(np.count_nonzero(score[has] == 0.0)),
         "capability_credit": cap,
         "performance_credit": perf,
         "rebates_paid": reb,

@@ -9,39 +9,59 @@ from tqdm.auto import tqdm
 
 from v2gsim.config import Scenario
 from v2gsim.model import V2GMarketModel
-from v2gsim.results import RunResult, default_run_dir, summarize, write_run
+from v2gsim.results import RunResult, default_run_dir, prepare_run_dir, summarize, write_run
 
 __all__ = ["run_scenario", "run_to_dir"]
 
 
 def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = None,
-                 point: int | None = None) -> RunResult:
+                 point: int | None = None, common_random_numbers: bool = False) -> RunResult:
     """Simulate ``scenario.days`` days and return the tables and summary.
 
     Args:
         scenario: validated scenario.
         replication: replication index (changes every random stream, deterministically).
         point: parameter-point index when the run is a sweep task (see :mod:`v2gsim.rng`).
+        common_random_numbers: use replication ``replication``'s streams whatever the point.
         progress: show a tqdm bar over days (default: ``scenario.output.progress``).
     """
     show = scenario.output.progress if progress is None else progress
     t0 = time.perf_counter()
-    model = V2GMarketModel(scenario, replication=replication, point=point)
+    model = V2GMarketModel(scenario, replication=replication, point=point,
+                           common_random_numbers=common_random_numbers)
     for _ in tqdm(range(scenario.days), desc=f"{scenario.name} r{replication}", unit="day",
                   disable=not show, leave=False):
         model.step()
     runtime = time.perf_counter() - t0
     hourly, daily, fleet = model.hourly_table(), model.daily_table(), model.fleet_table()
     summary = summarize(scenario, hourly, daily, runtime, replication)
+    summary["stream"] = f"SeedSequence({scenario.seed}, spawn_key={model.stream_key})"
     return RunResult(scenario.model_dump(mode="json"), hourly, daily, fleet, summary)
 
 
 def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: int = 0,
-               progress: bool | None = None) -> RunResult:
-    """Run and write a run directory (default ``runs/<scenario>-<timestamp>``)."""
-    path = Path(out) if out else (
-        Path(scenario.output.dir) if scenario.output.dir else default_run_dir(scenario))
-    result = run_scenario(scenario, replication=replication, progress=progress)
+               progress: bool | None = None, force: bool = False) -> RunResult:
+    """Run and write a run directory.
+
+    Args:
+        scenario: validated scenario.
+        out: run directory; default ``output.dir`` of the scenario, else a new unique
+            ``runs/<scenario>-<timestamp>-<suffix>``.
+        replication: replication index.
+        progress: show a tqdm bar over days.
+        force: replace an existing, non-empty run directory.
+
+    Raises:
+        RunDirectoryExistsError: ``out`` holds files and ``force`` is False (checked before running).
+    """
+    target = out or scenario.output.dir
+    path = prepare_run_dir(target, force) if target else default_run_dir(scenario)
+    try:
+        result = run_scenario(scenario, replication=replication, progress=progress)
+    except BaseException:
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()  # leave no empty run directory behind
+        raise
     write_run(path, scenario, result.hourly, result.daily, result.fleet, result.summary,
               figures=scenario.output.figures)
     result.path = path

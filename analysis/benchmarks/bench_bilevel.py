@@ -1,4 +1,4 @@
-"""Benchmark of the bilevel rebate-and-bid solvers (seed 000, models.md §1.5; issue 5 targets).
+"""Benchmark of the bilevel rebate-and-bid solvers (seed 000, models.md §1.5).
 
 Instances: :func:`v2gsim.config.build.default_instance` (24 h, two clusters on the default
 scenario's network, rebate levels 0–0.4 $ per plugged EV-hour, 200 EVs, bound (3), η = 0.05):

@@ -1,4 +1,4 @@
-"""Benchmark of the foundation (issue 2): a default run and fleet-scale sampling + longest paths.
+"""Benchmark of the foundation: a default run and fleet-scale sampling + longest paths.
 
 Prints one JSON object:
 

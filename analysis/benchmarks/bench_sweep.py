@@ -1,4 +1,4 @@
-"""Benchmark of the experiment layer (issue 7): parallel speed-up and per-task overhead.
+"""Benchmark of the experiment layer: parallel speed-up and per-task overhead.
 
 Runs R replications of the default scenario (one grid point) with 1 worker and with W workers
 (local process pool) and prints one JSON object:

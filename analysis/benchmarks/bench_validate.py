@@ -2,7 +2,7 @@
 
 Prints JSON: median and min wall-clock seconds over ``--reps`` runs of the console command, and the
 heavy libraries the command imported (it must import none of cvxpy, mesa, scipy, matplotlib,
-pandas). Target (issue #10): under 1 s on this machine.
+pandas). Target: under 1 s on this machine.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ allowed. The shipped scenarios are package data (:func:`packaged_scenario`), so 
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from importlib.resources import files
@@ -155,15 +156,34 @@ def _format_errors(err: ValidationError, origin: str) -> list[str]:
 
 
 def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> Scenario:
-    """Validate a (merged) scenario dict.
+    """Validate a (merged) scenario dict, and check that the data files it names can be read.
 
     Raises:
         ScenarioError: with one ``origin: dotted.field: message`` line per problem.
     """
     try:
-        return Scenario.model_validate(dict(data))
+        scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
         raise ScenarioError(_format_errors(err, origin)) from None
+    problems = [f"{origin}: {field}: {why}" for field, why in _missing_data(scenario)]
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _missing_data(scenario: Scenario) -> list[tuple[str, str]]:
+    """``(field, problem)`` for every data file of the scenario that cannot be read."""
+    out = []
+    for field, text in scenario.data_files():
+        path = scenario.resolve_path(text)
+        where = " (relative paths are relative to the scenario file)" if not Path(text).is_absolute() else ""
+        if not path.exists():
+            out.append((field, f"file not found: {path}{where}"))
+        elif not path.is_file():
+            out.append((field, f"not a file: {path}"))
+        elif not os.access(path, os.R_OK):
+            out.append((field, f"file cannot be read: {path}"))
+    return out
 
 
 def load_scenario(

@@ -41,6 +41,11 @@ class ExperimentConfig(Strict):
         "distributed (scheduler address, or a LocalCluster with `workers` workers).",
     )
     scheduler: str = Field(default="", description="Dask scheduler address, e.g. tcp://host:8786.")
+    paired: bool = Field(
+        default=False,
+        description="Common random numbers: replication r of every point uses the same random "
+        "streams (drivers, AGC, prices), so differences between points are paired.",
+    )
     out: str = Field(default="", description="Sweep directory; empty = runs/<scenario>-sweep.")
 
     @field_validator("grid")
@@ -100,6 +105,16 @@ class Scenario(Strict):
             except ValidationError as err:
                 msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
                 raise ValueError(f"drivers.clusters {c.name!r}: {msg}") from None
+        return out
+
+    def data_files(self) -> list[tuple[str, str]]:
+        """``(dotted field, path as written)`` of every data file this scenario will read."""
+        m = self.market
+        out = []
+        if m.agc == "pjm_regd":
+            out += [(f"market.agc_files[{k}]", p) for k, p in enumerate(m.agc_files)]
+        if m.prices == "pjm":
+            out.append(("market.price_file", m.price_file))
         return out
 
     def resolve_path(self, path: str) -> Path:
