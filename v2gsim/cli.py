@@ -14,6 +14,7 @@ from pathlib import Path
 
 from v2gsim import __version__
 from v2gsim.config import DEFAULT_SCENARIO, ScenarioError, load_scenario, validate_file
+from v2gsim.sweep_dir import SweepDirectoryError
 
 __all__ = ["main"]
 
@@ -87,6 +88,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                     force=args.force, progress=not args.quiet)
     for f in res.failures:
         print(f"  failed {f['task']}: {f['error']}", file=sys.stderr)
+    if res.repaired:
+        print(f"  {len(res.repaired)} damaged part(s) found and run again: {', '.join(res.repaired)}",
+              file=sys.stderr)
     rate = res.tasks_per_s
     print(f"{res.n_done} done, {res.n_skipped} skipped (already finished), {res.n_failed} failed "
           f"of {res.n_tasks} tasks in {res.wall_s:.1f} s ({rate:.2f} tasks/s)")
@@ -280,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return 2
-    except (FileNotFoundError, FileExistsError) as exc:
+    except (FileNotFoundError, FileExistsError, SweepDirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

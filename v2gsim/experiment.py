@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from v2gsim.config import Scenario, ScenarioError, parse_value, scenario_from_dict
 from v2gsim.results import atomic_write
 from v2gsim.runner import run_scenario
+from v2gsim.sweep_dir import SweepLock, check_writable, finished_parts, write_part
 
 __all__ = [
     "SweepResult",
@@ -190,6 +191,7 @@ def _run_task(scenario_json: dict[str, Any], task: Task, out_dir: str,
         tmp = out / "parts" / f".tmp-{task.name}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        prepared = {}
         for name, df in tables.items():
             df = df.copy()
             for k, v in params.items():
@@ -199,7 +201,8 @@ def _run_task(scenario_json: dict[str, Any], task: Task, out_dir: str,
                 for k, v in params.items():
                     if isinstance(v, list | dict):
                         df[k] = json.dumps(v)
-            df.to_parquet(tmp / f"{name}.parquet", index=False)
+            prepared[name] = df
+        write_part(tmp, prepared)
         try:
             os.rename(tmp, final)
             status = "done"
@@ -223,7 +226,11 @@ def _run_task(scenario_json: dict[str, Any], task: Task, out_dir: str,
 
 @dataclass
 class SweepResult:
-    """Outcome of :func:`run_sweep`."""
+    """Outcome of :func:`run_sweep`.
+
+    ``repaired`` names the finished parts found damaged (missing, truncated or changed files, see
+    :mod:`v2gsim.sweep_dir`) that were removed and run again.
+    """
 
     out: Path
     n_tasks: int
@@ -233,6 +240,7 @@ class SweepResult:
     wall_s: float
     task_runtimes_s: list[float] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def tasks_per_s(self) -> float:
@@ -339,6 +347,7 @@ def run_sweep(
     Raises:
         ScenarioError: a point's scenario is invalid (nothing runs), or ``out`` holds another
             sweep and ``force`` is false.
+        SweepDirectoryError: ``out`` is not writable, or another sweep is writing to it.
     """
     out = Path(out)
     tasks = spec.tasks()
@@ -346,13 +355,24 @@ def run_sweep(
                  for p, params in enumerate(spec.points())}
     for sj in scen_json.values():
         sj["output"] = {**sj["output"], "progress": False, "figures": False}
-    _prepare_dir(out, spec, force)
-    done_names = {p.name for p in (out / "parts").iterdir() if not p.name.startswith(".")}
-    todo = [t for t in tasks if t.name not in done_names]
-    res = SweepResult(out=out, n_tasks=len(tasks), n_skipped=len(tasks) - len(todo), n_done=0,
-                      n_failed=0, wall_s=0.0)
+    check_writable(out)
+    with SweepLock(out):
+        _prepare_dir(out, spec, force)
+        done_names, repaired = finished_parts(out / "parts")
+        todo = [t for t in tasks if t.name not in done_names]
+        res = SweepResult(out=out, n_tasks=len(tasks), n_skipped=len(tasks) - len(todo),
+                          n_done=0, n_failed=0, wall_s=0.0, repaired=repaired)
+        _run_todo(res, spec, scen_json, todo, backend, workers, scheduler, progress, on_result)
+    return res
+
+
+def _run_todo(res: SweepResult, spec: SweepSpec, scen_json: dict[int, dict[str, Any]],
+              todo: list[Task], backend: str, workers: int, scheduler: str, progress: bool,
+              on_result: Callable[[dict[str, Any]], None] | None) -> None:
+    """Run the unfinished tasks, counting outcomes into ``res`` (a progress bar over all tasks)."""
+    out = res.out
     t0 = time.perf_counter()
-    bar = tqdm(total=len(tasks), initial=res.n_skipped, desc="sweep", unit="task",
+    bar = tqdm(total=res.n_tasks, initial=res.n_skipped, desc="sweep", unit="task",
                disable=not progress)
     bar.set_postfix(failed=0)
     try:
@@ -371,7 +391,6 @@ def run_sweep(
     finally:
         bar.close()
         res.wall_s = time.perf_counter() - t0
-    return res
 
 
 def spec_from_scenario(scenario: Scenario, grid_items: Sequence[str] = (),
