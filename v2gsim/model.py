@@ -151,15 +151,23 @@ class V2GMarketModel(mesa.Model):
         prices = regulation_price_table(spec.market, component_rng(root, "prices"), spec.days,
                                         spec.hours)
         self.tso = TSOAgent(self, signals, prices, spec.hours, spec.market.mileage_basis,
-                            spec.market.rega_mileage)
+                            spec.market.rega_mileage, spec.market.score,
+                            spec.market.score_threshold)
         self.drivers = [DriverAgent(self, i, self.fleet, self.population.group_of(i)[0])
                         for i in range(spec.fleet.count)]
         self.grid_company = (GridCompanyAgent(self, spec.game, component_rng(root, "grid_company"))
                              if spec.game is not None else None)
         self.last_day: dict[str, Any] = {}
         self.datacollector = mesa.DataCollector(
-            model_reporters=DAILY_REPORTERS, tables={"hourly": HOURLY_COLUMNS}
+            model_reporters=DAILY_REPORTERS, tables={"hourly": self._hourly_columns()}
         )
+
+    def _hourly_columns(self) -> list[str]:
+        """:data:`HOURLY_COLUMNS`, with the score's components after ``score`` when it has any."""
+        cols = list(HOURLY_COLUMNS)
+        at = cols.index("score") + 1
+        cols[at:at] = self.tso.score_columns
+        return cols
 
     @staticmethod
     def _population(spec: RunSpec, root: np.random.SeedSequence) -> DriverPopulation:

@@ -1,7 +1,9 @@
-"""TSOAgent: emits the day's AGC signal, scores the platform's mileage performance and pays credits.
+"""TSOAgent: emits the day's AGC signal, scores the platform's performance and pays credits.
 
 Thin: it is given its signal source and price table when it is created
-(:mod:`v2gsim.market.sources`); the credit rule lives in :mod:`v2gsim.market.settlement`.
+(:mod:`v2gsim.market.sources`); the credit rule lives in :mod:`v2gsim.market.settlement`, the
+scores in :mod:`v2gsim.market.agc.dispatch` (mileage ratio) and
+:mod:`v2gsim.market.agc.performance` (PJM's composite).
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ import numpy as np
 import pandas as pd
 
 from v2gsim.market.agc import hourly_mileage
+from v2gsim.market.agc.performance import (
+    COMPONENTS,
+    composite_score,
+    forfeit_below,
+    per_unit_response,
+)
 from v2gsim.market.settlement import settle, settlement_mileage
 from v2gsim.market.sources import DT_S, SignalSource
 
@@ -33,16 +41,35 @@ class TSOAgent(mesa.Agent):
         hours: hours of a day T.
         mileage_basis: settlement mileage, ``"signal"`` or ``"ratio"``.
         rega_mileage: RegA benchmark mileage of the ratio basis (ΔMW/MW).
+        score: hourly performance score, ``"mileage_ratio"`` (:class:`FollowResult` ``.score``) or
+            ``"pjm_composite"`` (:func:`~v2gsim.market.agc.performance.composite_score`).
+        score_threshold: score (-) below which an hour earns no credit (0 = never forfeited).
+
+    Raises:
+        ValueError: on an unknown score or a threshold outside [0, 1].
     """
 
     def __init__(self, model: mesa.Model, signals: SignalSource, prices: pd.DataFrame, hours: int,
-                 mileage_basis: Literal["signal", "ratio"] = "signal", rega_mileage: float = 6.58):
+                 mileage_basis: Literal["signal", "ratio"] = "signal", rega_mileage: float = 6.58,
+                 score: Literal["mileage_ratio", "pjm_composite"] = "mileage_ratio",
+                 score_threshold: float = 0.0):
         super().__init__(model)
+        if score not in ("mileage_ratio", "pjm_composite"):
+            raise ValueError(f"score must be 'mileage_ratio' or 'pjm_composite', got {score!r}")
+        if not 0.0 <= score_threshold <= 1.0:
+            raise ValueError(f"score_threshold must lie in [0, 1], got {score_threshold!r}")
         self.signals = signals
         self.prices = prices
         self.hours = int(hours)
         self.mileage_basis = mileage_basis
         self.rega_mileage = float(rega_mileage)
+        self.score = score
+        self.score_threshold = float(score_threshold)
+
+    @property
+    def score_columns(self) -> tuple[str, ...]:
+        """Hourly columns the score adds: the composite's components, none for the mileage ratio."""
+        return COMPONENTS if self.score == "pjm_composite" else ()
 
     # ------------------------------------------------------------------ prices
     def price_forecast(self) -> tuple[np.ndarray, np.ndarray]:
@@ -63,13 +90,21 @@ class TSOAgent(mesa.Agent):
     # ------------------------------------------------------------------ settlement
     def settle_hour(self, day: int, hour: int, bid_kw: float, follow: FollowResult,
                     signal_hour: np.ndarray) -> dict[str, float]:
-        """Score one hour and compute its credits (PJM-style, see :func:`settle`)."""
+        """Score one hour and compute its credits (PJM-style, see :func:`settle`).
+
+        The score is the mileage ratio or the composite (then with its three components in the
+        row); an hour whose score is below ``score_threshold`` is paid at score 0
+        (:func:`~v2gsim.market.agc.performance.forfeit_below`).
+        """
         cap_p, perf_p = self.day_prices(day)
         mileage = float(hourly_mileage(signal_hour, dt_s=DT_S)[0])
         smil = float(np.asarray(settlement_mileage(
             np.array([mileage]), self.mileage_basis, rega_mileage=self.rega_mileage))[0])
-        score = float(follow.score[0])
-        credits = settle(np.array([bid_kw]), np.array([score]), np.array([cap_p[hour]]),
+        score, parts = self._score(bid_kw, follow, signal_hour)
+        paid = np.array([score])
+        if self.score_threshold > 0:
+            paid = forfeit_below(paid, self.score_threshold)
+        credits = settle(np.array([bid_kw]), paid, np.array([cap_p[hour]]),
                          np.array([perf_p[hour]]), np.array([smil]))
         return {
             "signal_mileage": mileage,
@@ -79,4 +114,14 @@ class TSOAgent(mesa.Agent):
             "performance_price": float(perf_p[hour]),
             "capability_credit": float(np.asarray(credits.capability_credit)[0]),
             "performance_credit": float(np.asarray(credits.performance_credit)[0]),
+            **parts,
         }
+
+    def _score(self, bid_kw: float, follow: FollowResult,
+               signal_hour: np.ndarray) -> tuple[float, dict[str, float]]:
+        """The hour's score and, for the composite, its components (NaN without a bid)."""
+        if self.score == "mileage_ratio":
+            return float(follow.score[0]), {}
+        response = per_unit_response(follow.delivered_kw, bid_kw)
+        cs = composite_score(signal_hour[None, :], response, dt_s=DT_S)
+        return float(cs.composite[0]), cs.components(0)

@@ -83,6 +83,7 @@ def market_spec(scenario: Scenario) -> MarketSpec:
         price_path=scenario.resolve_path(m.price_file) if m.price_file else None,
         capability_price=m.capability_price, performance_price=m.performance_price,
         mileage_basis=m.mileage_basis, rega_mileage=m.rega_mileage,
+        score=m.score, score_threshold=m.resolved_score_threshold(),
     )
 
 

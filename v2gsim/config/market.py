@@ -1,4 +1,4 @@
-"""Schema of the market (``[market]``): AGC source, regulation prices, mileage basis."""
+"""Schema of the market (``[market]``): AGC source, regulation prices, mileage basis, score."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pydantic import Field, model_validator
 
 from v2gsim.config.base import Strict
 
-__all__ = ["MarketConfig"]
+__all__ = ["PJM_SCORE_THRESHOLD", "MarketConfig"]
+
+PJM_SCORE_THRESHOLD = 0.40
+"""PJM's performance score threshold (Manual 11), the default forfeiture level of the composite."""
 
 
 class MarketConfig(Strict):
@@ -45,6 +48,18 @@ class MarketConfig(Strict):
     rega_mileage: float = Field(
         default=6.58, gt=0, description="RegA benchmark hourly mileage for the ratio basis (-)."
     )
+    score: Literal["mileage_ratio", "pjm_composite"] = Field(
+        default="mileage_ratio",
+        description="Hourly performance score (-, 0-1): the seed's mileage ratio (fulfilled / "
+        "requested mileage), or PJM's composite of accuracy, delay and precision (Manual 12), "
+        "which adds those three columns to the hourly table.",
+    )
+    score_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Performance score (-, 0-1) below which an hour earns no capability and no "
+        "performance credit; unset = 0.40 (PJM Manual 11) with score = 'pjm_composite', 0 (no "
+        "forfeiture) with 'mileage_ratio'.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> MarketConfig:
@@ -54,4 +69,9 @@ class MarketConfig(Strict):
             raise ValueError("prices = 'pjm' needs price_file (a PJM regulation-market CSV path)")
         return self
 
+    def resolved_score_threshold(self) -> float:
+        """``score_threshold``, or its default for the chosen score (0.40 composite, 0 ratio)."""
+        if self.score_threshold is not None:
+            return float(self.score_threshold)
+        return PJM_SCORE_THRESHOLD if self.score == "pjm_composite" else 0.0
 

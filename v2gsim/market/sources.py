@@ -57,6 +57,9 @@ class MarketSpec:
         performance_price: synthetic mean performance price RMPCP ($/ΔMW).
         mileage_basis: settlement mileage: ``"signal"`` or ``"ratio"`` (RegD/RegA).
         rega_mileage: RegA benchmark hourly mileage of the ratio basis (ΔMW/MW).
+        score: hourly performance score: ``"mileage_ratio"`` (fulfilled / requested mileage) or
+            ``"pjm_composite"`` (:mod:`v2gsim.market.agc.performance`).
+        score_threshold: score (-, 0-1) below which an hour's credits are forfeited (0 = never).
     """
 
     agc: Literal["synthetic", "pjm_regd"] = "synthetic"
@@ -68,6 +71,8 @@ class MarketSpec:
     performance_price: float = 1.56
     mileage_basis: Literal["signal", "ratio"] = "signal"
     rega_mileage: float = 6.58
+    score: Literal["mileage_ratio", "pjm_composite"] = "mileage_ratio"
+    score_threshold: float = 0.0
 
 
 class SignalSource(Protocol):

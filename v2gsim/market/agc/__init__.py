@@ -19,7 +19,9 @@ calibration iterations, hours, or bound-switching episodes, never over 2-s sampl
 * :mod:`~v2gsim.market.agc.synthetic`: :func:`synthetic_regd`, with the energy-neutrality steps in
   :mod:`~v2gsim.market.agc.neutrality`;
 * :mod:`~v2gsim.market.agc.io`: :func:`read_pjm_regd`;
-* :mod:`~v2gsim.market.agc.dispatch`: :func:`follow_signal` and its :class:`FollowResult`.
+* :mod:`~v2gsim.market.agc.dispatch`: :func:`follow_signal` and its :class:`FollowResult`;
+* :mod:`~v2gsim.market.agc.performance`: PJM's composite performance score
+  (:func:`composite_score`: accuracy, delay, precision) and the threshold rule.
 
 This package re-exports their public API.
 """
@@ -27,10 +29,13 @@ This package re-exports their public API.
 from v2gsim.market.agc.dispatch import FollowResult, follow_signal
 from v2gsim.market.agc.io import read_pjm_regd
 from v2gsim.market.agc.mileage import hourly_mileage
+from v2gsim.market.agc.performance import CompositeScore, composite_score
 from v2gsim.market.agc.synthetic import synthetic_regd
 
 __all__ = [
+    "CompositeScore",
     "FollowResult",
+    "composite_score",
     "follow_signal",
     "hourly_mileage",
     "read_pjm_regd",
