@@ -53,7 +53,7 @@ def score_by_day(daily: pd.DataFrame) -> Figure:
     ax1.set_ylabel("performance score (-)")
     low = float(np.nanmin(daily["mean_score"])) if daily["mean_score"].notna().any() else 0.0
     ax1.set_ylim(max(0.0, low - 0.1 * (1.0 - low) - 0.005), 1.005)  # show the variation
-    ax1.set_title("Mileage performance score by day")
+    ax1.set_title("Performance score by day (bid-weighted)")
     ax2.bar(daily["day"], daily["profit"], color="C1")
     ax2.set_ylabel("profit ($/day)")
     ax2.set_xlabel("day")
