@@ -33,7 +33,8 @@ def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None
     runtime = time.perf_counter() - t0
     hourly, daily, fleet = model.hourly_table(), model.daily_table(), model.fleet_table()
     summary = summarize(scenario, hourly, daily, runtime, replication)
-    return RunResult(scenario.model_dump(mode="json"), hourly, daily, fleet, summary)
+    return RunResult(scenario.model_dump(mode="json"), hourly, daily, fleet, summary,
+                     soc=model.soc_table())
 
 
 def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: int = 0,
@@ -43,6 +44,6 @@ def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: i
         Path(scenario.output.dir) if scenario.output.dir else default_run_dir(scenario))
     result = run_scenario(scenario, replication=replication, progress=progress)
     write_run(path, scenario, result.hourly, result.daily, result.fleet, result.summary,
-              figures=scenario.output.figures)
+              figures=scenario.output.figures, soc=result.soc)
     result.path = path
     return result
