@@ -343,7 +343,7 @@ class Fleet:
         loss = self.energy_kwh * (1.0 - (1.0 - self.self_discharge_per_h) ** dt_h)
         e, cap = self.energy_kwh - loss, self.capacity_kwh
         base = np.clip((self.soc_target * cap - e) / (eta_c * dt_h), 0.0, self.baseline_kw) * plugged
-        up_kw = (self.discharge_kw + base) * offered
+        up_kw = (self.discharge_kw * self.v2g + base) * offered
         down_kw = (self.charger_kw - base) * offered
         floor_room = np.maximum(e - self.soc_min * cap, 0.0) * eta_d * self.v2g
         ceil_room = np.maximum((self.soc_max * cap - e) / eta_c - base * dt_h, 0.0)
