@@ -5,7 +5,8 @@
   ``a.b``, so such an import is an edge to those packages too (except to the importer's own
   ancestors, which Python always initializes first).
 * The pure layers (``behavior/``, ``market/``, ``optimize/``, ``game/``, ``network.py``,
-  ``fleet.py``, ``graph.py``) never import ``v2gsim.config``, ``pydantic`` or ``mesa``.
+  ``fleet.py``, ``fleet_degradation.py``, ``graph.py``) never import ``v2gsim.config``,
+  ``pydantic`` or ``mesa``.
 * No module over 600 lines, no function over 100 lines.
 * ``v2gsim validate`` does not import cvxpy.
 """
@@ -23,7 +24,7 @@ import v2gsim
 
 PKG = Path(v2gsim.__file__).resolve().parent
 PURE_PREFIXES = ("v2gsim.behavior", "v2gsim.market", "v2gsim.optimize", "v2gsim.game")
-PURE_MODULES = ("v2gsim.network", "v2gsim.fleet", "v2gsim.graph")
+PURE_MODULES = ("v2gsim.network", "v2gsim.fleet", "v2gsim.fleet_degradation", "v2gsim.graph")
 FORBIDDEN_IN_PURE = ("v2gsim.config", "pydantic", "mesa")
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 100

@@ -39,6 +39,7 @@ from v2gsim.config.build import run_spec
 from v2gsim.config.scenario import Scenario
 from v2gsim.day import DayLedger, daily_row
 from v2gsim.fleet import Fleet
+from v2gsim.fleet_records import DAILY_KEYS, FleetRecorder
 from v2gsim.game.imitation import initial_strategies
 from v2gsim.game.realized_payoffs import realized_ev_payoffs
 from v2gsim.market.sources import SignalSource, regulation_price_table, signal_source
@@ -145,7 +146,7 @@ class V2GMarketModel(mesa.Model):
                                    component_rng(root, "policy"))
             policy = make_policy(spec.policy, inputs)
         self.platform = PlatformAgent(self, policy, beliefs, spec.beliefs, spec.fleet.count,
-                                      spec.fleet.charger_kw, spec.hours)
+                                      spec.fleet.regulation_kw, spec.hours)
         if signals is None:
             signals = default_signals(spec, replication, stream_point)
         prices = regulation_price_table(spec.market, component_rng(root, "prices"), spec.days,
@@ -158,9 +159,14 @@ class V2GMarketModel(mesa.Model):
         self.grid_company = (GridCompanyAgent(self, spec.game, component_rng(root, "grid_company"))
                              if spec.game is not None else None)
         self.last_day: dict[str, Any] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters=DAILY_REPORTERS, tables={"hourly": self._hourly_columns()}
-        )
+        self.fleet_recorder = (FleetRecorder(self.fleet, spec.fleet)
+                               if FleetRecorder.wanted(spec.fleet) else None)
+        reporters, columns = dict(DAILY_REPORTERS), self._hourly_columns()
+        if self.fleet_recorder is not None:
+            reporters.update({k: _day(k) for k in DAILY_KEYS})
+            columns += self.fleet_recorder.hourly_keys
+        self.datacollector = mesa.DataCollector(model_reporters=reporters,
+                                                tables={"hourly": columns})
 
     def _hourly_columns(self) -> list[str]:
         """:data:`HOURLY_COLUMNS`, with the score's components after ``score`` when it has any."""
@@ -213,6 +219,8 @@ class V2GMarketModel(mesa.Model):
         choice = self.population.choose(decision.rebate, prediction)  # 3 drivers
         signal = self.tso.emit_signal(day)  # 4 TSO, hour by hour
         ledger = DayLedger(day)
+        if self.fleet_recorder is not None:
+            self.fleet_recorder.start_day()
         for t in range(self.spec.hours):
             self._hour(t, ledger, decision, choice, signal[t], prediction.expected[t], in_force)
         offered = choice.plugged & self.population.strategies[:, None]
@@ -221,6 +229,8 @@ class V2GMarketModel(mesa.Model):
         game_state = self._close_game(pg_actions)
         self.last_day = daily_row(ledger, decision, choice, prediction, self.fleet.soc,
                                   belief_error, game_state)
+        if self.fleet_recorder is not None:
+            self.last_day.update(self.fleet_recorder.day_totals())
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
 
@@ -233,7 +243,7 @@ class V2GMarketModel(mesa.Model):
         flows = fleet.hour_flows(plug_t, self.population.strategies)
         follow = self.platform.dispatch(signal_hour, bid, flows)
         net_kwh = float(follow.net_energy_kwh[0])
-        fleet.settle_hour(flows, net_kwh)
+        energy = fleet.settle_hour(flows, net_kwh)
         row = {
             "day": ledger.day, "hour": t, "plugged": int(plug_t.sum()),
             "offered": int(flows.offered.sum()), "predicted_plugged": float(predicted),
@@ -249,6 +259,8 @@ class V2GMarketModel(mesa.Model):
             **in_force,
         }
         row.update(self.tso.settle_hour(ledger.day, t, bid, follow, signal_hour))
+        if self.fleet_recorder is not None:
+            row.update(self.fleet_recorder.add_hour(ledger.day, t, energy, plug_t))
         self.datacollector.add_table_row("hourly", row)
         ledger.add(row, bid, unmet)
 
@@ -289,10 +301,19 @@ class V2GMarketModel(mesa.Model):
         return self._tags(df)
 
     def fleet_table(self) -> pd.DataFrame:
-        """Per-EV end-of-run state (one row per driver)."""
+        """Per-EV end-of-run state (one row per driver); with EV models or a degradation cost also
+        the model and the run's degradation (:mod:`v2gsim.fleet_records`)."""
+        extra = self.fleet_recorder.fleet_columns() if self.fleet_recorder is not None else {}
         return self._tags(pd.DataFrame({
             "driver": np.arange(self.fleet.size),
             "capacity_kwh": self.fleet.capacity_kwh,
             "energy_kwh": self.fleet.energy_kwh,
             "soc": self.fleet.soc,
+            **extra,
         }))
+
+    def soc_table(self) -> pd.DataFrame | None:
+        """Hourly SOC of the seeded sample of EVs (heterogeneous fleets), else None."""
+        rec = self.fleet_recorder
+        table = rec.soc_table() if rec is not None else None
+        return self._tags(table) if table is not None else None

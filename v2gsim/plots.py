@@ -12,12 +12,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
+    "fleet_composition",
     "metric_label",
     "plugged_and_bid_by_hour",
     "report_figures",
     "run_figures",
     "score_by_day",
     "soc_distribution",
+    "soc_trajectories",
 ]
 
 
@@ -82,14 +84,67 @@ def soc_distribution(daily: pd.DataFrame, fleet: pd.DataFrame) -> Figure:
     return fig
 
 
-def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame,
-                fleet: pd.DataFrame) -> dict[str, Figure]:
-    """All figures of a run directory, by file name."""
-    return {
+def soc_trajectories(soc: pd.DataFrame) -> Figure:
+    """Hourly SOC of the sampled EVs over the run (one line per EV, coloured by EV model).
+
+    Args:
+        soc: the SOC sample table (columns day, hour, driver, model, soc; ``soc.parquet``).
+    """
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    models = sorted(soc["model"].unique())
+    colour = {m: f"C{k % 10}" for k, m in enumerate(models)}
+    hours_per_day = int(soc["hour"].max()) + 1
+    for (_driver, model), rows in soc.groupby(["driver", "model"], sort=True):
+        t = (rows["day"] * hours_per_day + rows["hour"] + 1) / hours_per_day
+        ax.plot(t, rows["soc"], color=colour[model], lw=0.9, alpha=0.8)
+    for m in models:
+        ax.plot([], [], color=colour[m], label=m)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("day (end of hour)")
+    ax.set_ylabel("state of charge (-)")
+    ax.legend(fontsize=8, title="EV model", loc="lower right")
+    ax.set_title(f"SOC trajectories of {soc['driver'].nunique()} sampled EVs")
+    fig.tight_layout()
+    return fig
+
+
+def fleet_composition(fleet: pd.DataFrame) -> Figure:
+    """Per-model fleet composition: EVs per model and their usable battery capacity.
+
+    Args:
+        fleet: the fleet table with its ``model`` column (heterogeneous fleets).
+    """
+    g = fleet.groupby("model", sort=True)
+    count, capacity = g.size(), g["capacity_kwh"].sum() / 1000.0
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    colours = [f"C{k % 10}" for k in range(len(count))]
+    ax1.bar(count.index, count.to_numpy(), color=colours)
+    ax1.set_ylabel("EVs")
+    ax1.set_title("EVs per model")
+    ax2.bar(capacity.index, capacity.to_numpy(), color=colours)
+    ax2.set_ylabel("usable battery capacity (MWh)")
+    ax2.set_title("Battery capacity per model")
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="x", labelrotation=20)
+    fig.suptitle(f"Fleet composition ({int(count.sum())} EVs)")
+    fig.tight_layout()
+    return fig
+
+
+def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
+                soc: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """All figures of a run directory, by file name (the fleet figures only when their data is
+    there: a SOC sample, a fleet table with EV models)."""
+    figs = {
         "plugged_and_bid_by_hour.png": plugged_and_bid_by_hour(hourly),
         "performance_score_by_day.png": score_by_day(daily),
         "soc_distribution.png": soc_distribution(daily, fleet),
     }
+    if soc is not None and not soc.empty:
+        figs["soc_trajectories.png"] = soc_trajectories(soc)
+    if "model" in fleet.columns and not fleet.empty:
+        figs["fleet_composition.png"] = fleet_composition(fleet)
+    return figs
 
 
 #: Units of the summary metrics in report figures (axis labels).

@@ -5,7 +5,8 @@ Layout of a run directory::
     config.json       resolved scenario (after extends and --set), as validated
     hourly.parquet    one row per (day, hour): plug-ins, bids, mileage, score, prices, credits
     daily.parquet     one row per day: totals, mean score, SOC quantiles
-    fleet.parquet     one row per EV: end-of-run battery state
+    fleet.parquet     one row per EV: end-of-run battery state (model, degradation when on)
+    soc.parquet       heterogeneous fleets only: hourly SOC of a seeded sample of up to 20 EVs
     summary.json      headline figures of the run (see :func:`summarize`)
     figures/*.png     plots (see :mod:`v2gsim.plots`)
 
@@ -170,22 +171,29 @@ class RunResult:
     """Tables and summary of a finished run (also what :func:`read_run` returns)."""
 
     def __init__(self, scenario: dict[str, Any], hourly: pd.DataFrame, daily: pd.DataFrame,
-                 fleet: pd.DataFrame, summary: dict[str, Any], path: Path | None = None):
+                 fleet: pd.DataFrame, summary: dict[str, Any], path: Path | None = None,
+                 soc: pd.DataFrame | None = None):
         self.scenario = scenario
         self.hourly = hourly
         self.daily = daily
         self.fleet = fleet
         self.summary = summary
         self.path = path
+        self.soc = soc
 
 
 def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
-              fleet: pd.DataFrame, summary: dict[str, Any], figures: bool = True) -> Path:
-    """Write a run directory (tables atomically; figures last)."""
+              fleet: pd.DataFrame, summary: dict[str, Any], figures: bool = True,
+              soc: pd.DataFrame | None = None) -> Path:
+    """Write a run directory (tables atomically; figures last); ``soc.parquet`` when ``soc`` is
+    given (the SOC sample of a heterogeneous fleet)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", scenario.model_dump(mode="json"))
-    for name, df in (("hourly", hourly), ("daily", daily), ("fleet", fleet)):
+    tables = [("hourly", hourly), ("daily", daily), ("fleet", fleet)]
+    if soc is not None:
+        tables.append(("soc", soc))
+    for name, df in tables:
         atomic_write(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
     _write_json(out / "summary.json", summary)
     if figures:
@@ -193,7 +201,7 @@ def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.Dat
 
         fig_dir = out / "figures"
         fig_dir.mkdir(exist_ok=True)
-        for fname, fig in run_figures(hourly, daily, fleet).items():
+        for fname, fig in run_figures(hourly, daily, fleet, soc).items():
             atomic_write(fig_dir / fname, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png"))
             import matplotlib.pyplot as plt
 
@@ -209,6 +217,7 @@ def read_run(path: str | Path) -> RunResult:
     if missing:
         raise FileNotFoundError(f"{path}: not a complete run directory; missing {missing}")
     fleet = path / "fleet.parquet"
+    soc = path / "soc.parquet"
     return RunResult(
         scenario=json.loads((path / "config.json").read_text()),
         hourly=pd.read_parquet(path / "hourly.parquet"),
@@ -216,4 +225,5 @@ def read_run(path: str | Path) -> RunResult:
         fleet=pd.read_parquet(fleet) if fleet.exists() else pd.DataFrame(),
         summary=json.loads((path / "summary.json").read_text()),
         path=path,
+        soc=pd.read_parquet(soc) if soc.exists() else None,
     )

@@ -36,7 +36,8 @@ def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None
     hourly, daily, fleet = model.hourly_table(), model.daily_table(), model.fleet_table()
     summary = summarize(scenario, hourly, daily, runtime, replication)
     summary["stream"] = f"SeedSequence({scenario.seed}, spawn_key={model.stream_key})"
-    return RunResult(scenario.model_dump(mode="json"), hourly, daily, fleet, summary)
+    return RunResult(scenario.model_dump(mode="json"), hourly, daily, fleet, summary,
+                     soc=model.soc_table())
 
 
 def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: int = 0,
@@ -63,6 +64,6 @@ def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: i
             path.rmdir()  # leave no empty run directory behind
         raise
     write_run(path, scenario, result.hourly, result.daily, result.fleet, result.summary,
-              figures=scenario.output.figures)
+              figures=scenario.output.figures, soc=result.soc)
     result.path = path
     return result

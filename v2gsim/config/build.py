@@ -14,7 +14,8 @@ from v2gsim.config.base import expand_hourly
 from v2gsim.config.loading import load_scenario
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.scenario import Scenario
-from v2gsim.fleet import FleetSpec
+from v2gsim.fleet import EVModelSpec, FleetSpec
+from v2gsim.fleet_degradation import DegradationSpec
 from v2gsim.market.sources import MarketSpec
 from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
 from v2gsim.optimize.bilevel import BilevelInstance
@@ -67,11 +68,16 @@ def cluster_specs(scenario: Scenario) -> tuple[ClusterSpec, ...]:
 
 
 def fleet_spec(scenario: Scenario) -> FleetSpec:
-    """The ``[drivers]`` batteries and chargers."""
+    """The ``[drivers]`` batteries and chargers, its EV models (catalog rows and defaults
+    resolved) and its degradation cost."""
     d = scenario.drivers
+    deg = DegradationSpec(throughput_cost=d.degradation.throughput_cost,
+                          cycle_cost=d.degradation.cycle_cost)
     return FleetSpec(count=d.count, battery_kwh=d.battery_kwh, charger_kw=d.charger_kw,
                      baseline_charge_kw=d.baseline_charge_kw, soc_min=d.soc_min, soc_max=d.soc_max,
-                     soc_target=d.soc_target, soc_init=(d.soc_init[0], d.soc_init[1]))
+                     soc_target=d.soc_target, soc_init=(d.soc_init[0], d.soc_init[1]),
+                     models=tuple(EVModelSpec(**m) for m in d.resolved_models()),
+                     degradation=deg)
 
 
 def market_spec(scenario: Scenario) -> MarketSpec:
