@@ -63,7 +63,13 @@ def truncnorm_moments(mean: float, std: float, low: float, high: float) -> tuple
         ``(mean, variance)`` in the units of the arguments (variance in units²).
     """
     a, b = (low - mean) / std, (high - mean) / std
+    if a > 0:  # upper tail: the moments of the reflection -X on [-b, -a], where Φ is accurate
+        m, v = truncnorm_moments(0.0, 1.0, -b, -a)
+        return mean - std * m, std * std * v
     z = float(ndtr(b) - ndtr(a))
+    if not z > 0:
+        raise ValueError(f"truncation [{low}, {high}] of N({mean}, {std}²) has no probability mass "
+                         "in double precision (more than ~37 std from the mean)")
     pa = float(_phi(np.asarray(a))) if np.isfinite(a) else 0.0
     pb = float(_phi(np.asarray(b))) if np.isfinite(b) else 0.0
     apa = a * pa if np.isfinite(a) else 0.0
@@ -90,6 +96,7 @@ class TruncNormal:
             raise ValueError(f"TruncNormal needs finite low < high, got [{self.low}, {self.high}]")
         if not (np.isfinite(self.mean) and np.isfinite(self.std) and self.std > 0):
             raise ValueError(f"TruncNormal needs a finite mean and std > 0, got {self.mean}, {self.std}")
+        self.moments()  # raises when the interval holds no mass in double precision
 
     def ppf(self, u: ArrayLike, lower: ArrayLike | None = None) -> NDArray[np.float64]:
         """Inverse CDF; with ``lower``, of the law truncated further to [max(low, lower), high]."""

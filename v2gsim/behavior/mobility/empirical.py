@@ -12,7 +12,7 @@ column is partly missing (``kwh_requested``: 203 ACN sessions).
 
 **Resampling** (:func:`resample_sessions`): whole rows are drawn with replacement (uniform
 bootstrap), so the joint law of arrival, stay and energy survives (ACN's arrival-stay correlation
-is −0.31). The data carries no SOC, so the session's energy is read as the energy wanted minus the
+is −0.36). The data carries no SOC, so the session's energy is read as the energy wanted minus the
 energy at arrival, ``e^dep − e^0 = E`` (ASSUMPTION: the EV got what it wanted; ``kwh_requested`` is
 the driver's stated want). ``e^0 = SOC_0 · C`` with SOC_0 drawn from ``arrival_soc`` (independent of
 the row) and a battery capacity C; where ``e^0 + E > C`` the arrival energy is lowered to
