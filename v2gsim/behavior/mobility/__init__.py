@@ -34,7 +34,7 @@ from v2gsim.behavior.mobility.empirical import (
     resample_sessions,
 )
 from v2gsim.behavior.mobility.parametric import ParametricSessionSpec, sample_parametric
-from v2gsim.behavior.mobility.paths import place_index, sessions_from_paths
+from v2gsim.behavior.mobility.paths import PathSessionSpec, place_index, sessions_from_paths
 from v2gsim.behavior.mobility.presets import PRESETS, preset
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Distribution",
     "EmpiricalSessionSpec",
     "ParametricSessionSpec",
+    "PathSessionSpec",
     "SessionError",
     "SessionPool",
     "Sessions",

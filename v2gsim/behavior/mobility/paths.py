@@ -16,6 +16,8 @@ hour. Its session at a place is the span of its plug-in hours there:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -23,7 +25,20 @@ from v2gsim.behavior.mobility.core import SessionError, Sessions
 from v2gsim.behavior.sampling import PathChoice
 from v2gsim.network import PLUG, ActivityNetwork
 
-__all__ = ["place_index", "sessions_from_paths"]
+__all__ = ["PathSessionSpec", "place_index", "sessions_from_paths"]
+
+
+@dataclass(frozen=True)
+class PathSessionSpec:
+    """Sessions taken from the drivers' chosen paths (plain data for the model).
+
+    Attributes:
+        place: the place of the sessions (a network place with a charger).
+        wanted_soc: SOC wanted at departure (-); ``None``: the arrival energy (no requirement).
+    """
+
+    place: str
+    wanted_soc: float | None = None
 
 
 def place_index(net: ActivityNetwork, place: str | int) -> int:
