@@ -228,6 +228,9 @@ def test_overnight_wrap_hand_mask():
     assert flat.size == 31 and flat[18:31].all() and not flat[:18].any()
     with pytest.raises(SessionError, match="at most"):
         s.connected(n_slots=12, wrap=True)
+    # a 14-slot cycle: slot 18 is slot 4 of it, 13 slots run 4..13 then 0..2
+    np.testing.assert_array_equal(np.flatnonzero(s.connected(n_slots=14, wrap=True)[0]),
+                                  [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
     assert s.regrid(15).connected(wrap=True)[0].sum() == 13 * 4
 
 

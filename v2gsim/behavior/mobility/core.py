@@ -227,7 +227,10 @@ class Sessions:
             return (k >= a[:, None]) & (k < d[:, None])
         if (d - a > k_max).any():
             raise SessionError(f"wrap needs every session to last at most n_slots = {k_max} slots")
-        return (k - a[:, None]) % k_max < (d - a)[:, None]
+        a0 = a % k_max  # start in [0, K), end before 2K: mark on two days, fold the second back
+        k2 = np.arange(2 * k_max)[None, :]
+        both = (k2 >= a0[:, None]) & (k2 < (a0 + d - a)[:, None])
+        return both[:, :k_max] | both[:, k_max:]
 
     # ------------------------------------------------------------------ conversions
     def regrid(self, slot_minutes: int, rule: SlotRule | None = None) -> Sessions:
