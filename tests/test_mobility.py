@@ -179,8 +179,11 @@ def test_hours_to_slots_hand_values():
     a, d = hours_to_slots(arr, dep, 60, "half")
     np.testing.assert_array_equal(a, [7, 7, 7])  # 7.5: exactly half of hour 7 counts
     np.testing.assert_array_equal(d, [17, 16, 8])  # 7.2-7.4: shorter than half a slot, keeps one
-    np.testing.assert_array_equal(hours_to_slots(arr, dep, 60, "inner")[0], [8, 8, 8])
-    np.testing.assert_array_equal(hours_to_slots(arr, dep, 60, "inner")[1], [16, 16, 9])
+    # 7.6-7.7 h: rounds to [8, 8), gets the slot of its middle (7.65 h): hour 7, not hour 8
+    assert tuple(int(v[0]) for v in hours_to_slots([7.6], [7.7], 60, "half")) == (7, 8)
+    assert tuple(int(v[0]) for v in hours_to_slots([7.6], [8.4], 60, "inner")) == (8, 9)
+    np.testing.assert_array_equal(hours_to_slots(arr, dep, 60, "inner")[0], [8, 8, 7])
+    np.testing.assert_array_equal(hours_to_slots(arr, dep, 60, "inner")[1], [16, 16, 8])
     np.testing.assert_array_equal(hours_to_slots(arr, dep, 60, "outer")[0], [7, 7, 7])
     np.testing.assert_array_equal(hours_to_slots(arr, dep, 60, "outer")[1], [17, 16, 8])
     a15, d15 = hours_to_slots(arr, dep, 15, "half")

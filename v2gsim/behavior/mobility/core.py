@@ -20,8 +20,8 @@ constraint (6), models.md §5.1; seed 002's ``T_i = [t_i^start, t_i^end]``, ``SO
     scheduling);
   - ``"outer"``: every slot it touches, ``a = ⌊x⌋``, ``d = ⌈y⌉``.
 
-  Every session keeps at least one slot (``d ≥ a + 1``): a stay shorter than the rule admits is
-  given the slot its rounded arrival falls in.
+  Every session keeps at least one slot (``d ≥ a + 1``): a stay too short for the rule to give it
+  a slot gets the slot that holds the middle of the stay, ``a = ⌊(x + y)/2⌋``, ``d = a + 1``.
 * Energies in kWh: ``energy_arrival_kwh`` (stored at arrival, e^0) and ``energy_wanted_kwh`` (wanted
   at departure, e^dep); with a battery capacity C they are SOCs ``e/C`` (:meth:`Sessions.soc_arrival`).
   The wanted energy may be below the arrival energy (the driver lets the EV give energy back).
@@ -86,8 +86,11 @@ def hours_to_slots(arrival_h: ArrayLike, departure_h: ArrayLike, slot_minutes: i
         a, d = np.ceil(x), np.floor(y)
     else:
         a, d = np.floor(x), np.ceil(y)
-    a = a.astype(np.int64)
-    return a, np.maximum(d.astype(np.int64), a + 1)
+    a, d = a.astype(np.int64), d.astype(np.int64)
+    short = d <= a  # too short for the rule: the slot holding the middle of the stay
+    mid = np.floor(0.5 * (x + y)).astype(np.int64)
+    a = np.where(short, mid, a)
+    return a, np.where(short, mid + 1, d)
 
 
 def _capacity(capacity_kwh: ArrayLike, n: int) -> NDArray[np.float64]:
