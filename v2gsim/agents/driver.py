@@ -22,6 +22,8 @@ import mesa
 import numpy as np
 
 from v2gsim.behavior.extremal import sample_extremal
+from v2gsim.behavior.mobility.core import Sessions
+from v2gsim.behavior.mobility.paths import sessions_from_paths
 from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
 from v2gsim.game.imitation import imitation_step
 from v2gsim.network import PLUG, ActivityNetwork
@@ -149,6 +151,31 @@ class DriverPopulation:
             for p in np.unique(net.place[net.kind == PLUG]):
                 detail[(g.index, net.place_names[p])] = (plug_g & (place_g == p)).sum(axis=0)
         return DayChoice(plugged=plugged, travel_kwh=travel, detail=detail)
+
+    def sessions(self, place: str, soc_kwh: np.ndarray, wanted_kwh: np.ndarray | float | None = None,
+                 day: int = 0) -> Sessions:
+        """Today's sessions at ``place`` of every group's chosen paths (first to last plug-in hour
+        there; :func:`v2gsim.behavior.mobility.paths.sessions_from_paths`).
+
+        Args:
+            place: place name; groups whose network lacks it contribute no session.
+            soc_kwh: (M,) stored energy of the fleet at the start of the day (kWh).
+            wanted_kwh: (M,) or scalar energy wanted at departure (kWh); default the arrival energy.
+            day: day index written into the sessions.
+
+        Returns:
+            The sessions, ``ev`` = fleet row, in fleet order.
+        """
+        soc_kwh = np.asarray(soc_kwh, dtype=float)
+        wanted = None if wanted_kwh is None else np.broadcast_to(np.asarray(wanted_kwh, float), (self.size,))
+        parts = [sessions_from_paths(g.last_choice, g.network, place, soc_kwh[g.drivers],
+                                     wanted_kwh=None if wanted is None else wanted[g.drivers],
+                                     evs=g.drivers, day=day)
+                 for g in self.groups if g.last_choice is not None and place in g.network.place_names]
+        if not parts:
+            raise ValueError(f"no group has chosen paths with place {place!r} (run choose() first; "
+                             f"places: {sorted({n for g in self.groups for n in g.network.place_names})})")
+        return Sessions.concat(parts)
 
     @property
     def cooperation_share(self) -> float:

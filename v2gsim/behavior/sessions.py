@@ -55,6 +55,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 __all__ = [
+    "ACN_ENERGY_COLUMNS",
     "SESSION_COLUMNS",
     "PlugFrequency",
     "SessionFileError",
@@ -78,6 +79,8 @@ ACN_COLUMNS: tuple[str, ...] = (
     "connection_time_local",
     "disconnect_time_local",
 )
+#: Energy columns of the ACN-Data CSV read by ``read_acn_sessions(..., energy=True)`` (kWh).
+ACN_ENERGY_COLUMNS: tuple[str, ...] = ("kwh_delivered", "kwh_requested")
 
 Source = Literal["evwatts", "acn"]
 Unit = Literal["vehicle_day", "station_day"]
@@ -171,22 +174,27 @@ def read_evwatts_sessions(
                  tz_to if tz_from is not None else "local")
 
 
-def read_acn_sessions(path: str | Path) -> pd.DataFrame:
+def read_acn_sessions(path: str | Path, *, energy: bool = False) -> pd.DataFrame:
     """Read the flat Caltech ACN-Data CSV (``acn_caltech_sessions_2021_flat.csv``).
 
     Args:
         path: CSV with ``session_id, station_id, user_id, connection_time_local,
             disconnect_time_local`` (local America/Los_Angeles wall-clock times).
+        energy: also read :data:`ACN_ENERGY_COLUMNS` (``kwh_delivered``, the energy the session
+            delivered, and ``kwh_requested``, the driver's last request in the app, kWh; missing
+            requests are NaN) and append them to the table.
 
     Returns:
-        Tidy table with :data:`SESSION_COLUMNS`; ``vehicle_id`` is the ACN user id, or
-        ``"session:<session_id>"`` for sessions without one (each its own vehicle).
+        Tidy table with :data:`SESSION_COLUMNS` (plus the energy columns with ``energy=True``);
+        ``vehicle_id`` is the ACN user id, or ``"session:<session_id>"`` for sessions without one
+        (each its own vehicle).
 
     Raises:
-        SessionFileError: file missing/unreadable, missing columns, or bad timestamps.
+        SessionFileError: file missing/unreadable, missing columns, bad timestamps, or (with
+            ``energy=True``) non-numeric, negative or missing delivered energies.
     """
     p = Path(path)
-    df = _read_csv(p, ACN_COLUMNS, "ACN-Data")
+    df = _read_csv(p, ACN_COLUMNS + (ACN_ENERGY_COLUMNS if energy else ()), "ACN-Data")
     t_in = _parse_times(df["connection_time_local"], p, "connection_time_local")
     t_out = _parse_times(df["disconnect_time_local"], p, "disconnect_time_local")
     raw = df["user_id"].str.strip()
@@ -194,8 +202,30 @@ def read_acn_sessions(path: str | Path) -> pd.DataFrame:
     # "000000915" and "915.0" are the same user 915
     user = raw.str.replace(r"\.0$", "", regex=True).str.lstrip("0").replace("", "0")
     vehicle = user.where(~anon, "session:" + df["session_id"].astype(str))
-    return _tidy(df["session_id"], vehicle, df["station_id"], t_in, t_out, "acn", p,
+    if not energy:
+        return _tidy(df["session_id"], vehicle, df["station_id"], t_in, t_out, "acn", p,
+                     "America/Los_Angeles")
+    kwh = {c: _parse_kwh(df[c], p, c, allow_missing=c != "kwh_delivered") for c in ACN_ENERGY_COLUMNS}
+    # _tidy sorts by vehicle and plug-in time: carry the energies along by session id
+    tidy = _tidy(df["session_id"], vehicle, df["station_id"], t_in, t_out, "acn", p,
                  "America/Los_Angeles")
+    by_id = pd.DataFrame(kwh).set_axis(df["session_id"].astype(str).to_numpy())
+    if by_id.index.has_duplicates:
+        raise SessionFileError(f"{p}: duplicate session_id values; cannot attach energies")
+    for c in ACN_ENERGY_COLUMNS:
+        tidy[c] = by_id[c].reindex(tidy["session_id"]).to_numpy()
+    return tidy
+
+
+def _parse_kwh(values: pd.Series, path: Path, column: str, allow_missing: bool) -> NDArray[np.float64]:
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    bad = (np.isnan(x) & values.notna().to_numpy()) | (x < 0)
+    if not allow_missing:
+        bad |= np.isnan(x)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise SessionFileError(f"{path}: column {column!r} needs kWh >= 0 (bad rows {rows})")
+    return x
 
 
 def detect_source(path: str | Path) -> Source:
@@ -228,12 +258,15 @@ def detect_source(path: str | Path) -> Source:
     )
 
 
-def read_sessions(path: str | Path, source: Literal["evwatts", "acn", "auto"] = "auto") -> pd.DataFrame:
+def read_sessions(path: str | Path, source: Literal["evwatts", "acn", "auto"] = "auto", *,
+                  energy: bool = False) -> pd.DataFrame:
     """Read a session file of either format (``source="auto"`` detects it from the header).
 
     Args:
         path: the CSV.
         source: ``"evwatts"``, ``"acn"`` or ``"auto"``.
+        energy: append :data:`ACN_ENERGY_COLUMNS` (kWh). EV WATTS sessions carry no energies:
+            there the columns are all NaN.
 
     Returns:
         The tidy table (:data:`SESSION_COLUMNS`), ``attrs["source"]`` naming the format.
@@ -245,9 +278,13 @@ def read_sessions(path: str | Path, source: Literal["evwatts", "acn", "auto"] = 
     if source == "auto":
         source = detect_source(path)
     if source == "evwatts":
-        return read_evwatts_sessions(path)
+        table = read_evwatts_sessions(path)
+        if energy:
+            for c in ACN_ENERGY_COLUMNS:
+                table[c] = np.nan
+        return table
     if source == "acn":
-        return read_acn_sessions(path)
+        return read_acn_sessions(path, energy=energy)
     raise ValueError(f"unknown session source {source!r}; allowed: evwatts, acn, auto")
 
 

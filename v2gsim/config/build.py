@@ -7,13 +7,25 @@ scenario are resolved relative to the scenario file here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from v2gsim.config.base import expand_hourly
+from v2gsim.behavior.mobility import (
+    PRESETS,
+    Distribution,
+    EmpiricalSessionSpec,
+    ParametricSessionSpec,
+    PathSessionSpec,
+    SessionError,
+    TruncNormal,
+    Uniform,
+)
+from v2gsim.config.base import ScenarioError, expand_hourly
 from v2gsim.config.loading import load_scenario
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.scenario import Scenario
+from v2gsim.config.sessions import LawConfig
 from v2gsim.fleet import EVModelSpec, FleetSpec
 from v2gsim.fleet_degradation import DegradationSpec
 from v2gsim.market.sources import MarketSpec
@@ -40,6 +52,7 @@ __all__ = [
     "network_template",
     "policy_spec",
     "run_spec",
+    "sessions_spec",
 ]
 
 
@@ -138,6 +151,59 @@ def game_spec(scenario: Scenario) -> GameSpec | None:
                     imitation_rate=g.imitation_rate, fermi_beta=g.fermi_beta,
                     pg_matching=g.pg_matching, price_response=g.price_response,
                     price_mode=g.price_mode, price_grid=tuple(g.price_grid))
+
+
+def _law(cfg: LawConfig) -> Distribution:
+    if cfg.mean is None:
+        return Uniform(cfg.low, cfg.high)
+    return TruncNormal(cfg.low, cfg.high, cfg.mean, cfg.std)
+
+
+def sessions_spec(
+    scenario: Scenario,
+) -> ParametricSessionSpec | EmpiricalSessionSpec | PathSessionSpec | None:
+    """The ``[sessions]`` section as a :mod:`v2gsim.behavior.mobility` spec (None when off).
+
+    Defaults filled in here: a preset keeps its own battery, EV count and slot length unless the
+    section sets them; otherwise the capacity is ``drivers.battery_kwh``, the EV count
+    ``drivers.count``, the slot length 60 min; the paths' wanted SOC is ``drivers.soc_target``; the
+    session file is resolved relative to the scenario file.
+
+    Raises:
+        ScenarioError: the section's values give an invalid spec (e.g. a departure window that
+            ends before the arrival window), naming ``sessions``.
+    """
+    s = scenario.sessions
+    if not s.enabled:
+        return None
+    try:
+        return _sessions_spec(scenario)
+    except SessionError as exc:
+        raise ScenarioError([f"{scenario.source or '(scenario)'}: sessions: {exc}"]) from None
+
+
+def _sessions_spec(scenario: Scenario) -> ParametricSessionSpec | EmpiricalSessionSpec | PathSessionSpec:
+    s, d = scenario.sessions, scenario.drivers
+    if s.model == "paths":
+        return PathSessionSpec(place=s.place,
+                               wanted_soc=d.soc_target if s.wanted_soc is None else s.wanted_soc)
+    cap = d.battery_kwh if s.capacity_kwh is None else s.capacity_kwh
+    if s.model == "empirical":
+        return EmpiricalSessionSpec(
+            name="empirical", path=str(scenario.resolve_path(s.file)), source=s.source,
+            capacity_kwh=cap, arrival_soc=_law(s.arrival_soc), fill_kw=s.fill_kw,
+            energy_column=s.energy_column, max_sojourn_h=s.max_sojourn_h,
+            weekdays_only=s.weekdays_only, slot_minutes=s.slot_minutes or 60,
+            n_evs=s.n_evs or d.count)
+    if s.model == "preset":
+        base = PRESETS[s.preset]
+        return replace(base, slot_minutes=s.slot_minutes or base.slot_minutes,
+                       n_evs=s.n_evs or base.n_evs, capacity_kwh=s.capacity_kwh or base.capacity_kwh)
+    return ParametricSessionSpec(
+        name="parametric", arrival_h=_law(s.arrival_h), departure_h=_law(s.departure_h),
+        energy_arrival=_law(s.energy_arrival), energy_wanted=_law(s.energy_wanted),
+        energy_unit=s.energy_unit, capacity_kwh=cap, overnight=s.overnight,
+        min_stay_h=s.min_stay_h, slot_minutes=s.slot_minutes or 60, n_evs=s.n_evs or d.count)
 
 
 def run_spec(scenario: Scenario) -> RunSpec:

@@ -14,6 +14,7 @@ from v2gsim.config.game import GameConfig
 from v2gsim.config.market import MarketConfig
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.platform import PlatformConfig
+from v2gsim.config.sessions import SessionsConfig
 
 __all__ = ["ExperimentConfig", "OutputConfig", "Scenario"]
 
@@ -74,6 +75,8 @@ class Scenario(Strict):
     output: OutputConfig = Field(default_factory=OutputConfig, description="Run outputs.")
     game: GameConfig = Field(default_factory=GameConfig,
                              description="Seed 001 game and grid-company agent.")
+    sessions: SessionsConfig = Field(default_factory=SessionsConfig,
+                                     description="EV sessions at a site (off by default).")
     experiment: ExperimentConfig = Field(
         default_factory=ExperimentConfig, description="Sweep definition for `v2gsim sweep`."
     )
@@ -88,6 +91,9 @@ class Scenario(Strict):
                     raise ValueError(f"drivers.clusters {c.name!r}: place {o.name!r} is not in "
                                      f"[network]; allowed: {places}")
         self.cluster_networks()  # raises on an invalid merged network
+        s = self.sessions
+        if s.enabled and s.model == "paths" and s.place not in places:
+            raise ValueError(f"sessions.place {s.place!r} is not in [network]; allowed: {places}")
         return self
 
     def cluster_networks(self) -> list[tuple[str, float, NetworkConfig]]:
