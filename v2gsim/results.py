@@ -72,7 +72,9 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     """Headline figures of one run.
 
     Money in $, over the whole run; ``mean_performance_score`` is the bid-weighted mean of the
-    hourly scores of hours with a bid (NaN when the platform never bid).
+    hourly scores of hours with a bid (NaN when the platform never bid). With ``[market.energy]``
+    on: ``energy_source``, ``energy_bought_kwh``, ``energy_sold_kwh``, ``energy_cost`` (net, $) and
+    ``profit_net_energy`` (profit minus the energy cost, $).
     """
     bid = hourly["bid_kw"].to_numpy()
     score = hourly["score"].to_numpy()
@@ -81,7 +83,7 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     perf = float(hourly["performance_credit"].sum())
     reb = float(hourly["rebates_paid"].sum())
     m = scenario.drivers.count
-    return {
+    summary = {
         "scenario": scenario.name,
         "seed": scenario.seed,
         "replication": replication,
@@ -101,6 +103,12 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
         "unmet_travel_kwh": float(daily["unmet_travel_kwh"].sum()),
         "runtime_s": float(runtime_s),
     }
+    if "energy_cost" in hourly:  # [market.energy] on: grid energy and profit net of it ($)
+        energy = {k: float(hourly[k].sum())
+                  for k in ("energy_bought_kwh", "energy_sold_kwh", "energy_cost")}
+        summary.update(energy_source=scenario.market.energy.source, **energy,
+                       profit_net_energy=cap + perf - reb - energy["energy_cost"])
+    return summary
 
 
 class RunResult:

@@ -15,6 +15,7 @@ from v2gsim.config.loading import load_scenario
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.scenario import Scenario
 from v2gsim.fleet import FleetSpec
+from v2gsim.market.energy_sources import EnergySpec
 from v2gsim.market.sources import MarketSpec
 from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
 from v2gsim.optimize.bilevel import BilevelInstance
@@ -32,6 +33,7 @@ __all__ = [
     "chance_spec",
     "cluster_specs",
     "default_instance",
+    "energy_spec",
     "fleet_spec",
     "game_spec",
     "inputs_for",
@@ -82,7 +84,24 @@ def market_spec(scenario: Scenario) -> MarketSpec:
         mean_hourly_mileage=m.mean_hourly_mileage, prices=m.prices,
         price_path=scenario.resolve_path(m.price_file) if m.price_file else None,
         capability_price=m.capability_price, performance_price=m.performance_price,
-        mileage_basis=m.mileage_basis, rega_mileage=m.rega_mileage,
+        mileage_basis=m.mileage_basis, rega_mileage=m.rega_mileage, energy=energy_spec(scenario),
+    )
+
+
+def energy_spec(scenario: Scenario) -> EnergySpec | None:
+    """The ``[market.energy]`` section (paths resolved), or None when it is off."""
+    e = scenario.market.energy
+    if e.source == "none":
+        return None
+
+    def path(p: str) -> Path | None:
+        return scenario.resolve_path(p) if p else None
+
+    return EnergySpec(
+        source=e.source, slot_minutes=e.slot_minutes, price_path=path(e.price_file),
+        balancing_path=path(e.balancing_file), tariff_path=path(e.tariff_file), tariff=e.tariff,
+        start_date=e.start_date, mean_price=e.mean_price, buy_adder=e.buy_adder, sell=e.sell,
+        sell_fraction=e.sell_fraction, exchange_rate=e.exchange_rate, metering=e.metering,
     )
 
 

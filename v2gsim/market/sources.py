@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from v2gsim.market.agc import read_pjm_regd, synthetic_regd
 from v2gsim.market.agc.mileage import SECONDS_PER_DAY, hour_rows, samples_per, samples_per_hour
+from v2gsim.market.energy_sources import EnergySpec
 from v2gsim.market.prices import read_pjm_regulation_prices, synthetic_regulation_prices
 
 __all__ = [
@@ -57,6 +58,8 @@ class MarketSpec:
         performance_price: synthetic mean performance price RMPCP ($/ΔMW).
         mileage_basis: settlement mileage: ``"signal"`` or ``"ratio"`` (RegD/RegA).
         rega_mileage: RegA benchmark hourly mileage of the ratio basis (ΔMW/MW).
+        energy: the energy prices and settlement (:mod:`v2gsim.market.energy_sources`), or None
+            when the grid energy is not priced.
     """
 
     agc: Literal["synthetic", "pjm_regd"] = "synthetic"
@@ -68,6 +71,7 @@ class MarketSpec:
     performance_price: float = 1.56
     mileage_basis: Literal["signal", "ratio"] = "signal"
     rega_mileage: float = 6.58
+    energy: EnergySpec | None = None
 
 
 class SignalSource(Protocol):
