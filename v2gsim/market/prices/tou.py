@@ -31,6 +31,7 @@ Pure standard library and numpy.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import warnings
@@ -172,7 +173,7 @@ def _schedule(doc: Any, k: int) -> TouSchedule:
         raise ValueError(f"{where}: times, tariffs and demand_charge must be numbers") from None
     if not times or len(times) != len(tariffs):
         raise ValueError(f"{where}: {len(times)} times and {len(tariffs)} tariffs; need as many, >= 1")
-    if times[0] != 0 or any(b <= a for a, b in zip(times, times[1:], strict=False)) or times[-1] >= 24:
+    if times[0] != 0 or any(b <= a for a, b in itertools.pairwise(times)) or times[-1] >= 24:
         raise ValueError(f"{where}.times must increase from 0 and stay below 24 h, got {list(times)}")
     if not all(math.isfinite(t) and t >= 0 for t in (*tariffs, demand)):
         raise ValueError(f"{where}: tariffs and demand_charge must be finite and >= 0")
