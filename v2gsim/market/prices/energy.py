@@ -16,7 +16,7 @@ they cannot read. Pure numpy/pandas.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -64,7 +64,7 @@ def _day_array(name: str, value: ArrayLike | None, shape: tuple[int, int] | None
     return a
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EnergyPrices:
     """Energy prices of ``days`` days, one row per day and one column per slot.
 
@@ -91,7 +91,7 @@ class EnergyPrices:
     down: NDArray[np.float64] | None = None
     spot: NDArray[np.float64] | None = None
     dates: tuple[str, ...] = ()
-    source: str = field(default="", compare=False)
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.slot_minutes not in SLOT_MINUTES:
