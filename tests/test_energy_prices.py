@@ -204,6 +204,9 @@ def test_lmp_file_with_several_pnodes_needs_one(tmp_path):
     assert len(read_pjm_da_lmp(p, pnode="B")) == 2
     with pytest.raises(EnergyPriceFileError, match="no pnode 'C'"):
         read_pjm_da_lmp(p, pnode="C")
+    bad = _write(tmp_path, "bad.csv", head + rows.replace("B,20\n", "B,x\n", 1))
+    with pytest.raises(EnergyPriceFileError, match="line 4: total_lmp_da is not a number"):
+        read_pjm_da_lmp(bad, pnode="B")
 
 
 # ---------------------------------------------------------------- TOU tariffs

@@ -116,6 +116,17 @@ def test_price_table_of_files_replays_from_start_date():
                                       start_date="2019-12-01"), np.random.default_rng(0), 1, 24)
 
 
+def test_price_table_hours_are_clock_hours_from_day_start():
+    spec = EnergySpec(source="tou", tariff_path=require_shared(f"{TOU}/sce_tou_ev_4_march_2019.json"),
+                      start_date="2019-09-30")  # a Monday, the last day of the summer season
+    t = energy_price_table(spec, np.random.default_rng(0), days=2, hours=30).set_index(["day", "hour"])
+    assert len(t) == 60
+    assert t.loc[(0, 14), "energy_price"] == 0.26668  # Mon 30 Sep 14:00, summer on-peak
+    assert t.loc[(0, 1), "energy_price"] == 0.05623  # Mon 30 Sep 01:00, summer off-peak
+    assert t.loc[(0, 25), "energy_price"] == 0.06087  # hour 25 of day 0 = Tue 1 Oct 01:00, winter
+    assert t.loc[(1, 14), "energy_price"] == 0.0869  # day 1 starts at Tue 1 Oct 00:00
+
+
 # ---------------------------------------------------------------- in the model
 class _Recorder:
     """Wraps a fleet's drive() to record the travel energy actually taken from the batteries."""

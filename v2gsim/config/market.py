@@ -69,7 +69,7 @@ class EnergyConfig(Strict):
         default=1.0, ge=0, description="Sell price as a fraction of the buy price (-).")
     exchange_rate: float | None = Field(
         default=None, gt=0, description="USD per unit of the source's currency; required for "
-        "gme (EUR), not allowed for USD sources.",
+        "gme (EUR); unset (or 1) for the USD sources.",
     )
     metering: Literal["net", "gross"] = Field(
         default="net", description="net: import and export of an hour net out before pricing; "

@@ -85,8 +85,8 @@ def read_pjm_da_lmp(path: str | Path, pnode: str | None = None) -> pd.DataFrame:
     lmp = pd.to_numeric(raw["total_lmp_da"], errors="coerce")
     if lmp.isna().any():
         i = int(np.flatnonzero(lmp.isna().to_numpy())[0])
-        raise EnergyPriceFileError(f"{path}: row {i + 1}: total_lmp_da is not a number: "
-                                   f"{raw['total_lmp_da'].iloc[i]!r}")
+        raise EnergyPriceFileError(f"{path}: line {int(raw.index[i]) + 2}: total_lmp_da is not a "
+                                   f"number: {raw['total_lmp_da'].iloc[i]!r}")
     ept = _times(raw, "datetime_beginning_ept", path)
     out = pd.DataFrame({
         "time_utc": _times(raw, "datetime_beginning_utc", path).dt.tz_localize("UTC"),
