@@ -117,5 +117,7 @@ def test_rng_components_are_exactly_the_streams_a_run_uses(monkeypatch):
     monkeypatch.setattr(model_mod, "component_rng", recording(model_mod.component_rng))
     monkeypatch.setattr(model_mod, "component_seed_sequence",
                         recording(model_mod.component_seed_sequence))
-    V2GMarketModel(load_scenario(SCEN / "lin2020.toml", ["drivers.count=10"]))  # game on
+    # game on and synthetic energy prices on: every stream is asked for
+    V2GMarketModel(load_scenario(SCEN / "lin2020.toml", ["drivers.count=10",
+                                                         'market.energy.source="synthetic"']))
     assert sorted(set(used)) == sorted(COMPONENTS)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["DayLedger", "daily_row"]
 
 CREDIT_KEYS = ("capability_credit", "performance_credit", "rebates_paid")
+#: Hourly energy columns summed into the daily row when the energy market is on.
+ENERGY_KEYS = ("energy_bought_kwh", "energy_sold_kwh", "energy_cost")
 
 
 @dataclass
@@ -32,6 +34,8 @@ class DayLedger:
         totals: capability and performance credits and rebates paid so far ($).
         scores: performance scores of the hours with a bid (-).
         bids: their bids (kW), the weights of the day's mean score.
+        energy: grid energy bought and sold (kWh) and its net cost ($) so far; empty when the
+            energy market is off.
     """
 
     day: int
@@ -39,6 +43,7 @@ class DayLedger:
     totals: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CREDIT_KEYS, 0.0))
     scores: list[float] = field(default_factory=list)
     bids: list[float] = field(default_factory=list)
+    energy: dict[str, float] = field(default_factory=dict)
 
     def add(self, row: dict[str, Any], bid_kw: float, unmet_kwh: float) -> None:
         """Add one settled hour (its hourly-table row)."""
@@ -48,6 +53,9 @@ class DayLedger:
         if bid_kw > 0:
             self.scores.append(row["score"])
             self.bids.append(bid_kw)
+        if "energy_cost" in row:
+            for key in ENERGY_KEYS:
+                self.energy[key] = self.energy.get(key, 0.0) + row[key]
 
 
 def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, prediction: ClusterPersistency,
@@ -55,6 +63,9 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
     """The day's row of the daily table (money in $, energy in kWh, SOC quantiles of the fleet)."""
     totals = ledger.totals
     q = np.quantile(soc, [0.1, 0.5, 0.9])
+    profit = totals["capability_credit"] + totals["performance_credit"] - totals["rebates_paid"]
+    energy = ({**ledger.energy, "profit_net_energy": profit - ledger.energy["energy_cost"]}
+              if ledger.energy else {})
     return {
         "day": ledger.day,
         "plugged_ev_hours": float(choice.plugged.sum()),
@@ -63,7 +74,7 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
         "mean_score": (float(np.average(ledger.scores, weights=ledger.bids)) if ledger.bids
                        else np.nan),
         **totals,
-        "profit": totals["capability_credit"] + totals["performance_credit"] - totals["rebates_paid"],
+        "profit": profit,
         "soc_mean": float(soc.mean()), "soc_min": float(soc.min()),
         "soc_p10": float(q[0]), "soc_p50": float(q[1]), "soc_p90": float(q[2]),
         "soc_max": float(soc.max()), "unmet_travel_kwh": ledger.unmet_kwh,
@@ -74,4 +85,5 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
         "gap": float(decision.gap),
         "predicted_profit": float(decision.predicted_profit),
         **game_state,
+        **energy,
     }

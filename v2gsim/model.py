@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from v2gsim.agents.driver import DayChoice, DriverAgent, DriverGroup, DriverPopulation, cluster_sizes
+from v2gsim.agents.energy import ENERGY_DAILY_KEYS, ENERGY_HOURLY_COLUMNS, EnergyMarketAgent
 from v2gsim.agents.grid_company import GridCompanyAgent
 from v2gsim.agents.platform import PlatformAgent
 from v2gsim.agents.tso import TSOAgent
@@ -42,6 +43,7 @@ from v2gsim.fleet import Fleet
 from v2gsim.fleet_records import DAILY_KEYS, FleetRecorder
 from v2gsim.game.imitation import initial_strategies
 from v2gsim.game.realized_payoffs import realized_ev_payoffs
+from v2gsim.market.energy_sources import energy_price_table
 from v2gsim.market.sources import SignalSource, regulation_price_table, signal_source
 from v2gsim.network import build_network
 from v2gsim.policies import Decision, Policy, make_policy
@@ -120,6 +122,7 @@ class V2GMarketModel(mesa.Model):
         platform: the aggregator agent.
         tso: the TSO agent.
         grid_company: the grid-company agent (seed 001), or None.
+        energy: the energy-market agent pricing the grid energy (``[market.energy]``), or None.
         drivers: the driver agents (views into ``fleet`` and their group's choice).
         last_day: today's daily aggregates.
     """
@@ -158,6 +161,7 @@ class V2GMarketModel(mesa.Model):
                         for i in range(spec.fleet.count)]
         self.grid_company = (GridCompanyAgent(self, spec.game, component_rng(root, "grid_company"))
                              if spec.game is not None else None)
+        self.energy = self._energy_market(spec, root)
         self.last_day: dict[str, Any] = {}
         self.fleet_recorder = (FleetRecorder(self.fleet, spec.fleet)
                                if FleetRecorder.wanted(spec.fleet) else None)
@@ -165,6 +169,9 @@ class V2GMarketModel(mesa.Model):
         if self.fleet_recorder is not None:
             reporters.update({k: _day(k) for k in DAILY_KEYS})
             columns += self.fleet_recorder.hourly_keys
+        if self.energy is not None:  # energy columns only when the energy market is on
+            reporters.update({k: _day(k) for k in ENERGY_DAILY_KEYS})
+            columns += ENERGY_HOURLY_COLUMNS
         self.datacollector = mesa.DataCollector(model_reporters=reporters,
                                                 tables={"hourly": columns})
 
@@ -174,6 +181,15 @@ class V2GMarketModel(mesa.Model):
         at = cols.index("score") + 1
         cols[at:at] = self.tso.score_columns
         return cols
+
+    def _energy_market(self, spec: RunSpec, root: np.random.SeedSequence
+                       ) -> EnergyMarketAgent | None:
+        """The energy-market agent with the run's price table, or None when it is off."""
+        e = spec.market.energy
+        if e is None:
+            return None
+        table = energy_price_table(e, component_rng(root, "energy_prices"), spec.days, spec.hours)
+        return EnergyMarketAgent(self, table, spec.hours, e.metering)
 
     @staticmethod
     def _population(spec: RunSpec, root: np.random.SeedSequence) -> DriverPopulation:
@@ -261,6 +277,8 @@ class V2GMarketModel(mesa.Model):
         row.update(self.tso.settle_hour(ledger.day, t, bid, follow, signal_hour))
         if self.fleet_recorder is not None:
             row.update(self.fleet_recorder.add_hour(ledger.day, t, energy, plug_t))
+        if self.energy is not None:
+            row.update(self.energy.settle_hour(ledger.day, t, energy))
         self.datacollector.add_table_row("hourly", row)
         ledger.add(row, bid, unmet)
 

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
+    "energy_price_and_load",
     "fleet_composition",
     "metric_label",
     "plugged_and_bid_by_hour",
@@ -108,6 +109,39 @@ def soc_trajectories(soc: pd.DataFrame) -> Figure:
     return fig
 
 
+def energy_price_and_load(hourly: pd.DataFrame) -> Figure:
+    """Energy buy and sell prices and the site's net grid load by slot of the day.
+
+    Top: mean buy and sell price per slot ($/kWh) with the 10-90 % band of the buy price over
+    days. Bottom: mean net grid load per slot, ``(energy_bought_kwh - energy_sold_kwh) / 1 h``
+    (kW; negative = the site feeds the grid), with its 10-90 % band. Needs the energy columns
+    of a run with ``[market.energy]`` on.
+    """
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    g = hourly.groupby("hour")
+    buy = g["energy_price"]
+    ax1.fill_between(buy.mean().index, buy.quantile(0.1), buy.quantile(0.9), alpha=0.25,
+                     color="C3", step="mid", label="buy price, 10-90 %")
+    ax1.step(buy.mean().index, buy.mean(), where="mid", color="C3", label="buy price (mean)")
+    ax1.step(buy.mean().index, g["energy_sell_price"].mean(), where="mid", color="C2",
+             linestyle="--", label="sell price (mean)")
+    ax1.set_ylabel("energy price ($/kWh)")
+    ax1.set_ylim(bottom=0)
+    ax1.legend(fontsize=8)
+    ax1.set_title("Energy price and site load by slot")
+    load = (hourly["energy_bought_kwh"] - hourly["energy_sold_kwh"]).groupby(hourly["hour"])
+    mean = load.mean()
+    ax2.fill_between(mean.index, load.quantile(0.1), load.quantile(0.9), alpha=0.25, color="C0",
+                     label="net load, 10-90 %")
+    ax2.plot(mean.index, mean, "o-", color="C0", label="net grid load (mean)")
+    ax2.axhline(0.0, color="0.5", linewidth=0.8)
+    ax2.set_xlabel("hour of day")
+    ax2.set_ylabel("net grid load (kW)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def fleet_composition(fleet: pd.DataFrame) -> Figure:
     """Per-model fleet composition: EVs per model and their usable battery capacity.
 
@@ -140,6 +174,8 @@ def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
         "performance_score_by_day.png": score_by_day(daily),
         "soc_distribution.png": soc_distribution(daily, fleet),
     }
+    if "energy_price" in hourly:
+        figs["energy_price_and_load.png"] = energy_price_and_load(hourly)
     if soc is not None and not soc.empty:
         figs["soc_trajectories.png"] = soc_trajectories(soc)
     if "model" in fleet.columns and not fleet.empty:

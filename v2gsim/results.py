@@ -130,6 +130,8 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     hourly scores of hours with a bid (NaN when the platform never bid). Beside it, so that a few
     failed hours are not hidden by the average: ``bid_hours``, ``score_target`` (1 - eta of
     ``[platform.chance]``), ``bid_hours_below_target`` and their share, ``zero_score_bid_hours``.
+    With ``[market.energy]`` on: ``energy_source``, ``energy_bought_kwh``, ``energy_sold_kwh``,
+    ``energy_cost`` (net, $) and ``profit_net_energy`` (profit minus the energy cost, $).
     """
     bid = hourly["bid_kw"].to_numpy()
     score = hourly["score"].to_numpy()
@@ -140,7 +142,7 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     perf = float(hourly["performance_credit"].sum())
     reb = float(hourly["rebates_paid"].sum())
     m = scenario.drivers.count
-    return {
+    summary = {
         "scenario": scenario.name,
         "seed": scenario.seed,
         "replication": replication,
@@ -165,6 +167,12 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
         "unmet_travel_kwh": float(daily["unmet_travel_kwh"].sum()),
         "runtime_s": float(runtime_s),
     }
+    if "energy_cost" in hourly:  # [market.energy] on: grid energy and profit net of it ($)
+        energy = {k: float(hourly[k].sum())
+                  for k in ("energy_bought_kwh", "energy_sold_kwh", "energy_cost")}
+        summary.update(energy_source=scenario.market.energy.source, **energy,
+                       profit_net_energy=cap + perf - reb - energy["energy_cost"])
+    return summary
 
 
 class RunResult:

@@ -12,7 +12,8 @@ adding a component never shifts the others' streams. The components (:data:`COMP
 * ``policy`` - the generator a platform policy is given (the built-in policies draw nothing);
 * ``grid_company`` - the grid company's published price and realized actions (seed 001);
 * ``game_drivers`` - initial strategies and imitation of the drivers (seed 001);
-* ``mesa`` - Mesa's own ``model.rng`` / ``model.random`` (no phase of the model uses them).
+* ``mesa`` - Mesa's own ``model.rng`` / ``model.random`` (no phase of the model uses them);
+* ``energy_prices`` - synthetic energy prices (``[market.energy] source = "synthetic"``).
 
 One stream is deliberately not a child of the run's root: the **AGC history** the platform knows
 before the run (:func:`history_rng`, ``SeedSequence([seed, 4242])``), from which the policies'
@@ -37,7 +38,8 @@ __all__ = [
 ]
 
 #: Components with their own streams. New components append here; the key is a hash of the name.
-COMPONENTS = ("fleet", "drivers", "agc", "prices", "policy", "grid_company", "game_drivers", "mesa")
+COMPONENTS = ("fleet", "drivers", "agc", "prices", "policy", "grid_company", "game_drivers", "mesa",
+              "energy_prices")
 
 HISTORY_SEED_TAG = 4242
 """Second word of the seed ``[scenario.seed, 4242]`` of the AGC history (see the module docstring)."""

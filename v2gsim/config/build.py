@@ -28,6 +28,7 @@ from v2gsim.config.scenario import Scenario
 from v2gsim.config.sessions import LawConfig
 from v2gsim.fleet import EVModelSpec, FleetSpec
 from v2gsim.fleet_degradation import DegradationSpec
+from v2gsim.market.energy_sources import EnergySpec
 from v2gsim.market.sources import MarketSpec
 from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
 from v2gsim.optimize.bilevel import BilevelInstance
@@ -45,6 +46,7 @@ __all__ = [
     "chance_spec",
     "cluster_specs",
     "default_instance",
+    "energy_spec",
     "fleet_spec",
     "game_spec",
     "inputs_for",
@@ -103,6 +105,24 @@ def market_spec(scenario: Scenario) -> MarketSpec:
         capability_price=m.capability_price, performance_price=m.performance_price,
         mileage_basis=m.mileage_basis, rega_mileage=m.rega_mileage,
         score=m.score, score_threshold=m.resolved_score_threshold(),
+        energy=energy_spec(scenario),
+    )
+
+
+def energy_spec(scenario: Scenario) -> EnergySpec | None:
+    """The ``[market.energy]`` section (paths resolved), or None when it is off."""
+    e = scenario.market.energy
+    if e.source == "none":
+        return None
+
+    def path(p: str) -> Path | None:
+        return scenario.resolve_path(p) if p else None
+
+    return EnergySpec(
+        source=e.source, slot_minutes=e.slot_minutes, price_path=path(e.price_file),
+        balancing_path=path(e.balancing_file), tariff_path=path(e.tariff_file), tariff=e.tariff,
+        start_date=e.start_date, mean_price=e.mean_price, buy_adder=e.buy_adder, sell=e.sell,
+        sell_fraction=e.sell_fraction, exchange_rate=e.exchange_rate, metering=e.metering,
     )
 
 

@@ -179,7 +179,7 @@ def _missing_data(scenario: Scenario) -> list[tuple[str, str]]:
         where = " (relative paths are relative to the scenario file)" if not Path(text).is_absolute() else ""
         if not path.exists():
             out.append((field, f"file not found: {path}{where}"))
-        elif not path.is_file():
+        elif not path.is_file() and not (field.endswith("tariff_file") and path.is_dir()):
             out.append((field, f"not a file: {path}"))
         elif not os.access(path, os.R_OK):
             out.append((field, f"file cannot be read: {path}"))

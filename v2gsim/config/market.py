@@ -1,17 +1,115 @@
-"""Schema of the market (``[market]``): AGC source, regulation prices, mileage basis, score."""
+"""Schema of the market (``[market]``): AGC source, regulation prices, mileage basis, score; the
+energy prices and their settlement (``[market.energy]``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from v2gsim.config.base import Strict
 
-__all__ = ["PJM_SCORE_THRESHOLD", "MarketConfig"]
+__all__ = ["PJM_SCORE_THRESHOLD", "EnergyConfig", "MarketConfig"]
 
 PJM_SCORE_THRESHOLD = 0.40
 """PJM's performance score threshold (Manual 11), the default forfeiture level of the composite."""
+
+# Which source reads which file field (the cross-field check names them).
+_FILE_FIELDS = {"price_file": ("gme", "pjm_lmp"), "balancing_file": ("gme",),
+                "tariff_file": ("tou",), "tariff": ("tou",)}
+
+
+class EnergyConfig(Strict):
+    """Energy prices of the grid energy the fleet draws and feeds back, and its settlement.
+
+    Off by default (``source = "none"``): no energy columns in the tables. Money of the tables is
+    USD; prices in another currency (gme: EUR) are converted with ``exchange_rate`` only.
+    """
+
+    source: Literal["none", "synthetic", "gme", "pjm_lmp", "tou"] = Field(
+        default="none",
+        description="Energy prices: none (off), synthetic (PJM-RTO 2016 day-ahead calibration, "
+        "USD), gme (Italian PUN and MSD files, EUR), pjm_lmp (a PJM da_hrl_lmps file, USD), tou "
+        "(an acnportal-format time-of-use tariff, USD).",
+    )
+    slot_minutes: Literal[15, 30, 60] = Field(
+        default=60, description="Slot length of the price series (min); the model prices each "
+        "hour at the mean of its slots.",
+    )
+    price_file: str = Field(
+        default="", description="gme: PUN CSV; pjm_lmp: da_hrl_lmps CSV (relative to the "
+        "scenario file).",
+    )
+    balancing_file: str = Field(
+        default="", description="gme: MSD CSV of up/down balancing prices (relative to the "
+        "scenario file; optional).",
+    )
+    tariff_file: str = Field(
+        default="", description="tou: tariff JSON, or a folder of them with `tariff` naming one "
+        "(relative to the scenario file).",
+    )
+    tariff: str = Field(
+        default="", description="tou: the tariff's name as in its file, e.g. 'SCE TOU-EV-4'.")
+    start_date: str = Field(
+        default="", description="Calendar date of day 0 (YYYY-MM-DD); files: default their "
+        "first day; tou: required (seasons, weekdays).",
+    )
+    mean_price: float = Field(
+        default=0.030007, gt=0, description="synthetic: mean energy price ($/kWh); the standard "
+        "deviation keeps the 2016 coefficient of variation (0.386).",
+    )
+    buy_adder: float = Field(
+        default=0.0, description="Added to every buy price (source currency/kWh), e.g. network "
+        "charges.",
+    )
+    sell: Literal["fraction", "spot"] = Field(
+        default="fraction", description="Sell price: fraction (sell_fraction x buy price) or "
+        "spot (the wholesale price: PUN, LMP or synthetic; not for tou).",
+    )
+    sell_fraction: float = Field(
+        default=1.0, ge=0, description="Sell price as a fraction of the buy price (-).")
+    exchange_rate: float | None = Field(
+        default=None, gt=0, description="USD per unit of the source's currency; required for "
+        "gme (EUR); unset (or 1) for the USD sources.",
+    )
+    metering: Literal["net", "gross"] = Field(
+        default="net", description="net: import and export of an hour net out before pricing; "
+        "gross: both are priced.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EnergyConfig:
+        src = self.source
+        if src == "none":
+            return self
+        for name, sources in _FILE_FIELDS.items():
+            if getattr(self, name) and src not in sources:
+                raise ValueError(f"{name} is read by source {' or '.join(sources)} only, not "
+                                 f"{src!r}")
+        if src in ("gme", "pjm_lmp") and not self.price_file:
+            what = "a PUN CSV" if src == "gme" else "a da_hrl_lmps CSV"
+            raise ValueError(f"source = {src!r} needs price_file ({what})")
+        if src == "tou" and not (self.tariff_file and self.start_date):
+            raise ValueError("source = 'tou' needs tariff_file (a tariff JSON or a folder with "
+                             "tariff = name) and start_date (YYYY-MM-DD of day 0)")
+        if self.start_date:
+            try:
+                dt.date.fromisoformat(self.start_date)
+            except ValueError:
+                raise ValueError(f"start_date must be YYYY-MM-DD, got {self.start_date!r}") from None
+        if src == "tou" and self.sell == "spot":
+            raise ValueError("sell = 'spot' needs a wholesale price (source synthetic, gme or "
+                             "pjm_lmp); a tou tariff has none: use sell = 'fraction'")
+        if src == "gme" and self.exchange_rate is None:
+            raise ValueError("source = 'gme' prices are in EUR and the run's money in USD: give "
+                             "exchange_rate (USD per EUR, e.g. 1.11)")
+        if src != "gme" and self.exchange_rate not in (None, 1.0):
+            raise ValueError(f"source = {src!r} prices are in USD: exchange_rate does not apply")
+        if not math.isfinite(self.buy_adder):
+            raise ValueError("buy_adder must be finite")
+        return self
 
 
 class MarketConfig(Strict):
@@ -59,6 +157,9 @@ class MarketConfig(Strict):
         description="Performance score (-, 0-1) below which an hour earns no capability and no "
         "performance credit; unset = 0.40 (PJM Manual 11) with score = 'pjm_composite', 0 (no "
         "forfeiture) with 'mileage_ratio'.",
+    )
+    energy: EnergyConfig = Field(
+        default_factory=EnergyConfig, description="Energy prices and settlement (off by default)."
     )
 
     @model_validator(mode="after")

@@ -121,6 +121,12 @@ class Scenario(Strict):
             out += [(f"market.agc_files[{k}]", p) for k, p in enumerate(m.agc_files)]
         if m.prices == "pjm":
             out.append(("market.price_file", m.price_file))
+        e = m.energy
+        if e.source != "none":
+            out += [(f"market.energy.{name}", getattr(e, name))
+                    for name in ("price_file", "balancing_file") if getattr(e, name)]
+            if e.tariff_file:  # a tariff JSON, or a folder of them
+                out.append(("market.energy.tariff_file", e.tariff_file))
         return out
 
     def resolve_path(self, path: str) -> Path:

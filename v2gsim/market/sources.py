@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from v2gsim.market.agc import read_pjm_regd, synthetic_regd
 from v2gsim.market.agc.mileage import SECONDS_PER_DAY, hour_rows, samples_per, samples_per_hour
+from v2gsim.market.energy_sources import EnergySpec
 from v2gsim.market.prices import read_pjm_regulation_prices, synthetic_regulation_prices
 
 __all__ = [
@@ -60,6 +61,8 @@ class MarketSpec:
         score: hourly performance score: ``"mileage_ratio"`` (fulfilled / requested mileage) or
             ``"pjm_composite"`` (:mod:`v2gsim.market.agc.performance`).
         score_threshold: score (-, 0-1) below which an hour's credits are forfeited (0 = never).
+        energy: the energy prices and settlement (:mod:`v2gsim.market.energy_sources`), or None
+            when the grid energy is not priced.
     """
 
     agc: Literal["synthetic", "pjm_regd"] = "synthetic"
@@ -73,6 +76,7 @@ class MarketSpec:
     rega_mileage: float = 6.58
     score: Literal["mileage_ratio", "pjm_composite"] = "mileage_ratio"
     score_threshold: float = 0.0
+    energy: EnergySpec | None = None
 
 
 class SignalSource(Protocol):
