@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from v2gsim.config.base import Strict
 
-__all__ = ["MarketConfig"]
+__all__ = ["SYNTHETIC_MILEAGE_RANGE", "MarketConfig"]
+
+#: Mean hourly mileages the synthetic AGC generator reaches with the settings of a run (per-unit/h):
+#: :data:`v2gsim.market.agc.synthetic.REACHABLE_MILEAGE` (derived there; a test keeps them equal).
+SYNTHETIC_MILEAGE_RANGE = (12.0, 1200.0)
 
 
 class MarketConfig(Strict):
@@ -23,7 +27,9 @@ class MarketConfig(Strict):
         description="PJM 2-s RegD CSVs (paths relative to the scenario file), cycled day by day.",
     )
     mean_hourly_mileage: float = Field(
-        default=25.0, gt=0, description="Synthetic AGC: mean hourly mileage (per-unit/h)."
+        default=25.0, gt=0,
+        description="Synthetic AGC: mean hourly mileage (per-unit/h), within the range the "
+        "generator reaches (SYNTHETIC_MILEAGE_RANGE: 12 to 1200; real RegD about 25-33).",
     )
     prices: Literal["synthetic", "pjm"] = Field(
         default="synthetic", description="Regulation prices: synthetic, or a PJM file (price_file)."
@@ -45,6 +51,17 @@ class MarketConfig(Strict):
     rega_mileage: float = Field(
         default=6.58, gt=0, description="RegA benchmark hourly mileage for the ratio basis (-)."
     )
+
+    @field_validator("mean_hourly_mileage")
+    @classmethod
+    def _reachable(cls, v: float) -> float:
+        lo, hi = SYNTHETIC_MILEAGE_RANGE
+        if not lo <= v <= hi:
+            raise ValueError(
+                f"must lie in [{lo:g}, {hi:g}] per-unit/h, the range the synthetic AGC generator "
+                "reaches at 2-s resolution with 13 % saturation and 15-min energy neutrality "
+                f"(got {v!r})")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> MarketConfig:
