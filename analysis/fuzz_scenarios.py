@@ -18,7 +18,9 @@ Usage::
     python analysis/fuzz_scenarios.py --cases 1000 --seed 0 --workers 2 --timeout 180
 
 Prints one JSON object: ``cases``, ``valid``, ``rejected``, ``run_ok``, ``run_failed_cleanly``,
-``valid_but_run_rejected`` (validated but the run exited 2: validation missed something),
+``data_rejected_at_run`` (data-file cases whose file validates - it exists and is not empty - but
+cannot be read: the run exits 2 naming the field), ``valid_but_run_rejected`` (any other case
+that validated but whose run exited 2: validation missed something),
 ``tracebacks`` and ``hangs`` (both must be 0), ``unnamed_messages`` (exit-2 lines without a field,
 must be 0), ``by_operator``, ``wall_s`` and examples of every failure. The exit status is 1 when a
 traceback, a hang or an unnamed message occurred.
@@ -53,11 +55,14 @@ SCENARIOS = REPO / "scenarios"
 #: Fleet size a valid case is run with when it asks for more EVs (a 1-day run of a small fleet).
 RUN_DRIVERS = 100
 
-#: One line of an exit-2 message: ``FILE: dotted.field: message``. The field is a dotted path with
-#: optional ``[k]`` indices (``network.places[0].utility``), or a marker in parentheses for a
-#: problem of the whole file (``(toml)`` syntax, ``(file)`` encoding, ``(scenario)``).
+#: One line of an exit-2 message: ``FILE: dotted.field: message``. The field is a dotted path of
+#: words with ``[k]`` indices (``network.places[0].utility``) and quoted keys that are not words
+#: (``drivers['a b']``), or a marker in parentheses for a problem of the whole file (``(toml)``
+#: syntax, ``(file)`` missing or unreadable, ``(--set)`` an override without ``=``).
+_INDEX = r"\[(?:\d+|'[^']*'|\"[^\"]*\")\]"
 MESSAGE_LINE = re.compile(
-    r"^(?P<file>.+?): (?P<field>\([a-z]+\)|[A-Za-z_][\w]*(\[\d+\])*(\.[\w]+(\[\d+\])*)*): (?P<msg>.+)$"
+    rf"^(?P<file>.+?): (?P<field>\([a-z-]+\)|(?:[\w-]+|{_INDEX})(?:\.[\w-]+|{_INDEX})*): "
+    r"(?P<msg>.+)$"
 )
 
 #: Enumerated fields and the values they allow (the mutation "enum" sets one to another value).
@@ -227,9 +232,12 @@ def mutate(doc: dict[str, Any], ch: Chooser) -> tuple[dict[str, Any], str]:
     """One random mutation of ``doc`` (a copy); returns it and the operator's name."""
     doc = copy.deepcopy(doc)
     op = ch.choice(("delete", "rename", "insert", "swap_type", "special", "list", "enum",
-                    "number"))
+                    "enum", "enum", "number", "number", "number"))  # the last two keep more valid
     paths = _paths(doc)
-    path = ch.choice(paths)
+    # Keys of tables three times as often as list items (the 24-hour lists would dominate).
+    keyed = [p for p in paths if isinstance(p[-1], str)]
+    items = [p for p in paths if not isinstance(p[-1], str)]
+    path = ch.choice(keyed if not items or ch.randint(0, 3) else items)
     parent, key = _get(doc, path[:-1]), path[-1]
     if op == "delete":
         del parent[key]
@@ -305,8 +313,38 @@ def file_cases(tmp: Path) -> list[dict[str, Any]]:
                        "to_empty.toml")]
     for bad in ("drivers.count=[1,", "drivers.count=nan", "days=inf", "network.hours={",
                 "market.mean_hourly_mileage=1e308", "drivers.count", "=3", "name=\"../../x\"",
-                "network.places=[]", "drivers.count=10000000000", "days=\"many\""):
+                "network.places=[]", "drivers.count=10000000000", "days=\"many\"",
+                "network.places.9.utility=1", "network.places.x.sigma=1", "drivers..count=3",
+                "network.places.0.utility=nan", "market.mean_hourly_mileage=0.999999999"):
         cases.append({"file": str(tmp / "nan_set.toml"), "op": f"set:{bad}", "overrides": [bad]})
+    return cases + data_cases(tmp)
+
+
+def data_cases(tmp: Path) -> list[dict[str, Any]]:
+    """Scenarios whose data files are unreadable (issue 18): a directory, an empty file, binary,
+    not UTF-8, a malformed CSV, wrong columns, too short. ``validate`` catches the first two; the
+    others must make the run exit 2 naming the field (op ``data:...``)."""
+    files = {
+        "dir": None, "empty.csv": b"", "binary.csv": bytes(range(256)) * 8,
+        "latin1.csv": "time_ept,regd\n2020-07-16 00:00:00,0.5\u00e9\n".encode("latin-1"),
+        "ragged.csv": b'a,b\n1,2\n3,4,5,6\n"unterminated\n',
+        "columns.csv": b"x,y\n1,2\n3,4\n",
+        "short.csv": b"time_ept,regd\n2020-07-16 00:00:00,0.1\n2020-07-16 00:00:02,0.2\n",
+    }
+    data = tmp / "data"
+    data.mkdir(exist_ok=True)
+    cases = []
+    for name, content in files.items():
+        path = data / name
+        if content is None:
+            path.mkdir(exist_ok=True)
+        else:
+            path.write_bytes(content)
+        for field, body in (("price", f'prices = "pjm"\nprice_file = "{path}"\n'),
+                            ("agc", f'agc = "pjm_regd"\nagc_files = ["{path}"]\n')):
+            f = tmp / f"data_{field}_{name.replace('.', '_')}.toml"
+            f.write_text(f'extends = "{SCENARIOS / "tiny.toml"}"\n[market]\n{body}')
+            cases.append({"file": str(f), "op": f"data:{field}:{name}", "overrides": []})
     return cases
 
 
@@ -341,7 +379,7 @@ def _call(argv: list[str]) -> dict[str, Any]:
             rec["rc"] = main(argv)
         except SystemExit as exc:  # argparse usage errors
             rec["rc"] = exc.code if isinstance(exc.code, int) else 2
-        except BaseException as exc:  # noqa: BLE001 - an escaping exception is what we count
+        except BaseException as exc:  # an escaping exception is what the fuzzer counts
             rec["rc"] = None
             rec["exception"] = f"{type(exc).__name__}: {exc}"[:500]
             rec["traceback"] = traceback.format_exc()[-3000:]
@@ -496,11 +534,13 @@ def summarize(results: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
             elif run is not None and run.get("rc") in (1, 2):
                 c["run_failed_cleanly"] += 1
                 if run["rc"] == 2:
-                    note("valid_but_run_rejected", {"case": case, "stderr": run["stderr"][-500:]})
+                    kind = ("data_rejected_at_run" if case["op"].startswith("data:")
+                            else "valid_but_run_rejected")
+                    note(kind, {"case": case, "stderr": run["stderr"][-500:]})
         elif v.get("rc") == 2:
             c["rejected"] += 1
-    keys = ("cases", "valid", "rejected", "run_ok", "run_failed_cleanly", "valid_but_run_rejected",
-            "tracebacks", "hangs", "worker_deaths", "unnamed_messages")
+    keys = ("cases", "valid", "rejected", "run_ok", "run_failed_cleanly", "data_rejected_at_run",
+            "valid_but_run_rejected", "tracebacks", "hangs", "worker_deaths", "unnamed_messages")
     out: dict[str, Any] = {k: c[k] for k in keys}
     out["by_operator"] = dict(sorted(by_op.items()))
     out["wall_s"] = round(wall_s, 1)

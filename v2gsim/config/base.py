@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
@@ -84,14 +85,17 @@ class Strict(BaseModel):
 def dotted_location(loc: tuple[Any, ...], msg: str) -> tuple[str, str]:
     """``(dotted field, message)`` of one pydantic error location and message.
 
-    List indices print as ``[k]`` (``network.places[0].utility``), pydantic's validator tags
-    (``function-after[...]``) are dropped and a :func:`field_error` message moves its field into
-    the location. An empty location is ``(scenario)``.
+    List indices print as ``[k]`` (``network.places[0].utility``), keys that are not words as
+    ``['a key']``, pydantic's validator tags (``function-after[...]``) are dropped and a
+    :func:`field_error` message moves its field into the location. An empty location is
+    ``(scenario)``.
     """
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not re.fullmatch(r"[\w-]+", str(part)):  # a key TOML allows but a path does not show
+            out += f"[{str(part)!r}]"[:80]
         elif not str(part).startswith(("function-", "json-or-python", "lax-or-strict")):
             out += f".{part}" if out else str(part)
     msg = msg.removeprefix("Value error, ")
