@@ -8,11 +8,20 @@ from pydantic import Field, field_validator, model_validator
 
 from v2gsim.config.base import Strict
 
-__all__ = ["SYNTHETIC_MILEAGE_RANGE", "MarketConfig"]
+__all__ = ["SYNTHETIC_MILEAGE_RANGE", "SYNTHETIC_PRICE_RANGE", "MarketConfig"]
 
 #: Mean hourly mileages the synthetic AGC generator reaches with the settings of a run (per-unit/h):
 #: :data:`v2gsim.market.agc.synthetic.REACHABLE_MILEAGE` (derived there; a test keeps them equal).
 SYNTHETIC_MILEAGE_RANGE = (12.0, 1200.0)
+
+#: Mean prices the synthetic price generator (:func:`v2gsim.market.prices.synthetic_regulation_prices`
+#: with the PJM 2016 standard deviations, zero fractions and hour shapes of a run) can produce:
+#: its lognormal noise needs ``(1 + (std/mean)²)(1 - π) >= mean_h(shape_h²)``, i.e. a mean of at
+#: most ``std / sqrt(mean_h(shape_h²) / (1 - π) - 1)`` = 76.67 $/MW-h (capability: std 18.519,
+#: π = 0.0039) and 3.334 $/ΔMW (performance: std 2.27, π = 0.2538); a positive lower bound keeps
+#: ``std / mean`` finite. Rounded inwards; a test recomputes the bounds from the profiles. Other
+#: price levels: ``prices = "pjm"`` with a price file.
+SYNTHETIC_PRICE_RANGE = {"capability_price": (1e-3, 76.0), "performance_price": (1e-3, 3.3)}
 
 
 class MarketConfig(Strict):
@@ -38,10 +47,16 @@ class MarketConfig(Strict):
         default="", description="PJM regulation-market CSV (relative to the scenario file)."
     )
     capability_price: float = Field(
-        default=13.94, ge=0, description="Synthetic mean capability price RMCCP ($/MW-h)."
+        default=13.94, ge=SYNTHETIC_PRICE_RANGE["capability_price"][0],
+        le=SYNTHETIC_PRICE_RANGE["capability_price"][1],
+        description="Synthetic mean capability price RMCCP ($/MW-h), at most 76 (the generator "
+        "keeps PJM 2016's spread, 18.5 $/MW-h; see SYNTHETIC_PRICE_RANGE).",
     )
     performance_price: float = Field(
-        default=1.56, ge=0, description="Synthetic mean performance price RMPCP ($/ΔMW)."
+        default=1.56, ge=SYNTHETIC_PRICE_RANGE["performance_price"][0],
+        le=SYNTHETIC_PRICE_RANGE["performance_price"][1],
+        description="Synthetic mean performance price RMPCP ($/ΔMW), at most 3.3 (the generator "
+        "keeps PJM 2016's spread, 2.27 $/ΔMW; see SYNTHETIC_PRICE_RANGE).",
     )
     mileage_basis: Literal["signal", "ratio"] = Field(
         default="signal",
@@ -49,7 +64,7 @@ class MarketConfig(Strict):
         "PJM's RegD/RegA mileage ratio with rega_mileage as the benchmark.",
     )
     rega_mileage: float = Field(
-        default=6.58, gt=0, description="RegA benchmark hourly mileage for the ratio basis (-)."
+        default=6.58, gt=0, le=1e4, description="RegA benchmark hourly mileage for the ratio basis (-)."
     )
 
     @field_validator("mean_hourly_mileage")

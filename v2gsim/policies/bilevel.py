@@ -39,7 +39,7 @@ __all__ = ["BilevelPolicy", "BilevelSpec", "bilevel_instance", "make_bilevel", "
 SOLVE_FAILURES = (SolveError, PersistencySolveError)
 
 
-class _NoBeliefs(Exception):
+class BeliefsUnavailable(Exception):
     """The observation carries no beliefs (the platform's persistency prediction failed)."""
 
 
@@ -158,9 +158,9 @@ class BilevelPolicy:
         t0 = time.perf_counter()
         try:
             if obs.beliefs is None:  # the platform's own belief solve failed (agents/platform.py)
-                raise _NoBeliefs("the platform has no persistency prediction today")
+                raise BeliefsUnavailable("the platform has no persistency prediction today")
             sol = self.solve(obs)
-        except (*SOLVE_FAILURES, _NoBeliefs) as exc:  # keep going; the table records the failure
+        except (*SOLVE_FAILURES, BeliefsUnavailable) as exc:  # keep going; the table records the failure
             fallback = self.last if self.last is not None else self._first_day_fallback(obs)
             self.last = Decision(fallback.rebate, fallback.bid_kw,
                                  status=f"fallback: {type(exc).__name__}: {exc}",
