@@ -399,7 +399,7 @@ def test_too_much_memory_is_refused_naming_the_field(monkeypatch, capsys):
     # the runner checks too (a scenario built in Python), before building the model
     scen = load_scenario(TINY)
     big = scen.model_copy(update={"drivers": scen.drivers.model_copy(update={"count": 3_000_000})})
-    with pytest.raises(ScenarioError, match="drivers.count: a run needs about"):
+    with pytest.raises(ScenarioError, match=r"drivers\.count: a run needs about"):
         run_scenario(big)
 
 

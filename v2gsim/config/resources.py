@@ -22,7 +22,8 @@ cluster network; counts of :func:`network_size`, an upper bound of the built net
 The constants were measured on the default network (170 arcs, 57 nodes, 24 h; peak RSS of 1-day
 runs of 10,000 and 40,000 EVs: 1.8-2.0 kB per EV with normal utilities, 2.6 kB two-point, 3.2 kB
 uniform, of which 0.6 kB agents and fleet; 1.4 kB per hourly row; 22 B per history sample) and
-rounded up: the estimate is an upper bound within a factor of about 1.5 (``tests/test_hardening.py`` checks it against a measured run).
+rounded up: the estimate is an upper bound within a factor of about 1.5
+(``tests/test_hardening.py`` checks it against a measured run).
 Standard library only (validation imports no numpy).
 """
 
