@@ -22,7 +22,7 @@ Prints one JSON object: ``cases``, ``valid``, ``rejected``, ``run_ok``, ``run_fa
 cannot be read: the run exits 2 naming the field), ``valid_but_run_rejected`` (any other case
 that validated but whose run exited 2: validation missed something),
 ``tracebacks`` and ``hangs`` (both must be 0), ``unnamed_messages`` (exit-2 lines without a field,
-must be 0), ``by_operator``, ``wall_s`` and examples of every failure. The exit status is 1 when a
+must be 0) of the ``exit2_lines_checked``, ``by_operator``, ``wall_s`` and examples of every failure. The exit status is 1 when a
 traceback, a hang or an unnamed message occurred.
 """
 
@@ -525,6 +525,9 @@ def summarize(results: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
                                     "exception": rec.get("exception"),
                                     "traceback": rec.get("traceback", rec.get("stderr"))})
             bad = unnamed_lines(rec) if rec is not None else []
+            if rec is not None and rec.get("rc") == 2:
+                text = rec["stdout"] if rec["argv"][0] == "validate" else rec["stderr"]
+                c["exit2_lines_checked"] += sum(1 for ln in text.splitlines() if ln.strip())
             if bad:
                 note("unnamed_messages", {"case": case, "lines": bad[:3]})
         if v.get("rc") == 0:
@@ -540,7 +543,8 @@ def summarize(results: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
         elif v.get("rc") == 2:
             c["rejected"] += 1
     keys = ("cases", "valid", "rejected", "run_ok", "run_failed_cleanly", "data_rejected_at_run",
-            "valid_but_run_rejected", "tracebacks", "hangs", "worker_deaths", "unnamed_messages")
+            "valid_but_run_rejected", "tracebacks", "hangs", "worker_deaths", "unnamed_messages",
+            "exit2_lines_checked")
     out: dict[str, Any] = {k: c[k] for k in keys}
     out["by_operator"] = dict(sorted(by_op.items()))
     out["wall_s"] = round(wall_s, 1)

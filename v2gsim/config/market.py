@@ -74,8 +74,7 @@ class MarketConfig(Strict):
         if not lo <= v <= hi:
             raise ValueError(
                 f"must lie in [{lo:g}, {hi:g}] per-unit/h, the range the synthetic AGC generator "
-                "reaches at 2-s resolution with 13 % saturation and 15-min energy neutrality "
-                f"(got {v!r})")
+                "reaches at 2-s resolution with 13 % saturation and 15-min energy neutrality")
         return v
 
     @model_validator(mode="after")
