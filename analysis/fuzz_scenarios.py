@@ -22,8 +22,8 @@ Prints one JSON object: ``cases``, ``valid``, ``rejected``, ``run_ok``, ``run_fa
 cannot be read: the run exits 2 naming the field), ``valid_but_run_rejected`` (any other case
 that validated but whose run exited 2: validation missed something),
 ``tracebacks`` and ``hangs`` (both must be 0), ``unnamed_messages`` (exit-2 lines without a field,
-must be 0) of the ``exit2_lines_checked``, ``by_operator``, ``wall_s`` and examples of every failure. The exit status is 1 when a
-traceback, a hang or an unnamed message occurred.
+must be 0) among the ``exit2_lines_checked``, ``by_operator``, ``wall_s`` and examples of every
+failure. The exit status is 1 when a traceback, a hang or an unnamed message occurred.
 """
 
 from __future__ import annotations
