@@ -116,7 +116,7 @@ def test_unknown_catalog_name_lists_the_allowed_ones():
     with pytest.raises(ScenarioError) as exc:
         scenario_from_dict(data, "s.toml")
     (line,) = exc.value.problems
-    assert line.startswith("s.toml: drivers.models.0.catalog: unknown catalog model 'delorean'")
+    assert line.startswith("s.toml: drivers.models[0].catalog: unknown catalog model 'delorean'")
     assert all(name in line for name in ev_catalog())
 
 

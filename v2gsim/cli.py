@@ -2,6 +2,11 @@
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
+
+The package's own typed errors are caught here and printed as one line each: problems of the input
+(scenario, data files, run directory, file system) exit with status 2, a computation that failed
+(a solver that did not converge, a step past the horizon, memory) with status 1. ``--debug``
+(before or after the command) lets them propagate with their traceback, for developers.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from pathlib import Path
 
 from v2gsim import __version__
 from v2gsim.config import DEFAULT_SCENARIO, ScenarioError, load_scenario, validate_file
-from v2gsim.sweep_dir import SweepDirectoryError
 
 __all__ = ["main"]
 
@@ -202,9 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="v2gsim", description="Agent-based simulation of vehicle-to-grid markets.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of a failure (for developers)")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of a failure (for developers)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="simulate a scenario and write a run directory")
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[debug], **kwargs)
+
+    run = command("run", help="simulate a scenario and write a run directory")
     _add_scenario_args(run)
     run.add_argument("--days", type=int, default=None, help="override the number of days")
     run.add_argument("--seed", type=int, default=None, help="override the root seed")
@@ -217,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=_cmd_run)
 
-    sw = sub.add_parser("sweep", help="Monte Carlo sweep: grid of --set lists x replications")
+    sw = command("sweep", help="Monte Carlo sweep: grid of --set lists x replications")
     sw.add_argument("scenario", nargs="?", default=None, help="scenario TOML (default: default)")
     sw.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="KEY=V1,V2,...", help="swept values (repeatable; the grid is their "
@@ -234,19 +246,19 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
-    rp = sub.add_parser("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI")
+    rp = command("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI")
     rp.add_argument("dir", type=Path,
                     help="a sweep directory (sweep.json, parts/) or a folder of run directories")
     rp.add_argument("--no-figures", action="store_true", help="skip figures/report_*.png")
     rp.add_argument("--show", action="store_true", help="print the table")
     rp.set_defaults(func=_cmd_report)
 
-    sv = sub.add_parser("solve", help="solve one day's bilevel rebate-and-bid problem (seed 000)")
+    sv = command("solve", help="solve one day's bilevel rebate-and-bid problem (seed 000)")
     _add_scenario_args(sv)
     sv.add_argument("--json", action="store_true", help="print the solution as JSON")
     sv.set_defaults(func=_cmd_solve)
 
-    gm = sub.add_parser("game", help="seed 001 evolutionary game: points, equilibria, figures")
+    gm = command("game", help="seed 001 evolutionary game: points, equilibria, figures")
     _add_scenario_args(gm)
     gm.add_argument("--at", type=float, nargs=2, metavar=("P_D", "E_D"), default=None,
                     help="evaluate gains at this (p_d yuan/kWh, E_d kWh) instead of the scenario's")
@@ -255,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     gm.add_argument("--json", action="store_true", help="print one JSON object")
     gm.set_defaults(func=_cmd_game)
 
-    cal = sub.add_parser("calibrate", help="calibrate plug-in utilities from real charging sessions")
+    cal = command("calibrate", help="calibrate plug-in utilities from real charging sessions")
     cal.add_argument("sessions", type=Path, help="sessions file (EV WATTS or ACN-Data CSV)")
     cal.add_argument("--network", type=Path, default=None,
                      help="scenario whose network is calibrated (default: the default scenario)")
@@ -266,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--json", action="store_true", help="print the report as JSON")
     cal.set_defaults(func=_cmd_calibrate)
 
-    val = sub.add_parser("validate", help="check a scenario file; print OK or every problem")
+    val = command("validate", help="check a scenario file; print OK or every problem")
     val.add_argument("file", type=Path, help="scenario TOML file (or the name of a shipped scenario)")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field before validating (repeatable)")
@@ -274,19 +286,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _loaded(module: str, name: str) -> type:
+    """Class ``name`` of ``module`` if the module is loaded (an error of a module that was never
+    imported cannot have been raised), else a class nothing is an instance of."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name) if mod is not None else type(f"_Unloaded{name}", (), {})
+
+
+def _failure(exc: BaseException) -> tuple[int, list[str]] | None:
+    """Exit status and lines for one of the package's typed errors (None: not one of them)."""
+    input_errors = (_loaded("v2gsim.market.sources", "DataFileError"),
+                    _loaded("v2gsim.behavior.sessions", "SessionFileError"))
+    if isinstance(exc, ScenarioError):
+        return 2, list(exc.problems)
+    if isinstance(exc, input_errors):
+        return 2, [_one_line(exc)]
+    if isinstance(exc, OSError):  # run directory exists, missing or unwritable files and folders
+        return 2, [f"error: {_one_line(exc)}"]
+    if isinstance(exc, _loaded("v2gsim.optimize.solvers.errors", "SolveError")):
+        return 1, [f"error: solve failed: {_one_line(exc)}"]
+    if isinstance(exc, _loaded("v2gsim.model", "HorizonError")):
+        return 1, [f"error: {_one_line(exc)}"]
+    if isinstance(exc, MemoryError):
+        return 1, ["error: out of memory; lower drivers.count or days (or set "
+                   "V2GSIM_MEMORY_LIMIT to what this machine can give a run)"]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``v2gsim`` console script."""
+    """Entry point of the ``v2gsim`` console script.
+
+    Returns:
+        0 on success, 2 for a problem of the input (one ``FILE: dotted.field: message`` line per
+        scenario problem), 1 for a failed computation, 130 when interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "debug", False):
+        return int(args.func(args))
     try:
         return int(args.func(args))
-    except ScenarioError as exc:
-        for line in exc.problems:
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        failure = _failure(exc)
+        if failure is None:
+            raise  # a programming error: keep its traceback
+        code, lines = failure
+        for line in lines:
             print(line, file=sys.stderr)
-        return 2
-    except (FileNotFoundError, FileExistsError, SweepDirectoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return code
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
     """``["a.b=1,2", "c=x"]`` -> ``{"a.b": [1, 2], "c": ["x"]}``.
 
     Raises:
-        ScenarioError: an item is not ``key=values``.
+        ScenarioError: an item is not ``key=values``, or a value is malformed TOML (``[1,``).
     """
     grid: dict[str, list[Any]] = {}
     bad = []
@@ -103,7 +103,10 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
         if not sep or not key.strip():
             bad.append(f"--set {item!r}: expected dotted.key=v1,v2,...")
             continue
-        grid[key.strip()] = split_values(text)
+        try:
+            grid[key.strip()] = split_values(text)
+        except ValueError as exc:  # a value that looks like TOML but does not parse
+            bad.append(f"--set: {key.strip()}: value {exc}")
     if bad:
         raise ScenarioError(bad)
     return grid

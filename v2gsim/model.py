@@ -231,7 +231,8 @@ class V2GMarketModel(mesa.Model):
         pg_actions = gc.open_day(self.fleet.size) if gc is not None else None  # 2 grid company
         in_force = ({"x": self.population.cooperation_share, "y": gc.y, "price": gc.price}
                     if gc is not None else {"x": np.nan, "y": np.nan, "price": np.nan})
-        prediction = self.platform.predict(decision.rebate)
+        prediction = self.platform.predict(decision.rebate,
+                                           required=self.spec.distribution == "extremal")
         choice = self.population.choose(decision.rebate, prediction)  # 3 drivers
         signal = self.tso.emit_signal(day)  # 4 TSO, hour by hour
         ledger = DayLedger(day)
@@ -247,6 +248,7 @@ class V2GMarketModel(mesa.Model):
                                   belief_error, game_state)
         if self.fleet_recorder is not None:
             self.last_day.update(self.fleet_recorder.day_totals())
+        self.last_day["policy_status"] = self.platform.status(self.last_day["policy_status"])
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
 

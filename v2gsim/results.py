@@ -34,6 +34,7 @@ import pandas as pd
 from v2gsim.config import Scenario
 
 __all__ = [
+    "RUN_ENTRIES",
     "RunDirectoryExistsError",
     "RunResult",
     "atomic_write",
@@ -73,22 +74,41 @@ def default_run_dir(scenario: Scenario, root: str | Path = "runs") -> Path:
         return path
 
 
+#: What a run directory holds (:func:`write_run`); ``--force`` replaces only such directories.
+RUN_ENTRIES = frozenset({"config.json", "hourly.parquet", "daily.parquet", "fleet.parquet",
+                         "summary.json", "figures"})
+
+
 def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
     """Use ``path`` as a run directory: created if missing; refused if it holds files, unless
     ``force`` (then its contents are removed first).
 
+    ``force`` replaces only an earlier run directory (``config.json`` and nothing but the entries
+    of :data:`RUN_ENTRIES` and hidden temporary files): a file, or a folder holding anything else
+    (a home directory given by mistake, a scenario's ``output.dir`` pointing elsewhere) is never
+    removed.
+
     Raises:
-        RunDirectoryExistsError: ``path`` exists, is not empty, and ``force`` is False.
+        RunDirectoryExistsError: ``path`` exists and is not empty, and ``force`` is False or
+            ``path`` is not a run directory.
     """
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         if not force:
             raise RunDirectoryExistsError(
                 f"{path}: exists and is not empty; choose another --out or pass --force to replace it")
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+        if not path.is_dir():
+            raise RunDirectoryExistsError(f"{path}: is a file, not a run directory; --force replaces "
+                                          "only run directories: choose another --out")
+        other = sorted(e.name for e in path.iterdir()
+                       if e.name not in RUN_ENTRIES and not e.name.startswith("."))
+        if other or not (path / "config.json").is_file():
+            why = (f"it holds {', '.join(other[:5])}{' ...' if len(other) > 5 else ''}" if other
+                   else "it has no config.json")
+            raise RunDirectoryExistsError(
+                f"{path}: is not a v2gsim run directory ({why}); --force replaces only run "
+                "directories: choose another --out")
+        shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

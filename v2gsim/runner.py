@@ -7,11 +7,23 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from v2gsim.config import Scenario
+from v2gsim.config import Scenario, ScenarioError
+from v2gsim.config.resources import memory_problems
+from v2gsim.market.sources import DataFileError
 from v2gsim.model import V2GMarketModel
 from v2gsim.results import RunResult, default_run_dir, prepare_run_dir, summarize, write_run
 
-__all__ = ["run_scenario", "run_to_dir"]
+__all__ = ["data_file_error", "run_scenario", "run_to_dir"]
+
+
+def data_file_error(scenario: Scenario, exc: DataFileError) -> ScenarioError:
+    """``exc`` as a scenario problem naming the field that pointed to the file:
+    ``FILE: market.price_file: /abs/path: missing column(s) ...``."""
+    origin = scenario.source or scenario.name
+    target = exc.path.resolve()
+    field = next((f for f, text in scenario.data_files()
+                  if scenario.resolve_path(text).resolve() == target), "(data)")
+    return ScenarioError([f"{origin}: {field}: {exc}"])
 
 
 def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = None,
@@ -24,14 +36,24 @@ def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None
         point: parameter-point index when the run is a sweep task (see :mod:`v2gsim.rng`).
         common_random_numbers: use replication ``replication``'s streams whatever the point.
         progress: show a tqdm bar over days (default: ``scenario.output.progress``).
+
+    Raises:
+        ScenarioError: the run would not fit in memory (``drivers.count``, ``days``, ...), or a data
+            file cannot be read (naming the file and its field, e.g. ``market.price_file``).
     """
     show = scenario.output.progress if progress is None else progress
+    too_big = memory_problems(scenario)  # before anything is allocated
+    if too_big:
+        raise ScenarioError([f"{scenario.source or scenario.name}: {f}: {m}" for f, m in too_big])
     t0 = time.perf_counter()
-    model = V2GMarketModel(scenario, replication=replication, point=point,
-                           common_random_numbers=common_random_numbers)
-    for _ in tqdm(range(scenario.days), desc=f"{scenario.name} r{replication}", unit="day",
-                  disable=not show, leave=False):
-        model.step()
+    try:
+        model = V2GMarketModel(scenario, replication=replication, point=point,
+                               common_random_numbers=common_random_numbers)
+        for _ in tqdm(range(scenario.days), desc=f"{scenario.name} r{replication}", unit="day",
+                      disable=not show, leave=False):
+            model.step()
+    except DataFileError as exc:
+        raise data_file_error(scenario, exc) from None
     runtime = time.perf_counter() - t0
     hourly, daily, fleet = model.hourly_table(), model.daily_table(), model.fleet_table()
     summary = summarize(scenario, hourly, daily, runtime, replication)

@@ -5,10 +5,20 @@ and, during the day, allocates the AGC signal across the plugged-in EVs within t
 limits (:func:`v2gsim.market.agc.follow_signal`). Its beliefs about the drivers are one persistency
 model per cluster (:class:`~v2gsim.behavior.beliefs.ClusterBeliefs`); the policy sees a snapshot of
 them (:class:`~v2gsim.policies.base.PlugBeliefs`), never the live object.
+
+When the persistency solve of the beliefs fails (a typed
+:class:`~v2gsim.optimize.solvers.SolveError`, e.g. ``PersistencySolveError`` when the damped
+Newton on (D4) and the conic fallback do not converge for extreme utilities), the platform falls
+back instead of stopping the run: it keeps its last prediction, or goes without one (the policy
+then sees no beliefs; the day's predicted plug-ins are NaN), and records the reason
+(:attr:`PlatformAgent.fallbacks`; the daily table's ``policy_status`` reads
+``belief fallback: ...`` on such a day). Only the ``extremal`` utility distribution, which samples
+from the persistency solution itself, cannot go without one: it stops with the typed error.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import mesa
@@ -17,6 +27,7 @@ import numpy as np
 from v2gsim.behavior.beliefs import ClusterBeliefs
 from v2gsim.behavior.persistency import ClusterPersistency
 from v2gsim.market.agc import FollowResult, follow_signal
+from v2gsim.optimize.solvers import SolveError
 from v2gsim.policies.base import Decision, Observation, PlugBeliefs, Policy
 
 if TYPE_CHECKING:
@@ -41,6 +52,9 @@ class PlatformAgent(mesa.Agent):
     Attributes:
         plugged_history: list of (T,) realized plugged-in counts, one per past day.
         decision: the decision in force today.
+        fallbacks: ``(day, phase, reason)`` of every failed belief solve (phase ``observe``: the
+            day-ahead prediction without rebates; ``predict``: the prediction under the day's
+            rebates).
     """
 
     def __init__(self, model: mesa.Model, policy: Policy, beliefs: ClusterBeliefs,
@@ -56,17 +70,44 @@ class PlatformAgent(mesa.Agent):
         self.detail_history: list[dict[tuple[int, str], np.ndarray]] = []
         self.rebate_history: list[np.ndarray] = []
         self.decision: Decision | None = None
+        self.fallbacks: list[tuple[int, str, str]] = []
+        self._today: list[str] = []
+        self._day = 0
+        self._base: PlugBeliefs | None = None
+        self._prediction: ClusterPersistency | None = None
+
+    def _fallback(self, phase: str, exc: SolveError) -> None:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        self.fallbacks.append((self._day, phase, reason))
+        self._today.append(f"{phase}: {reason}")
+
+    def status(self, policy_status: str) -> str:
+        """The day's ``policy_status``: the policy's, prefixed by ``belief fallback: ...`` when a
+        belief solve failed today (unchanged otherwise)."""
+        if not self._today:
+            return policy_status
+        note = "belief fallback: " + "; ".join(self._today)
+        return f"{note}; {policy_status}" if policy_status else note
 
     def observe(self, day: int, capability_price: np.ndarray,
                 performance_price: np.ndarray) -> Observation:
         """The platform's day-ahead information (history, price forecast, a snapshot of beliefs)."""
         hist = (np.vstack(self.plugged_history) if self.plugged_history
                 else np.zeros((0, self.hours)))
-        base = self.beliefs.predict()
-        beliefs = PlugBeliefs(
-            networks=tuple(self.beliefs.networks), sizes=np.array(self.beliefs.sizes),
-            plug_fraction=base.expected / self.fleet_size, cluster_plug_fraction=base.y,
-        )
+        if day != self._day:
+            self._day, self._today = day, []
+        try:
+            base = self.beliefs.predict()
+        except SolveError as exc:  # keep the last prediction, or none (module docstring)
+            self._fallback("observe", exc)
+            beliefs = (None if self._base is None else
+                       replace(self._base, networks=tuple(self.beliefs.networks)))
+        else:
+            beliefs = PlugBeliefs(
+                networks=tuple(self.beliefs.networks), sizes=np.array(self.beliefs.sizes),
+                plug_fraction=base.expected / self.fleet_size, cluster_plug_fraction=base.y,
+            )
+            self._base = beliefs
         return Observation(
             day=day, hours=self.hours, fleet_size=self.fleet_size, charger_kw=self.charger_kw,
             plugged_history=hist, capability_price=capability_price,
@@ -93,9 +134,31 @@ class PlatformAgent(mesa.Agent):
         """Phase 1: observe and decide tomorrow's rebates and bids."""
         return self.decide(self.observe(day, capability_price, performance_price))
 
-    def predict(self, rebate: np.ndarray) -> ClusterPersistency:
-        """Predicted plug-ins (persistency model) under the day's rebates."""
-        return self.beliefs.predict(rebate)
+    def predict(self, rebate: np.ndarray, required: bool = False) -> ClusterPersistency:
+        """Predicted plug-ins (persistency model) under the day's rebates.
+
+        On a failed solve: the last prediction, else (no prediction yet) one with NaN plug-ins
+        and no arc solutions; the reason is recorded (module docstring).
+
+        Args:
+            rebate: (T,) rebates ($ per plugged EV-hour).
+            required: the caller needs the arc solutions (``extremal`` utilities): a failure with
+                no earlier prediction re-raises.
+
+        Raises:
+            SolveError: the solve failed, no earlier prediction exists and ``required`` is set.
+        """
+        try:
+            self._prediction = self.beliefs.predict(rebate)
+        except SolveError as exc:
+            if self._prediction is None and required:
+                raise
+            self._fallback("predict", exc)
+            if self._prediction is None:
+                k = len(self.beliefs.networks)
+                return ClusterPersistency(results=(), weights=np.array(self.beliefs.sizes),
+                                          y=np.full((k, self.hours), np.nan))
+        return self._prediction
 
     def dispatch(self, signal_hour: np.ndarray, bid_kw: float, flows: HourFlows) -> FollowResult:
         """Follow one hour of AGC with the plugged fleet's aggregate capability."""

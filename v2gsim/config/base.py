@@ -2,14 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
-__all__ = ["HourlyFloat", "NonNeg", "ScenarioError", "Strict", "expand_hourly"]
+__all__ = [
+    "FIELD_PREFIX",
+    "MAX_UTILITY",
+    "HourlyFloat",
+    "NonNeg",
+    "ScenarioError",
+    "Strict",
+    "dotted_location",
+    "expand_hourly",
+    "field_error",
+]
 
 NonNeg = Annotated[float, Field(ge=0.0)]
-HourlyFloat = float | list[float]
+
+#: Largest magnitude of a utility or utility standard deviation ($ or $/h). Utilities are sampled in
+#: float32 (largest 3.4e38) and summed along paths; 1e6 $/h leaves the sums exact to the cent's
+#: order of magnitude and far from overflow.
+MAX_UTILITY = 1e6
+
+#: A validator message starting with this marker names a field below the validated model:
+#: ``field_error("places[0].utility", "...")`` raised by ``[network]``'s validator is reported at
+#: ``network.places[0].utility`` (see :func:`v2gsim.config.loading.format_errors`).
+FIELD_PREFIX = "@"
+
+
+def field_error(field: str, message: str) -> ValueError:
+    """A validator error reported at ``field`` (relative to the model whose validator raises it)."""
+    return ValueError(f"{FIELD_PREFIX}{field}: {message}")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _hourly_value(v: Any) -> float | list[float]:
+    """Validate one hourly value: a finite number, or a list of finite numbers, each within
+    ``±MAX_UTILITY`` (the list's length is checked against ``[network] hours`` by the network)."""
+    allowed = f"give one finite number or a list of finite numbers in [-{MAX_UTILITY:g}, {MAX_UTILITY:g}]"
+    items = v if isinstance(v, list | tuple) else [v]
+    for k, x in enumerate(items):
+        where = f"item {k} " if isinstance(v, list | tuple) else ""
+        if not _is_number(x):
+            raise ValueError(f"{where}is not a number (got {type(x).__name__}); {allowed}")
+        if not math.isfinite(x) or abs(x) > MAX_UTILITY:
+            raise ValueError(f"{where}is {x!r}; {allowed}")
+    return [float(x) for x in v] if isinstance(v, list | tuple) else float(v)
+
+
+#: One number for every hour, or one number per hour ($/h). Finite, at most ``MAX_UTILITY`` in
+#: magnitude; TOML ``nan``/``inf`` are rejected.
+HourlyFloat = Annotated[
+    float | list[float], PlainValidator(_hourly_value, json_schema_input_type=float | list[float])
+]
 
 
 class ScenarioError(Exception):
@@ -25,9 +76,33 @@ class ScenarioError(Exception):
 
 
 class Strict(BaseModel):
-    """Base of every schema section: unknown keys are errors, validated sections are immutable."""
+    """Base of every schema section: unknown keys are errors, validated sections are immutable,
+    numbers are finite (TOML ``nan``, ``inf`` are rejected, in lists and tuples too)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def dotted_location(loc: tuple[Any, ...], msg: str) -> tuple[str, str]:
+    """``(dotted field, message)`` of one pydantic error location and message.
+
+    List indices print as ``[k]`` (``network.places[0].utility``), keys that are not words as
+    ``['a key']``, pydantic's validator tags (``function-after[...]``) are dropped and a
+    :func:`field_error` message moves its field into the location. An empty location is
+    ``(scenario)``.
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not re.fullmatch(r"[\w-]+", str(part)):  # a key TOML allows but a path does not show
+            out += f"[{str(part)!r}]"[:80]
+        elif not str(part).startswith(("function-", "json-or-python", "lax-or-strict")):
+            out += f".{part}" if out else str(part)
+    msg = msg.removeprefix("Value error, ")
+    if msg.startswith(FIELD_PREFIX):
+        sub, _, msg = msg[len(FIELD_PREFIX):].partition(": ")
+        out = f"{out}{'' if sub.startswith('[') or not out else '.'}{sub}"
+    return out or "(scenario)", msg
 
 
 def expand_hourly(value: HourlyFloat, hours: int, name: str) -> list[float]:

@@ -148,9 +148,11 @@ class DriversConfig(Strict):
         "probability 1/2), or extremal (path-correlated two-point utilities that attain the "
         "persistency bound, models.md D2).",
     )
-    battery_kwh: float = Field(default=60.0, gt=0, description="Battery capacity per EV (kWh).")
+    battery_kwh: float = Field(default=60.0, gt=0, le=1e4,
+                               description="Battery capacity per EV (kWh), at most 10 MWh.")
     charger_kw: float = Field(
-        default=10.0, gt=0, description="Charger power per EV (kW) = regulation capability psi."
+        default=10.0, gt=0, le=1e4,
+        description="Charger power per EV (kW) = regulation capability psi, at most 10 MW.",
     )
     baseline_charge_kw: float = Field(
         default=3.3, ge=0, description="Baseline charging rate omega while below target SOC (kW)."

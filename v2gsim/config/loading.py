@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from v2gsim.config.base import ScenarioError
-from v2gsim.config.scenario import Scenario
+from v2gsim.config.base import ScenarioError, dotted_location
+from v2gsim.config.resources import memory_problems
+from v2gsim.config.scenario import Scenario, safe_name
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -54,46 +55,130 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
+#: Longest ``extends`` chain (files) followed before the chain is reported as too deep.
+MAX_EXTENDS_DEPTH = 32
+
+
+def _read_toml(path: Path, by: Path | None) -> dict[str, Any]:
+    """Parse one TOML file; every problem names the file that asked for it (``by``: the extending
+    file, whose field ``extends`` pointed here), never a traceback."""
+    where = f"{by}: extends" if by is not None else f"{path}: (file)"
+    try:
+        if not path.exists():
+            raise ScenarioError([f"{where}: file not found: {path}"])
+        if path.is_dir():
+            raise ScenarioError([f"{where}: is a directory, not a TOML file: {path}"])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{where}: not a TOML text file (not UTF-8: {exc.reason} at byte "
+                             f"{exc.start}): {path}"]) from None
+    except (OSError, ValueError) as exc:  # permissions, name too long, NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError([f"{where}: cannot be read ({reason}): {path}"]) from None
+    if "\x00" in text:
+        raise ScenarioError([f"{where}: not a TOML text file (it contains NUL bytes): {path}"])
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        extended = f" (extended by {by})" if by is not None else ""
+        raise ScenarioError([f"{path}: (toml): {exc}{extended}"]) from None
+
+
 def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a TOML scenario and everything it ``extends`` into one merged dict.
 
+    Problems of an extended file name the extending file and its field ``extends``
+    (``/a/x.toml: extends: file not found: /nonexistent/base.toml``); a cycle (a file extending
+    itself, or ``a -> b -> a``) is reported with the chain of files.
+
     Raises:
-        ScenarioError: file missing, TOML syntax error, or an ``extends`` cycle.
+        ScenarioError: file missing, a directory, not UTF-8 text, TOML syntax error, an
+            ``extends`` cycle or a chain deeper than :data:`MAX_EXTENDS_DEPTH` files.
     """
-    path = Path(path).resolve()
+    by = _seen[-1] if _seen else None
+    try:
+        path = Path(path).resolve()
+    except (OSError, ValueError) as exc:
+        where = f"{by}: extends" if by is not None else f"{path}: (file)"
+        raise ScenarioError([f"{where}: not a usable path ({exc}): {str(path)!r}"]) from None
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
-        raise ScenarioError([f"{path}: extends: cycle in extends chain: {chain}"])
-    if not path.is_file():
-        raise ScenarioError([f"{path}: file not found"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{path}: (toml): {exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{path}: (file): not UTF-8 text ({exc.reason})"]) from None
+        what = "extends itself" if path == by else "cycle in extends chain"
+        raise ScenarioError([f"{by}: extends: {what}: {chain}"])
+    if len(_seen) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError([f"{by}: extends: chain of more than {MAX_EXTENDS_DEPTH} files"])
+    data = _read_toml(path, by)
     parent = data.get("extends")
     if parent is not None:
-        if not isinstance(parent, str):
-            raise ScenarioError([f"{path}: extends: must be a file path string"])
-        base = load_raw(path.parent / parent, (*_seen, path))
+        if not isinstance(parent, str) or not parent.strip():
+            raise ScenarioError([f"{path}: extends: must be the path of a TOML file (a non-empty "
+                                 f"string), got {parent!r}"[:300]])
+        if "\x00" in parent:
+            raise ScenarioError([f"{path}: extends: the path contains a NUL character"])
+        base = load_raw(path.parent / Path(parent).expanduser(), (*_seen, path))
         data = _deep_merge(base, data)
         data["extends"] = parent
     return data
 
 
+#: First characters of a TOML value that is meant as an array, table, string or number: a
+#: ``--set`` value starting with one of them must parse as TOML (it is not taken as a bare string).
+_STRUCTURED = tuple('[{"\'+-0123456789')
+
+
 def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML (``500``, ``0.5``, ``"naive"``, ``[1, 2]``, ``true``), else a bare
+    string (``--set platform.policy=chance``).
+
+    Raises:
+        ValueError: the value looks like a TOML array, table, quoted string or number but does not
+            parse (``[1,``), or it spans several lines.
+    """
+    if "\n" in text or "\r" in text:
+        raise ValueError("a --set value must be on one line")
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text.startswith(_STRUCTURED) or text in ("true", "false"):
+            raise ValueError(f"{text!r} is not a valid TOML value ({exc})") from None
         return text
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any) -> str | None:
+    """Put ``value`` at dotted ``key`` of ``data`` (tables created as needed; ``places.0`` indexes
+    a list). Returns a problem, or None."""
+    parts = key.split(".")
+    if any(not p.strip() for p in parts):
+        return "empty part in the dotted key"
+    node: Any = data
+    for k, part in enumerate(parts):
+        last = k == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return (f"{'.'.join(parts[:k])} is a list of {len(node)}; index it with 0.."
+                        f"{len(node) - 1}")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+            continue
+        if last:
+            node[part] = value
+        else:
+            if not isinstance(node.get(part), dict | list):
+                node[part] = {}
+            node = node[part]
+        if not isinstance(node, dict | list):
+            return f"{'.'.join(parts[:k + 1])} is not a table"
+    return None
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str], origin: str) -> dict[str, Any]:
     """Apply ``dotted.key=value`` overrides (values parsed as TOML, else taken as strings).
 
     Raises:
-        ScenarioError: an override is not of the form ``key=value``.
+        ScenarioError: an override is not of the form ``key=value``, its value is malformed TOML
+            (reported at its key), or its key goes through a value that is not a table.
     """
     out = copy.deepcopy(data)
     problems = []
@@ -101,17 +186,16 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str], origin: str)
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            problems.append(f"{origin}: --set {item!r}: expected dotted.key=value")
+            problems.append(f"{origin}: (--set): expected dotted.key=value, got {item!r}")
             continue
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nxt = node.get(part)
-            if not isinstance(nxt, dict):
-                nxt = {}
-                node[part] = nxt
-            node = nxt
-        node[parts[-1]] = parse_value(text.strip())
+        try:
+            value = parse_value(text.strip())
+        except ValueError as exc:
+            problems.append(f"{origin}: {key}: --set value {exc}")
+            continue
+        problem = _set_path(out, key, value)
+        if problem is not None:
+            problems.append(f"{origin}: {key}: --set: {problem}")
     if problems:
         raise ScenarioError(problems)
     return out
@@ -136,14 +220,13 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str] | None:
     return sorted(getattr(model, "model_fields", {}))
 
 
-def _format_errors(err: ValidationError, origin: str) -> list[str]:
+def format_errors(err: ValidationError, origin: str) -> list[str]:
+    """One ``origin: dotted.field: message (got ...)`` line per pydantic error."""
     lines = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if p not in ("function-after", "function-before"))
-        dotted = ".".join(str(p) for p in loc) or "(scenario)"
-        msg = e["msg"].removeprefix("Value error, ")
+        dotted, msg = dotted_location(tuple(e["loc"]), e["msg"])
         if e["type"] == "extra_forbidden":
-            allowed = _allowed_fields(loc)
+            allowed = _allowed_fields(tuple(e["loc"]))
             msg = "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
         elif e["type"] in ("missing",):
             msg = "required field is missing"
@@ -156,7 +239,8 @@ def _format_errors(err: ValidationError, origin: str) -> list[str]:
 
 
 def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> Scenario:
-    """Validate a (merged) scenario dict, and check that the data files it names can be read.
+    """Validate a (merged) scenario dict, check that the data files it names can be read and that
+    a run fits in this machine's memory (:func:`v2gsim.config.resources.memory_problems`).
 
     Raises:
         ScenarioError: with one ``origin: dotted.field: message`` line per problem.
@@ -164,25 +248,33 @@ def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> Scena
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
-        raise ScenarioError(_format_errors(err, origin)) from None
-    problems = [f"{origin}: {field}: {why}" for field, why in _missing_data(scenario)]
+        raise ScenarioError(format_errors(err, origin)) from None
+    problems = [f"{origin}: {field}: {why}"
+                for field, why in (*_missing_data(scenario), *memory_problems(scenario))]
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
 def _missing_data(scenario: Scenario) -> list[tuple[str, str]]:
-    """``(field, problem)`` for every data file of the scenario that cannot be read."""
+    """``(field, problem)`` for every data file of the scenario that cannot be read (missing, a
+    directory, unreadable, empty; what is inside is checked by the readers when the run reads it)."""
     out = []
     for field, text in scenario.data_files():
-        path = scenario.resolve_path(text)
-        where = " (relative paths are relative to the scenario file)" if not Path(text).is_absolute() else ""
-        if not path.exists():
-            out.append((field, f"file not found: {path}{where}"))
-        elif not path.is_file() and not (field.endswith("tariff_file") and path.is_dir()):
-            out.append((field, f"not a file: {path}"))
-        elif not os.access(path, os.R_OK):
-            out.append((field, f"file cannot be read: {path}"))
+        try:
+            path = scenario.resolve_path(text)
+            where = (" (relative paths are relative to the scenario file)"
+                     if not Path(text).is_absolute() else "")
+            if not path.exists():
+                out.append((field, f"file not found: {path}{where}"))
+            elif not path.is_file() and not (field.endswith("tariff_file") and path.is_dir()):
+                out.append((field, f"not a file: {path}"))
+            elif not os.access(path, os.R_OK):
+                out.append((field, f"file cannot be read: {path}"))
+            elif path.stat().st_size == 0:
+                out.append((field, f"file is empty: {path}"))
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL in the path, unknown ~user, ...
+            out.append((field, f"not a usable path ({exc}): {text!r}"[:300]))
     return out
 
 
@@ -207,7 +299,7 @@ def load_scenario(
     data = apply_overrides(data, overrides, str(path))
     data.update({k: v for k, v in updates.items() if v is not None})
     data["source"] = str(Path(path).resolve())
-    data.setdefault("name", Path(path).stem)
+    data.setdefault("name", safe_name(Path(path).stem))
     return scenario_from_dict(data, str(path))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from v2gsim.config.base import HourlyFloat, Strict, expand_hourly
+from v2gsim.config.base import MAX_UTILITY, HourlyFloat, Strict, field_error
 
 __all__ = ["ClusterConfig", "NetworkConfig", "PlaceConfig", "PlaceOverride", "TravelConfig"]
 
@@ -39,16 +39,16 @@ class PlaceConfig(Strict):
     def _check_window(self) -> PlaceConfig:
         arrive, depart = self.window
         if arrive < 0:
-            raise ValueError(f"window arrival {arrive} h must be >= 0")
+            raise field_error("window", f"window arrival {arrive} h must be >= 0")
         if depart <= arrive:
-            raise ValueError(
-                f"window departure ({depart} h) must be after arrival ({arrive} h)"
+            raise field_error(
+                "window", f"window departure ({depart} h) must be after arrival ({arrive} h)"
             )
         for name in ("sigma", "plug_sigma"):
             vals = getattr(self, name)
             vals = vals if isinstance(vals, list) else [vals]
             if any(v < 0 for v in vals):
-                raise ValueError(f"{name} must be >= 0 $/h")
+                raise field_error(name, "must be >= 0 $/h")
         return self
 
 
@@ -56,10 +56,12 @@ class TravelConfig(Strict):
     """Travel arcs between every pair of distinct places."""
 
     hours: int = Field(default=1, ge=1, le=6, description="Duration of one trip (h).")
-    utility: float = Field(default=-1.0, description="Mean utility of one trip ($), usually < 0.")
-    sigma: float = Field(default=0.5, ge=0.0, description="Standard deviation of a trip's utility ($).")
+    utility: float = Field(default=-1.0, ge=-MAX_UTILITY, le=MAX_UTILITY,
+                           description="Mean utility of one trip ($), usually < 0.")
+    sigma: float = Field(default=0.5, ge=0.0, le=MAX_UTILITY,
+                         description="Standard deviation of a trip's utility ($).")
     energy_kwh: float = Field(
-        default=4.0, ge=0.0, description="Battery energy one trip consumes (kWh)."
+        default=4.0, ge=0.0, le=1e4, description="Battery energy one trip consumes (kWh)."
     )
 
 
@@ -82,21 +84,23 @@ class NetworkConfig(Strict):
         names = [p.name for p in self.places]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"place names must be unique; repeated: {dup}")
+            raise field_error("places", f"place names must be unique; repeated: {dup}")
         if self.start_place not in names:
-            raise ValueError(f"start_place {self.start_place!r} is not a place; allowed: {names}")
-        for p in self.places:
+            raise field_error("start_place",
+                              f"{self.start_place!r} is not a place; allowed: {names}")
+        for i, p in enumerate(self.places):
             if p.window[1] > self.hours:
-                raise ValueError(
-                    f"place {p.name!r}: window departure {p.window[1]} h exceeds hours={self.hours}"
-                )
+                raise field_error(f"places[{i}].window", f"departure {p.window[1]} h of place "
+                                  f"{p.name!r} exceeds hours = {self.hours}")
             for fname in ("utility", "sigma", "plug_utility", "plug_sigma"):
-                expand_hourly(getattr(p, fname), self.hours, f"place {p.name!r} {fname}")
-        start = next(p for p in self.places if p.name == self.start_place)
-        if start.window != (0, self.hours):
-            raise ValueError(
-                f"start_place {self.start_place!r} must be open all day: window [0, {self.hours}]"
-            )
+                value = getattr(p, fname)
+                if isinstance(value, list) and len(value) != self.hours:
+                    raise field_error(f"places[{i}].{fname}", f"has {len(value)} values; give one "
+                                      f"number or exactly {self.hours} (one per hour)")
+        i = names.index(self.start_place)
+        if self.places[i].window != (0, self.hours):
+            raise field_error(f"places[{i}].window", f"the start_place {self.start_place!r} must be "
+                              f"open all day: window [0, {self.hours}]")
         return self
 
     def place(self, name: str) -> PlaceConfig:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from v2gsim.config.base import Strict
+from v2gsim.config.base import Strict, dotted_location, field_error
 from v2gsim.config.drivers import DriversConfig
 from v2gsim.config.game import GameConfig
 from v2gsim.config.market import MarketConfig
@@ -16,7 +17,18 @@ from v2gsim.config.network import NetworkConfig
 from v2gsim.config.platform import PlatformConfig
 from v2gsim.config.sessions import SessionsConfig
 
-__all__ = ["ExperimentConfig", "OutputConfig", "Scenario"]
+__all__ = ["NAME_PATTERN", "ExperimentConfig", "OutputConfig", "Scenario", "safe_name"]
+
+#: Allowed scenario names: a letter, digit or underscore (any script), then up to 99 of those or
+#: ``.``, ``+``, ``-``. A name becomes part of run-directory names (``runs/<name>-<stamp>``), so it
+#: may hold no path separator, no ``..`` component and no leading dot or dash.
+NAME_PATTERN = re.compile(r"\w[\w.+-]{0,99}")
+
+
+def safe_name(text: str) -> str:
+    """``text`` made into an allowed scenario name (other characters become ``_``; at most 100)."""
+    name = re.sub(r"[^\w.+-]", "_", text)[:100]
+    return name if NAME_PATTERN.fullmatch(name) else f"_{name}"[:100]
 
 
 class OutputConfig(Strict):
@@ -82,14 +94,23 @@ class Scenario(Strict):
     )
     source: str = Field(default="", description="Path of the scenario file (set by the loader).")
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not NAME_PATTERN.fullmatch(v):
+            raise ValueError(
+                f"{v[:60]!r} is not an allowed name: use 1-100 letters, digits, '_', '.', '+', "
+                "'-', starting with a letter, digit or '_' (it names run directories)")
+        return v
+
     @model_validator(mode="after")
     def _check_clusters(self) -> Scenario:
         places = [p.name for p in self.network.places]
-        for c in self.drivers.clusters:
-            for o in c.places:
+        for k, c in enumerate(self.drivers.clusters):
+            for j, o in enumerate(c.places):
                 if o.name not in places:
-                    raise ValueError(f"drivers.clusters {c.name!r}: place {o.name!r} is not in "
-                                     f"[network]; allowed: {places}")
+                    raise field_error(f"drivers.clusters[{k}].places[{j}].name",
+                                      f"place {o.name!r} is not in [network]; allowed: {places}")
         self.cluster_networks()  # raises on an invalid merged network
         s = self.sessions
         if s.enabled and s.model == "paths" and s.place not in places:
@@ -101,7 +122,7 @@ class Scenario(Strict):
         if not self.drivers.clusters:
             return [("all", 1.0, self.network)]
         out = []
-        for c in self.drivers.clusters:
+        for k, c in enumerate(self.drivers.clusters):
             data = self.network.model_dump()
             for o in c.places:
                 place = next(p for p in data["places"] if p["name"] == o.name)
@@ -109,8 +130,10 @@ class Scenario(Strict):
             try:
                 out.append((c.name, c.share, NetworkConfig.model_validate(data)))
             except ValidationError as err:
-                msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
-                raise ValueError(f"drivers.clusters {c.name!r}: {msg}") from None
+                msg = "; ".join(": ".join(dotted_location(tuple(e["loc"]), e["msg"]))
+                                for e in err.errors())
+                raise field_error(f"drivers.clusters[{k}]", f"cluster {c.name!r} makes an invalid "
+                                  f"network: {msg}") from None
         return out
 
     def data_files(self) -> list[tuple[str, str]]:

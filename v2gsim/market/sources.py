@@ -16,9 +16,10 @@ names the sources; the functions here turn it into what the TSO agent and the po
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,17 +32,65 @@ from v2gsim.market.prices import read_pjm_regulation_prices, synthetic_regulatio
 
 __all__ = [
     "DT_S",
+    "DataFileError",
     "FileSignals",
     "MarketSpec",
     "SignalSource",
     "SyntheticSignals",
     "agc_history",
+    "read_data_file",
     "regulation_price_table",
     "signal_source",
 ]
 
 DT_S = 2.0
 """Resolution of the AGC signals the model runs on (s)."""
+
+_T = TypeVar("_T")
+
+
+class DataFileError(ValueError):
+    """A data file of the run cannot be read: missing, a directory, empty, not UTF-8, malformed CSV,
+    wrong columns or values. ``str(error)`` is ``PATH: reason`` (the reader's own message).
+
+    The runner names the scenario field that pointed to the file
+    (``FILE: market.price_file: PATH: reason``, :func:`v2gsim.runner.run_scenario`).
+
+    Attributes:
+        path: the file.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, path: Path | str, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def read_data_file(path: Path | str, reader: Callable[[Path], _T]) -> _T:
+    """``reader(path)``, with every way a file can be unreadable turned into one :class:`DataFileError`.
+
+    OS errors (missing file, a directory, permissions), decoding errors and the readers'
+    ``ValueError`` (pandas' ``ParserError`` and ``EmptyDataError`` are ValueErrors, as are the
+    readers' own messages about columns and values) become a :class:`DataFileError` whose reason
+    is the original message without a repeated path prefix.
+    """
+    path = Path(path)
+    try:
+        return reader(path)
+    except DataFileError:
+        raise
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, IsADirectoryError) or path.is_dir():
+            reason = "is a directory, not a file"
+    except ValueError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+    for prefix in (f"{path}: ", f"{path.resolve()}: "):
+        reason = reason.removeprefix(prefix)
+    raise DataFileError(path, reason) from None
 
 
 @dataclass(frozen=True)
@@ -117,7 +166,11 @@ class FileSignals:
         """The signal of ``day`` shaped (T, 1800)."""
         k = day % len(self.paths)
         if k not in self._cache:
-            self._cache[k] = read_pjm_regd(self.paths[k])
+            self._cache[k] = read_data_file(self.paths[k], read_pjm_regd)
+        need = self.hours * samples_per_hour(DT_S)
+        if self._cache[k].size < need:
+            raise DataFileError(self.paths[k], f"holds {self._cache[k].size} samples; a simulated "
+                                f"day needs {need} ({self.hours} h of 2-s samples)")
         return _per_hour(self._cache[k], self.hours, day)
 
 
@@ -165,14 +218,14 @@ def regulation_price_table(spec: MarketSpec, rng: np.random.Generator, days: int
         ``days * hours`` rows. A PJM file is replayed from its first complete hour and cycled.
 
     Raises:
-        ValueError: the file holds fewer than ``hours`` hourly prices.
+        DataFileError: the file cannot be read, or holds fewer than ``hours`` hourly prices.
     """
     if spec.prices == "pjm":
-        raw = read_pjm_regulation_prices(spec.price_path)
+        raw = read_data_file(spec.price_path, read_pjm_regulation_prices)
         raw = raw.dropna(subset=["capability_price", "performance_price"])
         n = len(raw) // hours * hours
         if n == 0:
-            raise ValueError(f"{spec.price_path}: fewer than {hours} hourly prices")
+            raise DataFileError(spec.price_path, f"fewer than {hours} hourly prices")
         cap = raw["capability_price"].to_numpy()[:n]
         perf = raw["performance_price"].to_numpy()[:n]
         idx = np.arange(days * hours) % n
@@ -201,7 +254,7 @@ def agc_history(spec: MarketSpec, rng: np.random.Generator, days: int) -> list[N
         One array per day (per-unit signal at 2-s resolution).
     """
     if spec.agc == "pjm_regd":
-        return [read_pjm_regd(p) for p in spec.agc_paths]
+        return [read_data_file(p, read_pjm_regd) for p in spec.agc_paths]
     sig = synthetic_regd(rng, days=int(days), dt_s=DT_S, mean_hourly_mileage=spec.mean_hourly_mileage)
     per_day = samples_per(SECONDS_PER_DAY, DT_S, "one day")
     return [sig[i * per_day : (i + 1) * per_day] for i in range(int(days))]

@@ -39,6 +39,10 @@ __all__ = ["BilevelPolicy", "BilevelSpec", "bilevel_instance", "make_bilevel", "
 SOLVE_FAILURES = (SolveError, PersistencySolveError)
 
 
+class BeliefsUnavailable(Exception):
+    """The observation carries no beliefs (the platform's persistency prediction failed)."""
+
+
 @dataclass(frozen=True)
 class BilevelSpec:
     """Settings of ``bilevel`` (``[platform.bilevel]``; the chance bound of ``[platform.chance]``).
@@ -153,8 +157,10 @@ class BilevelPolicy:
         """Today's rebates and bids; falls back to yesterday's decision when the solve fails."""
         t0 = time.perf_counter()
         try:
+            if obs.beliefs is None:  # the platform's own belief solve failed (agents/platform.py)
+                raise BeliefsUnavailable("the platform has no persistency prediction today")
             sol = self.solve(obs)
-        except SOLVE_FAILURES as exc:  # keep the simulation going; the table records the failure
+        except (*SOLVE_FAILURES, BeliefsUnavailable) as exc:  # keep going; the table records the failure
             fallback = self.last if self.last is not None else self._first_day_fallback(obs)
             self.last = Decision(fallback.rebate, fallback.bid_kw,
                                  status=f"fallback: {type(exc).__name__}: {exc}",

@@ -53,6 +53,7 @@ from v2gsim.market.agc.neutrality import BlockTrend, neutralize_clipped, project
 
 __all__ = [
     "DEFAULT_SMOOTHING_RATIO",
+    "REACHABLE_MILEAGE",
     "initial_corr_time",
     "latent_process",
     "scale_and_clip",
@@ -66,6 +67,19 @@ __all__ = [
 #: RegD signal of 2020-07-16/17 (autocorrelation 0.77 / 0.60 / 0.45 / 0.22 at
 #: 60 / 120 / 180 / 300 s).
 DEFAULT_SMOOTHING_RATIO = 15.0 / 220.0
+
+#: Mean hourly mileages (per-unit/h) :func:`synthetic_regd` reaches with its default settings
+#: (``dt_s`` = 2 s, ``neutral_window_s`` = 900 s, ``saturation_fraction`` = 0.13, the settings of a
+#: run: :class:`v2gsim.market.sources.SyntheticSignals`) for every seed. From the construction:
+#: the roughest signal it can make is the white-noise limit of step 1 (``L`` -> 0), whose clipped
+#: steps have mean ``E|clip(X) - clip(Y)|`` = 0.672 for ``X, Y ~ N(0, a²)``, ``a = 1/z_{0.935}`` =
+#: 0.660: 1210 per hour of 1799 steps (1216-1224 reached after the neutrality projection). The
+#: smoothest is bounded by the 15-min energy neutrality: each block must swing through its range,
+#: and the calibration gives up between 8.9 and 10.9 per hour depending on the innovations (60
+#: seeds). The range keeps a margin on both sides; 12 and 1200 were reached for 300 seeds with
+#: ``days = 1`` and 30 with ``days = 14`` (``tests/test_hardening.py`` checks 10). The scenario
+#: schema (``market.mean_hourly_mileage``) allows exactly this range.
+REACHABLE_MILEAGE = (12.0, 1200.0)
 
 
 # --------------------------------------------------------------------------------------------------
