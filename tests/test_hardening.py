@@ -427,3 +427,18 @@ def test_memory_estimate_bounds_a_measured_run():
     measured_per_driver = (big - small) / 28_000
     assert big < est.total
     assert measured_per_driver < est.per_driver < 2 * measured_per_driver, (small, big)
+
+
+@pytest.mark.parametrize("policy", ["chance", "bilevel"])
+def test_headroom_without_capability_is_an_input_error(capsys, tmp_path, policy):
+    """Mostly unidirectional EV models leave psi - omega <= 0: exit 2 naming the field, no run."""
+    from v2gsim.cli import main
+
+    rc = main(["run", "heterogeneous", "--days", "1", "--out", str(tmp_path / "r"), "--quiet",
+               "--set", f'platform.policy="{policy}"'])
+    err = capsys.readouterr().err
+    assert rc == 2 and "platform.chance.capability: 'headroom'" in err and "1.98 - 3.3 kW" in err
+    rc = main(["run", "heterogeneous", "--days", "1", "--out", str(tmp_path / "s"), "--quiet",
+               "--no-figures", "--set", f'platform.policy="{policy}"',
+               "--set", 'platform.chance.capability="charger"'])
+    assert rc == 0

@@ -226,13 +226,36 @@ def _sessions_spec(scenario: Scenario) -> ParametricSessionSpec | EmpiricalSessi
         min_stay_h=s.min_stay_h, slot_minutes=s.slot_minutes or 60, n_evs=s.n_evs or d.count)
 
 
+def _check_capability(scenario: Scenario, fleet: FleetSpec, policy: Any) -> None:
+    """A chance bound needs capability left after its reserve (``capability = "headroom"``).
+
+    Raises:
+        ScenarioError: the fleet's regulation capability per EV does not exceed the reserve.
+    """
+    chance = policy.chance if isinstance(policy, BilevelSpec) else policy
+    if not isinstance(chance, ChanceSpec) or chance.reserve_kw < fleet.regulation_kw:
+        return
+    raise ScenarioError([
+        f"{scenario.source or scenario.name}: platform.chance.capability: 'headroom' plans with "
+        f"psi - omega = {fleet.regulation_kw:.3g} - {chance.reserve_kw:.3g} kW per EV, nothing left "
+        f"(psi = mean min(charge, discharge) kW of the EV models, 0 for EVs without V2G); use "
+        f"capability = 'charger', a lower drivers.baseline_charge_kw, or V2G-capable models"])
+
+
 def run_spec(scenario: Scenario) -> RunSpec:
-    """Everything a run of ``scenario`` needs, as plain specs."""
+    """Everything a run of ``scenario`` needs, as plain specs.
+
+    Raises:
+        ScenarioError: settings that validate one by one but cannot run together (a chance bound
+            with no capability left after its reserve).
+    """
     p = scenario.platform
+    fleet, policy = fleet_spec(scenario), policy_spec(scenario)
+    _check_capability(scenario, fleet, policy)
     return RunSpec(
         name=scenario.name, seed=scenario.seed, days=scenario.days, hours=scenario.network.hours,
         distribution=scenario.drivers.distribution, clusters=cluster_specs(scenario),
-        fleet=fleet_spec(scenario), market=market_spec(scenario), policy=policy_spec(scenario),
+        fleet=fleet, market=market_spec(scenario), policy=policy,
         beliefs=BeliefSpec(mode=p.beliefs, calibration_days=p.calibration_days,
                            recalibrate_every=p.recalibrate_every),
         game=game_spec(scenario),
