@@ -2,11 +2,13 @@
 
 Cases: ``default``, ``lin2020`` and ``tiny`` as shipped, and ``default`` with
 ``platform.policy = "bilevel"`` and ``drivers.charger_kw = 30``; every case runs 10 days with the
-scenario's seed. For each case the script writes ``hourly.parquet`` and ``daily.parquet`` exactly as
-a run directory does and hashes the bytes (SHA-256). Wall-clock dependent columns are dropped before
-hashing: ``solve_time_s``, and ``gap`` (the bilevel search stops at its time limit at 30 kW, so how far
-its bound got depends on the machine's speed; the rebates and bids it returns do not). They are the
-only columns that differ between two runs of the same seed on the same code.
+scenario's seed. For each case the script hashes (SHA-256) the ``hourly`` and ``daily`` tables
+written as CSV with every float in its round-trip ``repr``: the content, not the Parquet bytes,
+whose metadata and string encoding change with the pyarrow and pandas versions. Wall-clock
+dependent columns are dropped before hashing: ``solve_time_s``, and ``gap`` (the bilevel search
+stops at its time limit at 30 kW, so how far its bound got depends on the machine's speed; the
+rebates and bids it returns do not). They are the only columns that differ between two runs of
+the same seed on the same code.
 
 Usage::
 
@@ -22,7 +24,6 @@ import argparse
 import hashlib
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,11 +44,10 @@ DAYS = 10
 TIMING_COLUMNS = ("solve_time_s", "gap")
 
 
-def _hash_table(df: pd.DataFrame, tmp: Path) -> str:
+def _hash_table(df: pd.DataFrame) -> str:
     df = df.drop(columns=[c for c in TIMING_COLUMNS if c in df.columns])
-    path = tmp / "t.parquet"
-    df.to_parquet(path, index=False)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    text = df.to_csv(index=False, lineterminator="\n", float_format=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def case_hashes(case: str) -> dict[str, str]:
@@ -55,8 +55,7 @@ def case_hashes(case: str) -> dict[str, str]:
     fname, overrides = CASES[case]
     scenario = load_scenario(SCENARIOS / fname, overrides, days=DAYS)
     result = run_scenario(scenario, progress=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        return {name: _hash_table(getattr(result, name), Path(tmp)) for name in ("hourly", "daily")}
+    return {name: _hash_table(getattr(result, name)) for name in ("hourly", "daily")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,8 +61,8 @@ def test_run_writes_run_directory(tmp_path, capsys):
     assert len(hourly) == 2 * 24
     assert json.loads((out / "config.json").read_text())["drivers"]["count"] == 20
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert pngs == ["performance_score_by_day.png", "plugged_and_bid_by_hour.png",
-                    "soc_distribution.png"]
+    assert pngs == ["forecast_by_hour.png", "performance_score_by_day.png",
+                    "plugged_and_bid_by_hour.png", "soc_distribution.png"]
 
 
 def test_run_bad_override_exits_2(capsys):

@@ -14,7 +14,9 @@ SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 def test_default_and_tiny_load():
     d = load_scenario(SCEN / "default.toml")
     t = load_scenario(SCEN / "tiny.toml")
-    assert d.drivers.count == 200 and d.days == 30 and d.platform.policy == "naive"
+    assert d.drivers.count == 200 and d.days == 30 and d.platform.policy == "chance"
+    assert d.platform.beliefs == "calibrated" and d.platform.recalibrate_every == 1
+    assert t.platform.policy == "naive" and t.platform.beliefs == "scenario"
     # tiny extends default: overrides its own fields, inherits the rest
     assert t.drivers.count == 20 and t.days == 3
     assert t.network == d.network

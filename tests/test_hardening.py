@@ -416,14 +416,16 @@ def test_memory_estimate_bounds_a_measured_run():
         "from v2gsim.runner import run_scenario\n"
         "rss = []\n"
         "for m in (2000, 30000):\n"
-        "    run_scenario(load_scenario('default', [f'drivers.count={m}'], days=1), progress=False)\n"
+        "    run_scenario(load_scenario('default', [f'drivers.count={m}', 'platform.policy=\"naive\"'],"
+        " days=1), progress=False)\n"
         "    text = Path('/proc/self/status').read_text()\n"
         "    rss.append(int(re.search(r'VmHWM:\\s+(\\d+) kB', text).group(1)) * 1024)\n"
         "print(json.dumps(rss))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     small, big = json.loads(out.stdout.strip().splitlines()[-1])
-    est = estimate_memory(load_scenario("default", ["drivers.count=30000"], days=1))
+    est = estimate_memory(load_scenario("default", ["drivers.count=30000", 'platform.policy="naive"'],
+                                        days=1))
     measured_per_driver = (big - small) / 28_000
     assert big < est.total
     assert measured_per_driver < est.per_driver < 2 * measured_per_driver, (small, big)

@@ -63,7 +63,8 @@ def test_default_tables_unchanged_and_degradation_alone_adds_its_columns():
     assert list(plain.fleet.columns[-4:]) == ["driver", "capacity_kwh", "energy_kwh", "soc"]
     assert plain.soc is None
     assert set(run_figures(plain.hourly, plain.daily, plain.fleet)) == {
-        "plugged_and_bid_by_hour.png", "performance_score_by_day.png", "soc_distribution.png"}
+        "plugged_and_bid_by_hour.png", "performance_score_by_day.png", "soc_distribution.png",
+        "forecast_by_hour.png"}
     costed = run_scenario(load_scenario(SCEN / "tiny.toml", [
         "drivers.degradation.throughput_cost=0.03"], days=2), progress=False)
     # a degradation cost is reported, never acted on: the simulation is the same

@@ -32,6 +32,7 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from v2gsim.promise import promise_lines
     from v2gsim.runner import run_to_dir
 
     scenario = load_scenario(args.scenario, args.overrides, days=args.days, seed=args.seed)
@@ -48,6 +49,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  {days}, {s['drivers']} EVs, policy {s['policy']}, "
               f"seed {s['seed']}, {s['runtime_s']:.1f} s")
         print(f"  {_score_line(s)}")
+        for line in promise_lines(s):
+            print(f"  {line}")
         print(f"  credits ${s['capability_credit']:.2f} capability + "
               f"${s['performance_credit']:.2f} performance; rebates ${s['rebates_paid']:.2f}; "
               f"profit ${s['profit']:.2f}")

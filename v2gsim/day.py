@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from v2gsim.behavior.persistency import ClusterPersistency
     from v2gsim.policies.base import Decision
 
-__all__ = ["DayLedger", "daily_row"]
+__all__ = ["DayLedger", "daily_row", "forecast_error"]
 
 CREDIT_KEYS = ("capability_credit", "performance_credit", "rebates_paid")
 #: Hourly energy columns summed into the daily row when the energy market is on.
@@ -36,6 +36,8 @@ class DayLedger:
         bids: their bids (kW), the weights of the day's mean score.
         energy: grid energy bought and sold (kWh) and its net cost ($) so far; empty when the
             energy market is off.
+        forecast_errors: predicted minus plugged-in EVs of every hour (EVs; NaN without a
+            prediction).
     """
 
     day: int
@@ -44,10 +46,12 @@ class DayLedger:
     scores: list[float] = field(default_factory=list)
     bids: list[float] = field(default_factory=list)
     energy: dict[str, float] = field(default_factory=dict)
+    forecast_errors: list[float] = field(default_factory=list)
 
     def add(self, row: dict[str, Any], bid_kw: float, unmet_kwh: float) -> None:
         """Add one settled hour (its hourly-table row)."""
         self.unmet_kwh += unmet_kwh
+        self.forecast_errors.append(row["predicted_plugged"] - row["plugged"])
         for key in CREDIT_KEYS:
             self.totals[key] += row[key]
         if bid_kw > 0:
@@ -56,6 +60,14 @@ class DayLedger:
         if "energy_cost" in row:
             for key in ENERGY_KEYS:
                 self.energy[key] = self.energy.get(key, 0.0) + row[key]
+
+
+def forecast_error(errors: list[float]) -> dict[str, float]:
+    """The day's hourly plug-in forecast error: mean and largest |predicted - plugged| (EVs)."""
+    e = np.abs(np.asarray(errors, dtype=float))
+    if e.size == 0 or not np.isfinite(e).all():
+        return {"forecast_mae": np.nan, "forecast_max_abs_error": np.nan}
+    return {"forecast_mae": float(e.mean()), "forecast_max_abs_error": float(e.max())}
 
 
 def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, prediction: ClusterPersistency,
@@ -84,6 +96,7 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
         "solve_time_s": float(decision.solve_time_s),
         "gap": float(decision.gap),
         "predicted_profit": float(decision.predicted_profit),
+        **forecast_error(ledger.forecast_errors),
         **game_state,
         **energy,
     }

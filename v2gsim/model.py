@@ -78,7 +78,8 @@ DAILY_REPORTERS = {
         "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
         "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
         "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid", "belief_error",
-        "policy_status", "solve_time_s", "gap", "predicted_profit",
+        "policy_status", "fallback_reason", "solve_time_s", "gap", "predicted_profit",
+        "forecast_mae", "forecast_max_abs_error",
         "x", "y", "price", "price_mean", "price_std", "pg_payoff", "ev_payoff_mean",
     )
 }
@@ -248,6 +249,7 @@ class V2GMarketModel(mesa.Model):
                                   belief_error, game_state)
         if self.fleet_recorder is not None:
             self.last_day.update(self.fleet_recorder.day_totals())
+        self.last_day["fallback_reason"] = self.platform.fallback_reason(decision)
         self.last_day["policy_status"] = self.platform.status(self.last_day["policy_status"])
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "energy_price_and_load",
     "fleet_composition",
+    "forecast_by_hour",
     "metric_label",
     "plugged_and_bid_by_hour",
     "report_figures",
@@ -165,6 +166,31 @@ def fleet_composition(fleet: pd.DataFrame) -> Figure:
     return fig
 
 
+def forecast_by_hour(hourly: pd.DataFrame) -> Figure:
+    """The platform's plug-in forecast against what the drivers did, hour by hour.
+
+    Top: mean predicted and mean plugged-in EVs per hour of day. Bottom: mean absolute forecast
+    error ``|predicted - plugged|`` per hour of day with its largest value over days (EVs).
+    """
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    err = (hourly["predicted_plugged"] - hourly["plugged"]).abs().groupby(hourly["hour"])
+    g = hourly.groupby("hour")
+    ax1.plot(g["plugged"].mean().index, g["plugged"].mean(), "o-", color="C0",
+             label="plugged in (sampled drivers)")
+    ax1.plot(g["predicted_plugged"].mean().index, g["predicted_plugged"].mean(), "s--", color="C2",
+             label="predicted (the platform's beliefs)")
+    ax1.set_ylabel("EVs (mean over days)")
+    ax1.legend(fontsize=8)
+    ax1.set_title("Plug-in forecast vs what happened")
+    ax2.bar(err.mean().index, err.mean(), color="C3", alpha=0.7, label="mean |error|")
+    ax2.plot(err.max().index, err.max(), "v", color="C3", label="largest |error|")
+    ax2.set_xlabel("hour of day")
+    ax2.set_ylabel("|predicted - plugged| (EVs)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
                 soc: pd.DataFrame | None = None) -> dict[str, Figure]:
     """All figures of a run directory, by file name (the fleet figures only when their data is
@@ -174,6 +200,8 @@ def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
         "performance_score_by_day.png": score_by_day(daily),
         "soc_distribution.png": soc_distribution(daily, fleet),
     }
+    if hourly["predicted_plugged"].notna().any():
+        figs["forecast_by_hour.png"] = forecast_by_hour(hourly)
     if "energy_price" in hourly:
         figs["energy_price_and_load.png"] = energy_price_and_load(hourly)
     if soc is not None and not soc.empty:

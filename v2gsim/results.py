@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from v2gsim.config import Scenario
+from v2gsim.promise import promise_summary
 
 __all__ = [
     "RUN_ENTRIES",
@@ -151,7 +152,9 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     failed hours are not hidden by the average: ``bid_hours``, ``score_target`` (1 - eta of
     ``[platform.chance]``), ``bid_hours_below_target`` and their share, ``zero_score_bid_hours``.
     With ``[market.energy]`` on: ``energy_source``, ``energy_bought_kwh``, ``energy_sold_kwh``,
-    ``energy_cost`` (net, $) and ``profit_net_energy`` (profit minus the energy cost, $).
+    ``energy_cost`` (net, $) and ``profit_net_energy`` (profit minus the energy cost, $). The
+    promise beside the outcome (``beliefs``, :func:`v2gsim.promise.promise_summary`): the share's confidence
+    interval, ``guarantee_broken``, the plug-in forecast error, predicted vs realized profit.
     """
     bid = hourly["bid_kw"].to_numpy()
     score = hourly["score"].to_numpy()
@@ -169,6 +172,7 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
         "days": int(daily.shape[0]),
         "drivers": m,
         "policy": scenario.platform.policy,
+        "beliefs": scenario.platform.beliefs,
         "mean_performance_score": float(np.average(score[has], weights=bid[has]))
         if has.any() else float("nan"),
         "bid_hours": int(has.sum()),
@@ -186,6 +190,7 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
         "min_soc": float(daily["soc_min"].min()),
         "unmet_travel_kwh": float(daily["unmet_travel_kwh"].sum()),
         "runtime_s": float(runtime_s),
+        **promise_summary(hourly, daily, scenario.platform.chance.eta),
     }
     if "energy_cost" in hourly:  # [market.energy] on: grid energy and profit net of it ($)
         energy = {k: float(hourly[k].sum())

@@ -89,6 +89,13 @@ class PlatformAgent(mesa.Agent):
         note = "belief fallback: " + "; ".join(self._today)
         return f"{note}; {policy_status}" if policy_status else note
 
+    def fallback_reason(self, decision: Decision) -> str:
+        """The day's ``fallback_reason``: failed belief solves and the policy's own fallback."""
+        parts = [f"belief fallback: {note}" for note in self._today]
+        if decision.fallback_reason:
+            parts.append(f"policy fallback: {decision.fallback_reason}")
+        return "; ".join(parts)
+
     def observe(self, day: int, capability_price: np.ndarray,
                 performance_price: np.ndarray) -> Observation:
         """The platform's day-ahead information (history, price forecast, a snapshot of beliefs)."""

@@ -122,14 +122,16 @@ class PlatformConfig(Strict):
         default="naive", description="Decision policy by name: one of POLICY_NAMES (see `v2gsim.policies`)."
     )
     beliefs: Literal["scenario", "calibrated"] = Field(
-        default="scenario",
-        description="The platform's driver model: the scenario's utilities as they are, or plug-in "
-        "utilities re-calibrated (inverse optimization, C1-C4) to the plug-in frequencies observed "
-        "per cluster and charger place over the last calibration_days days.",
+        default="calibrated",
+        description="The platform's driver model: calibrated (default) = plug-in utilities "
+        "re-calibrated (inverse optimization, C1-C4) to the plug-in frequencies observed per "
+        "cluster and charger place over the last calibration_days days, from the first observed "
+        "day on; scenario = the scenario's utilities as they are (the persistency model's direct "
+        "prediction of a worst-case population; for validation studies).",
     )
     calibration_days: int = Field(default=14, ge=1, le=3650,
                                   description="Observation window of calibrated beliefs (days).")
-    recalibrate_every: int = Field(default=7, ge=1, le=3650,
+    recalibrate_every: int = Field(default=1, ge=1, le=3650,
                                    description="Days between re-calibrations of the beliefs (days).")
     naive: NaiveConfig = Field(default_factory=NaiveConfig, description="`naive` policy settings.")
     chance: ChanceConfig = Field(default_factory=ChanceConfig,

@@ -22,9 +22,12 @@ deviation is used (σ_b(y)² in (3), σ_f(y)² in (4)) and the bound is rigorous
 Chen & Sim's proposition for independent drivers. κ_f < κ_b whenever η < 1/2 (they coincide at
 η = 1/2), so (3) admits the larger bid unless σ^f of r̃ is much larger than σ^b.
 
-Several driver clusters c (models.md §1.5, E1) are independent Binomials: the mean count is
-Σ_c M_c y_c and the squared deviation Σ_c M_c v(y_c). Pass ``M`` as a 1-D array of cluster sizes
-and ``y`` with the clusters on its last axis.
+RECONSTRUCTED (models.md §6 item 6): the direction of the tail inequalities (R3; the slide's typo
+corrected) and the readings of ψ (charger kW), r̃_t and p̄_t.
+
+Several driver clusters c (models.md §1.5, E1, RECONSTRUCTED: cluster-mixture variance) are
+independent Binomials: the mean count is Σ_c M_c y_c and the squared deviation Σ_c M_c v(y_c).
+Pass ``M`` as a 1-D array of cluster sizes and ``y`` with the clusters on its last axis.
 
 "No bid" is always feasible: when even C = 0 violates a bound (few EVs expected, e.g.
 y < κ²/(M + κ²) for one class with v = y(1-y)), the bid is zero, because at C = 0 the chance

@@ -56,6 +56,8 @@ def deviation_disk(y: cp.Expression, w: cp.Expression) -> cp.Constraint:
     """Disk cone ``‖(w, y - 1/2)‖₂ <= 1/2``, i.e. ``w² + y² <= y`` (models.md §1.5, S5).
 
     Equivalent to ``|w| <= sqrt(y(1-y))`` with 0 <= y <= 1, elementwise over same-shaped y, w.
+    RECONSTRUCTED (models.md §6 item 2: the seed's (S1) replaces sqrt(y(1-y)) by such a w; the
+    cone form is ours, exact by the strong-duality argument).
     """
     n = int(np.prod(y.shape)) if y.shape else 1
     yv = cp.reshape(y, (n,), order="F")

@@ -1,5 +1,7 @@
 """Per-unit regulation requirement r̃_t of an hour and its statistics (models.md §1.4, (R1), (3), (4)).
 
+RECONSTRUCTED (models.md §6 item 6): the seed does not define r̃_t; the definition below is ours.
+
 Definition used throughout the package
 --------------------------------------
 The chance constraint (R1) ``P(ψ K̃_t - r̃_t C_t >= 0) >= 1 - η`` compares the plugged fleet's power

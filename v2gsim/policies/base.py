@@ -78,6 +78,8 @@ class Decision:
         solve_time_s: wall-clock time of the day's solve (s), NaN when not measured.
         gap: relative optimality gap of the day's solve (-), NaN when not applicable.
         predicted_profit: the profit the policy expects from the decision ($), NaN if none.
+        fallback_reason: why the policy fell back to a previous or simpler decision today (the
+            typed error), empty when it did not.
         info: further diagnostics of the policy (never read by the model).
     """
 
@@ -87,6 +89,7 @@ class Decision:
     solve_time_s: float = math.nan
     gap: float = math.nan
     predicted_profit: float = math.nan
+    fallback_reason: str = ""
     info: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

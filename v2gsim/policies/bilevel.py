@@ -162,9 +162,9 @@ class BilevelPolicy:
             sol = self.solve(obs)
         except (*SOLVE_FAILURES, BeliefsUnavailable) as exc:  # keep going; the table records the failure
             fallback = self.last if self.last is not None else self._first_day_fallback(obs)
-            self.last = Decision(fallback.rebate, fallback.bid_kw,
-                                 status=f"fallback: {type(exc).__name__}: {exc}",
-                                 solve_time_s=time.perf_counter() - t0)
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self.last = Decision(fallback.rebate, fallback.bid_kw, status=f"fallback: {reason}",
+                                 solve_time_s=time.perf_counter() - t0, fallback_reason=reason)
             return self.last
         self.history.append(sol)
         if isinstance(sol, CommunitySolution):
