@@ -38,6 +38,7 @@ class DayLedger:
             energy market is off.
         forecast_errors: predicted minus plugged-in EVs of every hour (EVs; NaN without a
             prediction).
+        rows: the day's hourly-table rows, in hour order.
     """
 
     day: int
@@ -47,9 +48,11 @@ class DayLedger:
     bids: list[float] = field(default_factory=list)
     energy: dict[str, float] = field(default_factory=dict)
     forecast_errors: list[float] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, row: dict[str, Any], bid_kw: float, unmet_kwh: float) -> None:
         """Add one settled hour (its hourly-table row)."""
+        self.rows.append(row)
         self.unmet_kwh += unmet_kwh
         self.forecast_errors.append(row["predicted_plugged"] - row["plugged"])
         for key in CREDIT_KEYS:

@@ -24,6 +24,8 @@ no phase. The day counter is Mesa's ``steps`` (day ``d`` is step ``d + 1``).
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
 from typing import Any
 
 import mesa
@@ -47,6 +49,7 @@ from v2gsim.market.energy_sources import energy_price_table
 from v2gsim.market.sources import SignalSource, regulation_price_table, signal_source
 from v2gsim.network import build_network
 from v2gsim.policies import Decision, Policy, make_policy
+from v2gsim.policies.base import DayOutcome
 from v2gsim.policies.inputs import policy_inputs
 from v2gsim.rng import component_rng, component_seed_sequence, run_seed_sequence
 from v2gsim.specs import RunSpec
@@ -148,7 +151,7 @@ class V2GMarketModel(mesa.Model):
         if policy is None:
             inputs = policy_inputs(spec.policy, spec.market, spec.hours, spec.seed,
                                    component_rng(root, "policy"))
-            policy = make_policy(spec.policy, inputs)
+            policy = make_policy(spec.policy, replace(inputs, fleet=copy.deepcopy(self.fleet)))
         self.platform = PlatformAgent(self, policy, beliefs, spec.beliefs, spec.fleet.count,
                                       spec.fleet.regulation_kw, spec.hours)
         if signals is None:
@@ -173,6 +176,9 @@ class V2GMarketModel(mesa.Model):
         if self.energy is not None:  # energy columns only when the energy market is on
             reporters.update({k: _day(k) for k in ENERGY_DAILY_KEYS})
             columns += ENERGY_HOURLY_COLUMNS
+        self._settle = getattr(policy, "settle", None)
+        if self._settle is not None:  # a settling policy's own planned-vs-realized columns
+            reporters.update({k: _day(k) for k in policy.daily_keys})
         self.datacollector = mesa.DataCollector(model_reporters=reporters,
                                                 tables={"hourly": columns})
 
@@ -227,7 +233,9 @@ class V2GMarketModel(mesa.Model):
             self.steps -= 1
             raise HorizonError(f"{self.spec.name}: all {self.spec.days} days are simulated "
                                f"(model.running is False); build a new model or raise days")
-        decision = self.platform.plan(day, *self.tso.price_forecast())  # 1 platform
+        energy_start = self.fleet.energy_kwh.copy()
+        decision = self.platform.plan(day, *self.tso.price_forecast(),  # 1 platform
+                                      energy_kwh=energy_start, **self._energy_forecast(day))
         gc = self.grid_company
         pg_actions = gc.open_day(self.fleet.size) if gc is not None else None  # 2 grid company
         in_force = ({"x": self.population.cooperation_share, "y": gc.y, "price": gc.price}
@@ -250,9 +258,32 @@ class V2GMarketModel(mesa.Model):
         if self.fleet_recorder is not None:
             self.last_day.update(self.fleet_recorder.day_totals())
         self.last_day["fallback_reason"] = self.platform.fallback_reason(decision)
+        if self._settle is not None:
+            self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start)))
         self.last_day["policy_status"] = self.platform.status(self.last_day["policy_status"])
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
+
+    def _energy_forecast(self, day: int) -> dict[str, np.ndarray]:
+        """The day's energy prices as the platform knows them day-ahead (empty without a market)."""
+        if self.energy is None:
+            return {}
+        buy, sell = self.energy.day_prices(day)
+        return {"energy_price": buy, "energy_sell_price": sell}
+
+    def _outcome(self, ledger: DayLedger, decision: Decision, choice: DayChoice,
+                 energy_start: np.ndarray) -> DayOutcome:
+        """The day's :class:`~v2gsim.policies.base.DayOutcome` for a settling policy."""
+        rows = ledger.rows
+        hourly = {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}
+        day = ledger.day
+
+        def sessions_at(place: str):
+            return self.population.sessions(place, energy_start, day=day)
+
+        return DayOutcome(day=day, decision=decision, plugged=choice.plugged,
+                          travel_kwh=choice.travel_kwh, energy_start_kwh=energy_start,
+                          hourly=hourly, sessions_at=sessions_at)
 
     def _hour(self, t: int, ledger: DayLedger, decision: Decision, choice: DayChoice,
               signal_hour: np.ndarray, predicted: float, in_force: dict[str, float]) -> None:

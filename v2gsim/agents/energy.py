@@ -48,6 +48,11 @@ class EnergyMarketAgent(mesa.Agent):
         self.hours = int(hours)
         self.metering = metering
 
+    def day_prices(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """(T,) purchase and sale prices of ``day`` (USD/kWh; copies)."""
+        k = day * self.hours
+        return self.buy[k:k + self.hours].copy(), self.sell[k:k + self.hours].copy()
+
     def settle_hour(self, day: int, hour: int, energy: HourEnergy) -> dict[str, float]:
         """Price hour ``hour`` of ``day``: the hourly-table columns :data:`ENERGY_HOURLY_COLUMNS`.
 

@@ -96,9 +96,11 @@ class PlatformAgent(mesa.Agent):
             parts.append(f"policy fallback: {decision.fallback_reason}")
         return "; ".join(parts)
 
-    def observe(self, day: int, capability_price: np.ndarray,
-                performance_price: np.ndarray) -> Observation:
-        """The platform's day-ahead information (history, price forecast, a snapshot of beliefs)."""
+    def observe(self, day: int, capability_price: np.ndarray, performance_price: np.ndarray,
+                energy_kwh: np.ndarray | None = None, energy_price: np.ndarray | None = None,
+                energy_sell_price: np.ndarray | None = None) -> Observation:
+        """The platform's day-ahead information (history, price forecast, a snapshot of beliefs,
+        the fleet's stored energy and the day's energy prices when given)."""
         hist = (np.vstack(self.plugged_history) if self.plugged_history
                 else np.zeros((0, self.hours)))
         if day != self._day:
@@ -118,7 +120,8 @@ class PlatformAgent(mesa.Agent):
         return Observation(
             day=day, hours=self.hours, fleet_size=self.fleet_size, charger_kw=self.charger_kw,
             plugged_history=hist, capability_price=capability_price,
-            performance_price=performance_price, beliefs=beliefs,
+            performance_price=performance_price, beliefs=beliefs, energy_kwh=energy_kwh,
+            energy_price=energy_price, energy_sell_price=energy_sell_price,
         )
 
     def decide(self, obs: Observation) -> Decision:
@@ -137,9 +140,11 @@ class PlatformAgent(mesa.Agent):
         self.decision = decision
         return decision
 
-    def plan(self, day: int, capability_price: np.ndarray, performance_price: np.ndarray) -> Decision:
-        """Phase 1: observe and decide tomorrow's rebates and bids."""
-        return self.decide(self.observe(day, capability_price, performance_price))
+    def plan(self, day: int, capability_price: np.ndarray, performance_price: np.ndarray,
+             **known: np.ndarray) -> Decision:
+        """Phase 1: observe and decide tomorrow's rebates and bids (``known``: the further
+        :meth:`observe` arguments)."""
+        return self.decide(self.observe(day, capability_price, performance_price, **known))
 
     def predict(self, rebate: np.ndarray, required: bool = False) -> ClusterPersistency:
         """Predicted plug-ins (persistency model) under the day's rebates.

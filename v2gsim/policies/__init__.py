@@ -7,10 +7,20 @@ problem built once and re-parameterized daily). One module per policy: :mod:`.na
 :mod:`.chance`, :mod:`.bilevel`; :mod:`.registry` maps names to factories.
 """
 
-from v2gsim.policies.base import Decision, NetDischargeStats, Observation, PlugBeliefs, Policy, PolicyInputs
+from v2gsim.policies.base import (
+    DayOutcome,
+    Decision,
+    NetDischargeStats,
+    Observation,
+    PlugBeliefs,
+    Policy,
+    PolicyInputs,
+    SettlingPolicy,
+)
 from v2gsim.policies.registry import PolicySpec, available_policies, make_policy, register_policy
 
 __all__ = [
+    "DayOutcome",
     "Decision",
     "NetDischargeStats",
     "Observation",
@@ -18,6 +28,7 @@ __all__ = [
     "Policy",
     "PolicyInputs",
     "PolicySpec",
+    "SettlingPolicy",
     "available_policies",
     "make_policy",
     "register_policy",

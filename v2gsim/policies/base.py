@@ -9,17 +9,28 @@ agent state: the platform hands it value objects (arrays, immutable networks).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from v2gsim.behavior.mobility.core import Sessions
+    from v2gsim.fleet import Fleet
     from v2gsim.market.requirement import RequirementStats
     from v2gsim.network import ActivityNetwork
 
-__all__ = ["Decision", "NetDischargeStats", "Observation", "PlugBeliefs", "Policy", "PolicyInputs"]
+__all__ = [
+    "DayOutcome",
+    "Decision",
+    "NetDischargeStats",
+    "Observation",
+    "PlugBeliefs",
+    "Policy",
+    "PolicyInputs",
+    "SettlingPolicy",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,10 @@ class Observation:
         performance_price: (T,) expected performance price for the day ($/ΔMW).
         beliefs: the persistency model's prediction and the believed networks, or None when the
             platform has no driver model.
+        energy_kwh: (M,) energy stored in each EV that evening (kWh), or None when not given.
+        energy_price: (T,) the day's grid energy purchase price, known day-ahead (USD/kWh), or
+            None when the scenario has no energy market.
+        energy_sell_price: (T,) the day's energy sale (export) price (USD/kWh), or None.
     """
 
     day: int
@@ -64,6 +79,9 @@ class Observation:
     capability_price: np.ndarray
     performance_price: np.ndarray
     beliefs: PlugBeliefs | None = None
+    energy_kwh: np.ndarray | None = None
+    energy_price: np.ndarray | None = None
+    energy_sell_price: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,50 @@ class Policy(Protocol):
 
 
 @dataclass(frozen=True)
+class DayOutcome:
+    """What the sampled drivers, signals and prices did on a day: what a policy settles against.
+
+    Handed to :meth:`SettlingPolicy.settle` after the day's last hour, so that a policy whose plan
+    is richer than rebates and bids (site schedules, incentives, reserves) can compare its promise
+    with the realization.
+
+    Attributes:
+        day: the day (0-based).
+        decision: the policy's decision for the day (its ``info`` holds the plan).
+        plugged: (M, T) realized plugged-in indicator of every EV and hour.
+        travel_kwh: (M, T) realized travel energy per EV and hour (kWh).
+        energy_start_kwh: (M,) energy stored at the start of the day (kWh).
+        hourly: the day's rows of the hourly table, column -> (T,) array.
+        sessions_at: ``sessions_at(place)`` -> today's realized sessions at a charger place (first
+            to last plug-in hour there, arrival energy = stored energy at the start of the day;
+            :meth:`v2gsim.agents.driver.DriverPopulation.sessions`); raises ValueError for a
+            place no network has.
+    """
+
+    day: int
+    decision: Decision
+    plugged: np.ndarray
+    travel_kwh: np.ndarray
+    energy_start_kwh: np.ndarray
+    hourly: Mapping[str, np.ndarray]
+    sessions_at: Callable[[str], Sessions]
+
+
+class SettlingPolicy(Policy, Protocol):
+    """A policy that also settles its own plan against the day's outcome.
+
+    ``daily_keys`` names the columns ``settle`` returns; the model adds them to the daily table
+    (after the built-in columns), every day, in that order.
+    """
+
+    daily_keys: tuple[str, ...]
+
+    def settle(self, outcome: DayOutcome) -> Mapping[str, float]:
+        """Planned vs realized figures of the day, one value per name in ``daily_keys``."""
+        ...
+
+
+@dataclass(frozen=True)
 class NetDischargeStats:
     """Statistics of the per-unit net regulation discharge per hour of day (models.md E3).
 
@@ -133,8 +195,12 @@ class PolicyInputs:
             needs none.
         net_discharge: net-discharge statistics of the same history (state-of-charge guarantee),
             or None.
+        fleet: a copy of the fleet as built before day 0 (battery, charger and efficiency
+            parameters per EV; its stored energy is the initial one and is never updated), or
+            None when the policy was built without it.
     """
 
     rng: np.random.Generator
     requirement: RequirementStats | None = None
     net_discharge: NetDischargeStats | None = None
+    fleet: Fleet | None = None

@@ -1,0 +1,75 @@
+"""The settling-policy hook: a policy that settles its plan against the day's outcome."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v2gsim import load_scenario
+from v2gsim.model import V2GMarketModel
+from v2gsim.policies import DayOutcome, Decision, Observation
+
+
+class Recorder:
+    """Bids a constant 50 kW, no rebates; records what it observes and what it is told."""
+
+    name = "recorder"
+    daily_keys = ("home_sessions", "plugged_check")
+
+    def __init__(self) -> None:
+        self.observations: list[Observation] = []
+        self.outcomes: list[DayOutcome] = []
+
+    def decide(self, obs: Observation) -> Decision:
+        self.observations.append(obs)
+        return Decision(rebate=np.zeros(obs.hours), bid_kw=np.full(obs.hours, 50.0))
+
+    def settle(self, outcome: DayOutcome) -> dict[str, float]:
+        self.outcomes.append(outcome)
+        home = outcome.sessions_at("home")
+        return {"home_sessions": float(home.ev.size),
+                "plugged_check": float(outcome.hourly["plugged"].sum())}
+
+
+def _run(days: int = 3, energy: bool = False):
+    overrides = ['market.energy.source = "synthetic"'] if energy else []
+    policy = Recorder()
+    model = V2GMarketModel(load_scenario("tiny", overrides, days=days), policy=policy)
+    ends = []
+    while model.running:
+        model.step()
+        ends.append(model.fleet.energy_kwh.copy())
+    return model, policy, ends
+
+
+def test_settle_columns_reach_the_daily_table_and_agree_with_the_day():
+    model, policy, _ = _run()
+    daily = model.daily_table()
+    assert {"home_sessions", "plugged_check"} <= set(daily.columns)
+    assert len(policy.outcomes) == 3
+    for row, out in zip(daily.itertuples(), policy.outcomes, strict=True):
+        assert out.day == row.day
+        # the hourly rows of the day add up to the plugged-in matrix and the daily total
+        assert row.plugged_check == out.plugged.sum() == row.plugged_ev_hours
+        np.testing.assert_array_equal(out.hourly["hour"], np.arange(out.plugged.shape[1]))
+        # a home session per EV that plugs in at home at least once today (first to last hour)
+        home = out.sessions_at("home")
+        assert row.home_sessions == home.ev.size == np.unique(home.ev).size
+        np.testing.assert_allclose(home.energy_arrival_kwh, out.energy_start_kwh[home.ev])
+
+
+def test_observation_carries_the_stored_energy_and_a_fleet_copy():
+    model, policy, ends = _run()
+    first = policy.observations[0]
+    for prev_end, obs in zip(ends[:-1], policy.observations[1:], strict=True):
+        np.testing.assert_array_equal(obs.energy_kwh, prev_end)  # the evening before
+    assert first.energy_price is None  # tiny has no energy market
+    assert np.all(np.asarray(first.energy_kwh) <= model.fleet.capacity_kwh)
+
+
+def test_energy_prices_are_the_days_prices():
+    model, policy, _ = _run(days=2, energy=True)
+    hourly = model.hourly_table()
+    for obs in policy.observations:
+        day = hourly[hourly["day"] == obs.day]
+        np.testing.assert_array_equal(obs.energy_price, day["energy_price"].to_numpy())
+        np.testing.assert_array_equal(obs.energy_sell_price, day["energy_sell_price"].to_numpy())
