@@ -13,7 +13,14 @@ The names below (and ``V2GMarketModel``) are imported on first use, so that
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# One OpenBLAS thread unless the user says otherwise: every matrix here is small (the calibration's
+# 170 x 80 SVDs, the bilevel follower's 56 x 56 systems), and OpenBLAS's default of one thread per core
+# spin-waits against the other processes of a loaded 2-core machine or a sweep's workers, making an
+# SVD of 1.5 ms take 0.2-1 s. Results do not depend on the thread count. Set before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 __version__ = "0.1.0"
 

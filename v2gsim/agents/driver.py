@@ -32,7 +32,28 @@ if TYPE_CHECKING:
     from v2gsim.behavior.persistency import ClusterPersistency
     from v2gsim.fleet import Fleet
 
-__all__ = ["DayChoice", "DriverAgent", "DriverGroup", "DriverPopulation", "cluster_sizes"]
+__all__ = ["CHOICE_CHUNK", "DayChoice", "DriverAgent", "DriverGroup", "DriverPopulation", "chunk_sizes",
+           "cluster_sizes"]
+
+
+#: Drivers whose utilities are sampled and solved at once (one (arcs x drivers) float32 array, its
+#: DP tables and temporaries: about 1.5 kB per driver on the default network, so ~200 MB per chunk).
+#: Groups up to this size draw exactly as one block; larger groups draw chunk after chunk from the
+#: same stream, which bounds memory for fleets of millions (issue #16, item 9).
+CHOICE_CHUNK = 131_072
+
+
+def chunk_sizes(total: int, chunk: int) -> list[int]:
+    """Sizes of consecutive chunks of at most ``chunk`` covering ``total`` (one chunk when small).
+
+    >>> chunk_sizes(300_000, 131_072)
+    [131072, 131072, 37856]
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    full, rest = divmod(int(total), int(chunk))
+    sizes = [int(chunk)] * full + ([rest] if rest else [])
+    return sizes or [0]
 
 
 def cluster_sizes(shares: list[float], total: int) -> np.ndarray:
@@ -77,13 +98,25 @@ class DriverGroup:
         """
         net = self.network
         arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
+        parts = [self._choose_chunk(rng, n, arc_rebate, distribution, persistency)
+                 for n in chunk_sizes(self.drivers.size, CHOICE_CHUNK)]
+        if len(parts) == 1:
+            self.last_choice = parts[0]
+        else:
+            self.last_choice = PathChoice(value=np.concatenate([p.value for p in parts]),
+                                          arc_at_hour=np.concatenate([p.arc_at_hour for p in parts]))
+        return self.last_choice
+
+    def _choose_chunk(self, rng: np.random.Generator, n: int, arc_rebate: np.ndarray,
+                      distribution: str, persistency) -> PathChoice:
+        """Sample the utilities of ``n`` drivers and solve their longest paths (one DP)."""
+        net = self.network
         if distribution == "extremal":
-            v = sample_extremal(rng, self.drivers.size, net.incidence, net.supply, net.mu, net.sigma,
+            v = sample_extremal(rng, n, net.incidence, net.supply, net.mu, net.sigma,
                                 persistency, rebate=arc_rebate, dtype=np.float32).T
         else:
-            v = sample_utilities(rng, net, self.drivers.size, distribution, rebate=arc_rebate)
-        self.last_choice = longest_paths(net, v)
-        return self.last_choice
+            v = sample_utilities(rng, net, n, distribution, rebate=arc_rebate)
+        return longest_paths(net, v)
 
 
 @dataclass(frozen=True)

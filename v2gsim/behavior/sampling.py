@@ -114,7 +114,7 @@ def longest_paths(net: ActivityNetwork, utilities: np.ndarray) -> PathChoice:
         raise ValueError(f"utilities has {n_arcs} rows, the network has {net.n_arcs} arcs")
     dist = np.empty((net.n_nodes, m), dtype=v.dtype)
     pred = np.empty((net.n_nodes, m), dtype=np.int32)
-    src = net.source
+    src, tail = net.source, net.tail
     dist[src] = 0.0
     cand = np.empty(m, dtype=v.dtype)
     better = np.empty(m, dtype=bool)
@@ -123,25 +123,64 @@ def longest_paths(net: ActivityNetwork, utilities: np.ndarray) -> PathChoice:
             continue
         ins = net.in_arcs[node]
         best, arg = dist[node], pred[node]
-        np.add(dist[net.tail[ins[0]]], v[ins[0]], out=best)
+        np.add(dist[tail[ins[0]]], v[ins[0]], out=best)
         arg.fill(ins[0])
         for a in ins[1:]:  # a node's in-degree is small: a few in-place passes over the fleet
-            np.add(dist[net.tail[a]], v[a], out=cand)
-            np.greater(cand, best, out=better)
-            np.copyto(best, cand, where=better)
-            arg[better] = a
-    # Backtrack from the sink; every arc spans >= 1 hour so at most T steps.
-    arc_at_hour = np.empty((m, net.hours), dtype=np.int32)
+            np.add(dist[tail[a]], v[a], out=cand)
+            np.greater(cand, best, out=better)  # strict: ties stay with the earlier arc
+            np.maximum(best, cand, out=best)
+            np.copyto(arg, a, where=better)
+    return PathChoice(value=dist[net.sink].astype(float), arc_at_hour=_backtrack(net, pred))
+
+
+def _backtrack(net: ActivityNetwork, pred: np.ndarray) -> np.ndarray:
+    """(M, T) arc occupied in each hour, following the predecessor arcs ``pred`` (N, M) from the sink.
+
+    Every arc spans >= 1 hour, so there are at most T steps. When every arc spans exactly one hour
+    (the hourly networks), every driver is at hour ``T - 1 - k`` at step k and the steps fill whole
+    rows of a (T, M) array; otherwise the still-active drivers are tracked explicitly.
+    """
+    m, hours = pred.shape[1], net.hours
+    pflat = pred.ravel()
+    cols = np.arange(m, dtype=np.int64)
+    ntail = net.tail.astype(np.int64)
     node = np.full(m, net.sink, dtype=np.int64)
-    active = node != src
     max_dur = int(net.duration.max())
-    while active.any():
-        idx = np.flatnonzero(active)
-        a = pred[node[idx], idx]
+    if _hourly_layers(net):
+        by_hour = np.empty((hours, m), dtype=np.int32)
+        for h in range(hours - 1, -1, -1):
+            a = pflat[node * m + cols]
+            by_hour[h] = a
+            node = ntail[a]
+        return np.ascontiguousarray(by_hour.T)
+    arc_at_hour = np.empty((m, hours), dtype=np.int32)
+    idx = cols
+    src = net.source
+    while idx.size:
+        a = pflat[node[idx] * m + idx]
         start, dur = net.hour[a], net.duration[a]
         for d in range(max_dur):
             sel = d < dur
             arc_at_hour[idx[sel], start[sel] + d] = a[sel]
-        node[idx] = net.tail[a]
-        active = node != src
-    return PathChoice(value=dist[net.sink].astype(float), arc_at_hour=arc_at_hour)
+        node[idx] = ntail[a]
+        idx = idx[node[idx] != src]
+    return arc_at_hour
+
+
+def _hourly_layers(net: ActivityNetwork) -> bool:
+    """True when every source-sink path takes exactly one arc per hour 0..T-1, in order.
+
+    That holds when every arc spans one hour, the arcs leaving a node all start at the same hour,
+    an arc's head is left one hour after the arc started, the source is left at hour 0 and the
+    sink is entered from hour T - 1.
+    """
+    if np.any(net.duration != 1):
+        return False
+    left_at = np.full(net.n_nodes, -1, dtype=np.int64)
+    left_at[net.tail] = net.hour
+    if np.any(left_at[net.tail] != net.hour) or left_at[net.source] != 0:
+        return False
+    inner = net.head != net.sink
+    if np.any(left_at[net.head[inner]] != net.hour[inner] + 1):
+        return False
+    return bool(np.all(net.hour[~inner] == net.hours - 1))

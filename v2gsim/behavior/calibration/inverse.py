@@ -186,6 +186,9 @@ def _solve_stages(
 ) -> tuple[str, float]:
     """Solve the ε stage (C1), then the min-norm selection if ``select``; ``(status, ε*)``."""
     slv, opts = settings
+    # Both stages are built afresh for every fit and have no cvxpy Parameters: the DPP
+    # canonicalisation (for fast re-solves) would only cost time, about half of each solve.
+    opts = {"ignore_dpp": True, **opts}
     status = solve_conic(cp.Problem(cp.Minimize(st.eps), st.cons), slv, opts, what).status
     eps_star = float(st.eps.value)
     if select:

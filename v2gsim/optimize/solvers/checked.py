@@ -67,14 +67,18 @@ def _run(problem: cp.Problem, solver: str, opts: dict[str, Any]) -> tuple[str, f
 
     ``get_problem_data`` (cached re-parameterisation, as in ``solve``), ``solve_via_data`` and
     ``unpack_results``; the raw result lets a failed solve still report SCIP's dual bound.
+    ``opts["ignore_dpp"]`` (as in ``Problem.solve``) skips the DPP canonicalisation of a problem
+    without Parameters that is solved once.
     """
     opts = dict(opts)
     verbose = bool(opts.pop("verbose", False))
+    ignore_dpp = bool(opts.pop("ignore_dpp", False))
     raw = _Raw()
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        data, chain, inverse = problem.get_problem_data(solver, verbose=verbose, solver_opts=opts)
+        data, chain, inverse = problem.get_problem_data(solver, verbose=verbose, solver_opts=opts,
+                                                        ignore_dpp=ignore_dpp)
         try:
             raw.offset = float(inverse[-1].inverse_data[cps.OFFSET])
         except (AttributeError, KeyError, TypeError, IndexError):
