@@ -96,6 +96,7 @@ class BilevelProblem:
         self._misocp: dict[bool, BilevelMISOCP] = {}
         self._subst: list[SubstitutionReport] | None = None
         self._memo: tuple[tuple, BilevelSolution] | None = None
+        self._root_rho: tuple[list[NDArray], list[NDArray]] | None = None
         self.instance = instance
         self._ld = self._leader_data(instance)
 
@@ -347,7 +348,9 @@ class BilevelProblem:
         try:
             ld.nu = self._nu()
             if method == "bnb":  # fast path: the root bound may already prove the known solution
-                root = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline, max_nodes=1)
+                root = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline, max_nodes=1,
+                                        root_rho=self._root_rho)
+                self._root_rho = root.root_rho
                 if root.status == "optimal":
                     return self._finish(
                         np.asarray(root.levels_idx, dtype=np.int64), None, t0=t0, method=method,
@@ -365,7 +368,8 @@ class BilevelProblem:
                 status = "optimal" if root.status == "optimal" else "feasible"
                 nodes = root.nodes
             else:
-                res = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline)
+                res = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline,
+                                       root_rho=self._root_rho)
                 ub, nodes = res.upper_bound, res.nodes
                 if res.value >= best.value:
                     best = res
