@@ -344,6 +344,7 @@ class BilevelProblem:
         message = ""
         status = "feasible"
         ub = np.inf
+        root_ub = np.inf  # the root bound stays valid when the later search stops without one
         nodes = 0
         try:
             ld.nu = self._nu()
@@ -351,6 +352,7 @@ class BilevelProblem:
                 root = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline, max_nodes=1,
                                         root_rho=self._root_rho)
                 self._root_rho = root.root_rho
+                root_ub = root.upper_bound
                 if root.status == "optimal":
                     return self._finish(
                         np.asarray(root.levels_idx, dtype=np.int64), None, t0=t0, method=method,
@@ -370,7 +372,7 @@ class BilevelProblem:
             else:
                 res = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline,
                                        root_rho=self._root_rho)
-                ub, nodes = res.upper_bound, res.nodes
+                ub, nodes = min(res.upper_bound, root_ub), res.nodes
                 if res.value >= best.value:
                     best = res
                 status = "optimal" if res.status == "optimal" else "time_limit"
