@@ -19,12 +19,21 @@ Methods (:meth:`v2gsim.optimize.bilevel.BilevelProblem.solve`):
 * ``misocp``: SCIP on the single-level MISOCP (S1–S6) without and with the valid inequalities
   (B3), with time limits ``--scip-limits`` (default instance only; ``--no-scip`` skips it).
 
+``--hard`` runs the hard set of issue #17 instead: charger (= ψ) 7.2, 10, 15, 20, 30, 40 kW x
+the seed's seven compositions (commuters share 0.4-0.7) x fleet 100-400 (``--chargers``,
+``--compositions``, ``--fleets`` choose a subset; ``--quick`` is 20/30/40 kW x 0.5/0.6/0.7 x
+200/400 EVs; ``--max-instances`` caps the count). Per instance it prints the time to a proven gap
+<= 1e-4, the gap at 2 s and 10 s (re-solved with those limits when the solve took longer), nodes,
+and the seed's MISOCP times (without / with valid inequalities, commercial solver) for its
+composition row, plus the summary the acceptance of #17 asks for.
+
 Each solve builds a fresh :class:`~v2gsim.optimize.bilevel.BilevelProblem` (no cache carried over).
 OpenBLAS is limited to one thread (the batched follower solves many 56x56 systems; threads only
 compete on a shared 2-core machine) unless ``OPENBLAS_NUM_THREADS`` is already set.
 
 Prints one JSON object. Usage:
-``python analysis/benchmarks/bench_bilevel.py [--repeats 5] [--scip-limits 10,60] [--no-scip]``.
+``python analysis/benchmarks/bench_bilevel.py [--repeats 5] [--scip-limits 10,60] [--no-scip]``,
+``python analysis/benchmarks/bench_bilevel.py --hard [--quick] [--chargers 20,30] [--time-limit 60]``.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -48,6 +58,83 @@ from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
 
 REL_GAP = 1e-4
+
+#: Seed 000's computational table (models.md §1.6): composition -> (time without valid inequalities,
+#: share solved, time with them, share solved); s and %. The 0.4 row is the garbled "0.4 / 0.0" row.
+SEED_TABLE = {
+    0.4: (174.02, 100, 42.40, 100), 0.45: (202.68, 100, 58.31, 100), 0.5: (298.45, 94, 54.78, 100),
+    0.55: (490.88, 86, 102.80, 100), 0.6: (676.23, 62, 171.98, 98), 0.65: (758.29, 40, 330.58, 86),
+    0.7: (994.54, 18, 473.09, 64),
+}
+QUICK = {"chargers": "20,30,40", "compositions": "0.5,0.6,0.7", "fleets": "200,400"}
+
+
+def _num(x: float) -> float | None:
+    """3 significant digits; None (JSON null) for a missing (infinite) gap."""
+    return float(f"{x:.3g}") if np.isfinite(x) else None
+
+
+def _gap_max(rows: list[dict[str, Any]], key: str) -> float | None:
+    """Largest gap of a column; None when a row has none (no bound by then), or no rows."""
+    vals = [r[key] for r in rows]
+    return None if not vals or any(v is None for v in vals) else max(vals)
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def _hard_row(psi: float, share: float, fleet: float, limit: float) -> dict[str, Any]:
+    """One hard-set instance: time to proof, gaps at 2 s and 10 s, nodes, the seed's times."""
+    inst = default_instance((share, 1.0 - share), psi=psi, fleet_size=fleet)
+    sol = BilevelProblem(inst).solve("bnb", time_limit=limit, rel_gap=REL_GAP)
+    row: dict[str, Any] = {
+        "charger_kw": psi, "share": share, "fleet": fleet, "status": sol.status,
+        "time_to_proof_s": round(sol.solve_time_s, 3) if sol.status == "optimal" else None,
+        "solve_time_s": round(sol.solve_time_s, 3), "nodes": sol.nodes,
+        "objective": round(sol.objective, 6), "upper_bound": round(sol.upper_bound, 6),
+        "gap": _num(sol.gap), "rebates_pay": bool(np.any(sol.rebates > 0)),
+        "improvement_over_chance": round(sol.improvement, 5),
+    }
+    for cut in (2.0, 10.0):
+        if sol.solve_time_s <= cut:
+            row[f"gap_at_{cut:g}s"] = row["gap"]
+        else:
+            part = BilevelProblem(inst).solve("bnb", time_limit=cut, rel_gap=REL_GAP)
+            row[f"gap_at_{cut:g}s"] = _num(part.gap)
+    seed = SEED_TABLE.get(round(share, 2))
+    if seed is not None:
+        row["seed_time_s"] = {"no_vi": seed[0], "no_vi_solved_pct": seed[1], "vi": seed[2],
+                              "vi_solved_pct": seed[3]}
+    return row
+
+
+def hard_set(args: argparse.Namespace) -> dict[str, Any]:
+    """The hard set of issue #17 (or the chosen subset) and its acceptance summary."""
+    grid = [(c, sh, m) for c in _floats(args.chargers) for sh in _floats(args.compositions)
+            for m in _floats(args.fleets)]
+    if args.max_instances is not None:
+        grid = grid[: args.max_instances]
+    rows = []
+    for c, sh, m in grid:
+        rows.append(_hard_row(c, sh, m, args.time_limit))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress
+    times = [r["solve_time_s"] for r in rows]
+    proven = [r for r in rows if r["status"] == "optimal"]
+    summary = {
+        "instances": len(rows), "proven": len(proven), "rebates_pay": sum(r["rebates_pay"] for r in rows),
+        "median_time_to_proof_s": _median(times) if rows else None,
+        "max_time_s": max(times) if rows else None,
+        "max_gap_at_2s": _gap_max(rows, "gap_at_2s"),
+        "max_gap_at_10s": _gap_max(rows, "gap_at_10s"),
+        "median_nodes": _median([r["nodes"] for r in rows]) if rows else None,
+        "acceptance": {
+            "median_under_10s": bool(rows) and statistics.median(times) < 10.0 and len(proven) == len(rows),
+            "every_under_60s": bool(rows) and len(proven) == len(rows) and max(times) < 60.0,
+            "gap_at_2s_le_0.5pct": (g2 := _gap_max(rows, "gap_at_2s")) is not None and g2 <= 5e-3,
+        },
+    }
+    return {"hard_set": rows, "hard_summary": summary}
 
 
 def _row(sol: Any) -> dict[str, Any]:
@@ -117,7 +204,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--compositions", default="0.4,0.45,0.5,0.55,0.6,0.65,0.7",
         help="comma-separated shares of the commuters cluster",
     )
+    parser.add_argument("--hard", action="store_true", help="run the hard set of issue #17 only")
+    parser.add_argument("--quick", action="store_true", help="hard set: the quick subset")
+    parser.add_argument("--chargers", default="7.2,10,15,20,30,40", help="hard set: charger kW (= psi)")
+    parser.add_argument("--fleets", default="100,200,300,400", help="hard set: fleet sizes")
+    parser.add_argument("--max-instances", type=int, default=None, help="hard set: at most this many")
     args = parser.parse_args(argv)
+    if args.hard:
+        if args.quick:
+            for k, v in QUICK.items():
+                setattr(args, k, v)
+        t_start = time.perf_counter()
+        out = {"python": platform.python_version(), "numpy": np.__version__, "rel_gap": REL_GAP,
+               "time_limit_s": args.time_limit, **hard_set(args)}
+        out["total_time_s"] = round(time.perf_counter() - t_start, 1)
+        print(json.dumps(out, indent=1))
+        return out
     if args.repeats < 0:
         parser.error("--repeats must be >= 0")
     t_start = time.perf_counter()

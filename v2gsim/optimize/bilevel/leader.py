@@ -188,6 +188,8 @@ class SearchResult:
         evaluations: follower solves used (rebate vectors × clusters).
         status: ``"optimal"`` (gap closed), ``"time_limit"``, ``"node_limit"`` or ``"local"``.
         iterations: improving moves (coordinate search) or bound rounds (branch-and-bound).
+        root_rho: branch-and-bound only: per-cluster potentials of the root's lower and upper
+            corner (warm starts of the next day's root).
     """
 
     levels_idx: NDArray[np.int64]
@@ -197,3 +199,4 @@ class SearchResult:
     evaluations: int = 0
     status: str = "local"
     iterations: int = 0
+    root_rho: tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]] | None = None

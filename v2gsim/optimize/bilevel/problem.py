@@ -20,6 +20,7 @@ independent conic solve of the follower (Clarabel, ``certificate_primal``).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -48,6 +49,14 @@ __all__ = ["BilevelProblem", "Method", "brute_force", "solve_bilevel"]
 
 Method = Literal["bnb", "coordinate", "misocp", "brute_force"]
 """Solution methods: exact branch-and-bound, coordinate search, SCIP on the MISOCP, enumeration."""
+
+
+def _same_market(a: BilevelInstance, b: BilevelInstance) -> bool:
+    """Whether two instances on the same networks have the same prices, requirement and bounds."""
+    return (
+        np.array_equal(a.price, b.price) and np.array_equal(a.r_bar, b.r_bar)
+        and np.array_equal(a.sigma_dev, b.sigma_dev) and a.soc == b.soc
+    )
 
 
 def _max_deviation(ys: list[NDArray], ref: list[NDArray]) -> float:
@@ -86,6 +95,8 @@ class BilevelProblem:
         self._primal = [PersistencyModel(cl.B, cl.f, method="primal") for cl in instance.clusters]
         self._misocp: dict[bool, BilevelMISOCP] = {}
         self._subst: list[SubstitutionReport] | None = None
+        self._memo: tuple[tuple, BilevelSolution] | None = None
+        self._root_rho: tuple[list[NDArray], list[NDArray]] | None = None
         self.instance = instance
         self._ld = self._leader_data(instance)
 
@@ -141,6 +152,8 @@ class BilevelProblem:
         )
         if structural:
             self._misocp.clear()
+        if utilities_changed or structural or not _same_market(new, old):
+            self._memo = None
         self.instance = new
         old_ld = self._ld
         self._ld = self._leader_data(new)
@@ -272,6 +285,25 @@ class BilevelProblem:
         t0 = time.perf_counter()
         deadline = t0 + float(time_limit)
         ev0 = self._ld.evaluations
+        key = (method, float(rel_gap), bool(valid_inequalities))
+        if self._memo is not None and self._memo[0] == key and method in ("bnb", "brute_force"):
+            memo = self._memo[1]
+            if warm_start is None or self._ld.point(self.instance.level_index(warm_start))[0] <= (
+                memo.objective
+            ):
+                return replace(memo, solve_time_s=time.perf_counter() - t0, nodes=0, evaluations=0,
+                               message="instance unchanged: the proven solution of the last solve")
+        sol = self._solve(method, key, t0=t0, deadline=deadline, ev0=ev0, warm_start=warm_start,
+                          max_vectors=max_vectors)
+        self._memo = (key, sol) if sol.status == "optimal" else None
+        return sol
+
+    def _solve(
+        self, method: str, key: tuple, *, t0: float, deadline: float, ev0: int,
+        warm_start: ArrayLike | None, max_vectors: int,
+    ) -> BilevelSolution:
+        _, rel_gap, valid_inequalities = key
+        time_limit = deadline - t0
         best = self._known_solution(warm_start)
         if method == "brute_force":
             return self._solve_brute_force(t0=t0, ev0=ev0, max_vectors=max_vectors)
@@ -312,12 +344,25 @@ class BilevelProblem:
         message = ""
         status = "feasible"
         ub = np.inf
+        root_ub = np.inf  # the root bound stays valid when the later search stops without one
         nodes = 0
         try:
+            ld.nu = self._nu()
+            if method == "bnb":  # fast path: the root bound may already prove the known solution
+                root = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline, max_nodes=1,
+                                        root_rho=self._root_rho)
+                self._root_rho = root.root_rho
+                root_ub = root.upper_bound
+                if root.status == "optimal":
+                    return self._finish(
+                        np.asarray(root.levels_idx, dtype=np.int64), None, t0=t0, method=method,
+                        solver="batched-newton", status="optimal", upper_bound=root.upper_bound,
+                        nodes=root.nodes, evaluations=ld.evaluations - ev0,
+                        message="proven at the root node",
+                    )
             cs = coordinate_search(ld, best.levels_idx, deadline=deadline)
             if cs.value > best.value:
                 best = cs
-            ld.nu = self._nu()
             if method == "coordinate":
                 root = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=np.inf, max_nodes=1)
                 ub = root.upper_bound
@@ -325,8 +370,9 @@ class BilevelProblem:
                 status = "optimal" if root.status == "optimal" else "feasible"
                 nodes = root.nodes
             else:
-                res = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline)
-                ub, nodes = res.upper_bound, res.nodes
+                res = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline,
+                                       root_rho=self._root_rho)
+                ub, nodes = min(res.upper_bound, root_ub), res.nodes
                 if res.value >= best.value:
                     best = res
                 status = "optimal" if res.status == "optimal" else "time_limit"

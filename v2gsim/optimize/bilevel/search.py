@@ -222,16 +222,18 @@ def _filter_levels(
 
 def _bound_node(
     ld: LeaderData, inc: _Incumbent, node: _Node, max_rounds: int
-) -> tuple[tuple[NDArray[np.bool_], NodeBounds] | None, int]:
+) -> tuple[tuple[NDArray[np.bool_], NodeBounds] | None, int, tuple[list, list] | None]:
     """Bound a node, filter its domains and re-bound while the box shrinks (at most ``max_rounds``).
 
     Returns:
-        ``((domains, bounds) or None when the node is pruned, bound rounds used)``.
+        ``((domains, bounds) or None when the node is pruned, bound rounds used, corner potentials
+        of the first bound)``.
     """
     dom = node.dom.copy()
     rho_lo, rho_hi = node.rho_lo, node.rho_hi
     rounds = 0
     bnd: NodeBounds | None = None
+    first: tuple[list, list] | None = None
     recompute = True
     while True:
         if recompute:
@@ -240,14 +242,16 @@ def _bound_node(
             rounds += 1
             bnd = node_bounds(ld, dom, rho_lo, rho_hi)
             rho_lo, rho_hi = bnd.rho_lo, bnd.rho_hi
+            if first is None:
+                first = (bnd.rho_lo, bnd.rho_hi)
             _offer_candidates(ld, inc, bnd)
         assert bnd is not None
         if inc.prunes(bnd.ub):
             inc.close(bnd.ub)
-            return None, rounds
+            return None, rounds, first
         keep = _filter_levels(inc, dom, bnd)
         if keep is None:
-            return None, rounds
+            return None, rounds, first
         if (keep == dom).all():
             break
         lo_old, hi_old = domain_extremes(dom)
@@ -257,7 +261,7 @@ def _bound_node(
         if not recompute:  # same box: the bounds stay valid, drop the filtered levels
             bnd.U = np.where(dom, bnd.U, -np.inf)
             bnd.ub = float(bnd.U.max(axis=1).sum())
-    return (dom, bnd), rounds
+    return (dom, bnd), rounds, first
 
 
 def _influence(ld: LeaderData, dom: NDArray[np.bool_], rho_hi: list[NDArray]) -> NDArray[np.float64]:
@@ -324,6 +328,7 @@ def branch_and_bound(
     max_rounds: int = 4,
     branching: Literal["influence", "ambiguity"] = "influence",
     split: Literal["half", "best"] = "half",
+    root_rho: tuple[list[NDArray], list[NDArray]] | None = None,
 ) -> SearchResult:
     """Exact maximisation of V(s) over s ∈ L^T by branch-and-bound on level domains.
 
@@ -346,6 +351,8 @@ def branch_and_bound(
         split: ``"half"`` (default): lower and upper half of the hour's domain; ``"best"``: its
             best level against the rest. (On the default instance "influence"/"half" needed about
             a third of the nodes of "ambiguity"/"best".)
+        root_rho: warm-start potentials (per cluster) of the root's lower and upper corner, e.g.
+            those of yesterday's root (:attr:`SearchResult.root_rho`); only the Newton start.
 
     Returns:
         A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
@@ -359,7 +366,9 @@ def branch_and_bound(
     inc = _Incumbent(np.asarray(incumbent.levels_idx, dtype=np.int64).copy(), float(incumbent.value),
                      rel_gap)
     seq = itertools.count()
-    heap: list[_Node] = [_Node(-np.inf, next(seq), _root_domain(ld), np.inf)]
+    r_lo, r_hi = (None, None) if root_rho is None else root_rho
+    heap: list[_Node] = [_Node(-np.inf, next(seq), _root_domain(ld), np.inf, r_lo, r_hi)]
+    root_out: tuple[list[NDArray], list[NDArray]] | None = None
     nodes = 0
     rounds = 0
     status = "optimal"
@@ -375,8 +384,10 @@ def branch_and_bound(
             inc.close(node.bound)
             continue
         nodes += 1
-        bounded, used = _bound_node(ld, inc, node, max_rounds)
+        bounded, used, rho_pair = _bound_node(ld, inc, node, max_rounds)
         rounds += used
+        if root_out is None:
+            root_out = rho_pair
         if bounded is None:
             continue
         dom, bnd = bounded
@@ -392,7 +403,7 @@ def branch_and_bound(
     ub = max([inc.value, inc.closed] + [n.bound for n in heap])
     return SearchResult(
         levels_idx=inc.idx, value=inc.value, upper_bound=ub, nodes=nodes,
-        evaluations=ld.evaluations - ev0, status=status, iterations=rounds,
+        evaluations=ld.evaluations - ev0, status=status, iterations=rounds, root_rho=root_out,
     )
 
 
