@@ -1,4 +1,4 @@
-"""Command-line interface: ``v2gsim run | sweep | report | solve | game | calibrate | validate``.
+"""Command-line interface: ``v2gsim run | sweep | compare | report | solve | game | calibrate | validate``.
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
@@ -249,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
+    from v2gsim.cli_compare import add_compare_parser
+    add_compare_parser(command("compare", help="the same scenario under several policies, paired (CRN)"))
     rp = command("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI")
     rp.add_argument("dir", type=Path,
                     help="a sweep directory (sweep.json, parts/) or a folder of run directories")
