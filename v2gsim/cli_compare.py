@@ -10,7 +10,7 @@ from pathlib import Path
 
 from v2gsim.config import load_scenario
 
-__all__ = ["add_compare_parser", "cmd_compare"]
+__all__ = ["add_compare_parser", "cmd_compare", "html_report"]
 
 HEADLINE = ("profit", "rebates_paid", "mean_performance_score", "share_bid_hours_below_target",
             "predicted_profit", "realized_profit_predicted_days", "predicted_ev_hours", "plugged_ev_hours")
@@ -71,3 +71,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
                       f"[{_fmt(r.diff_ci95_low):>10s}, {_fmt(r.diff_ci95_high):>10s}]")
         print(f"  tables: {out / 'comparison.csv'}, {out / 'tables'}/<policy>/; figures: {out / 'figures'}")
     return 1 if sw.n_failed else 0
+
+
+def html_report(args: argparse.Namespace) -> int | None:
+    """``v2gsim report DIR``'s HTML: a run or compare directory gets only ``report.html`` (returns
+    0); a sweep gets it after the aggregate report (``None``: the caller writes that first)."""
+    from v2gsim.html_report import directory_kind, write_html_report
+
+    try:
+        kind = directory_kind(args.dir)
+    except FileNotFoundError:
+        return None  # a folder of run directories: the aggregate report only
+    if kind == "sweep" and not getattr(args, "_aggregated", False):
+        return None
+    print(f"html report: {write_html_report(args.dir)}")
+    return 0
