@@ -1,7 +1,9 @@
 """Seed 000's tables (Tang & Mak, models.md §1.6) on our bilevel instance.
 
-Instance: :func:`v2gsim.config.build.default_instance`: 24 h, two synthetic driver clusters
-(``commuters`` and ``flexible``) on the default scenario's network, PJM 2016 hour-of-day price
+Instance: the scenario ``--scenario`` (default the shipped ``scenarios/tang_mak2024.toml``): its two
+driver clusters (``commuters`` and ``flexible``, ``[[drivers.clusters]]``), fleet size, charger rate,
+cluster shares, rebate levels, η and bound as the base case, on
+:func:`v2gsim.config.build.default_instance`'s market: PJM 2016 hour-of-day price
 shapes, synthetic RegD requirement statistics, η = 0.05, bound (3), rebate levels 0–0.4 $ per
 plugged EV-hour. Every row is solved with the exact branch-and-bound (``bnb``, relative gap 1e-4)
 under ``--time-limit``; when the limit is reached the row says ``time_limit`` and gives the certified
@@ -61,6 +63,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import functools
 import json
 import time
 import warnings
@@ -78,17 +81,39 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from v2gsim.config.build import default_instance
+from v2gsim.config.build import cluster_specs, default_instance
+from v2gsim.config.loading import load_scenario
+from v2gsim.config.scenario import Scenario
+from v2gsim.network import build_network
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
+from v2gsim.optimize.bilevel.instance import DriverCluster
 
 REL_GAP = 1e-4
 """Relative gap below which a solve counts as solved."""
 DAYS_PER_MONTH = 30
-BASE: dict[str, float] = {"fleet_size": 200.0, "psi": 10.0, "mubar": 200.0, "share": 0.5}
-"""Base case of the seed (M = 200, ψ = 10 kW, μ̄ = 200 $) and our base composition 0.5/0.5."""
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "tang_mak2024.toml"
+"""The seed-000 case-study scenario whose instance the tables solve."""
 MUBAR_BASE = 200.0
-DEFAULT_LEVELS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4)
-"""Rebate levels ($ per plugged EV-hour) of the default instance."""
+
+
+@functools.lru_cache(maxsize=8)
+def _scenario(path: str) -> Scenario:
+    return load_scenario(path)
+
+
+def scenario_base(path: str | Path = SCENARIO) -> dict[str, float]:
+    """Base case of a two-cluster scenario: M (EVs), ψ (kW), μ̄ = 200 $, share of cluster 1."""
+    sc = _scenario(str(path))
+    if len(sc.drivers.clusters) != 2:
+        raise ValueError(f"{path}: drivers.clusters must declare exactly 2 clusters for these tables")
+    return {"fleet_size": float(sc.drivers.count), "psi": float(sc.drivers.charger_kw),
+            "mubar": MUBAR_BASE, "share": float(sc.drivers.clusters[0].share)}
+
+
+BASE: dict[str, float] = scenario_base()
+"""Base case of the seed (M = 200, ψ = 10 kW, μ̄ = 200 $) and our base composition 0.5/0.5."""
+DEFAULT_LEVELS: tuple[float, ...] = tuple(_scenario(str(SCENARIO)).platform.bilevel.levels)
+"""Rebate levels ($ per plugged EV-hour) of the scenario (0-0.4 $)."""
 
 GRIDS: dict[str, tuple[str, list[float]]] = {
     "fleet_size": ("fleet_size", [100, 150, 200, 250, 300, 350, 400]),
@@ -140,11 +165,18 @@ def make_instance(
     share: float,
     price_scale: Any = 1.0,
     levels: Sequence[float] = DEFAULT_LEVELS,
+    scenario: str | Path = SCENARIO,
 ) -> BilevelInstance:
-    """Default instance at fleet size M, charger rate ψ (kW), baseline utility μ̄ ($), composition."""
+    """The scenario's instance at fleet size M, charger rate ψ (kW), baseline utility μ̄ ($) and share
+    of cluster 1: its clusters' networks, η and bound on the default instance's prices."""
+    sc = _scenario(str(scenario))
+    ch = sc.platform.chance
     inst = default_instance(
-        (share, 1.0 - share), fleet_size=fleet_size, psi=psi, price_scale=price_scale, levels=tuple(levels)
+        (share, 1.0 - share), fleet_size=fleet_size, psi=psi, price_scale=price_scale, levels=tuple(levels),
+        eta=ch.eta, bound=ch.bound, scenario=scenario,
     )
+    clusters = tuple(DriverCluster.from_network(build_network(c.network), c.name) for c in cluster_specs(sc))
+    inst = inst.replace(clusters=clusters)
     return scaled_utilities(inst, mubar) if mubar != MUBAR_BASE else inst
 
 

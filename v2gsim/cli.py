@@ -1,4 +1,4 @@
-"""Command-line interface: ``v2gsim run | sweep | report | solve | game | calibrate | validate``.
+"""Command-line interface: ``v2gsim run | sweep | compare | report | solve | game | calibrate | validate``.
 
 Every command that takes a scenario also takes ``--set dotted.key=value`` overrides, validated like
 the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
@@ -108,8 +108,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from v2gsim.cli_compare import html_report
     from v2gsim.report import failures, report_notes, write_report
 
+    if html_report(args) is not None:  # a run or compare directory: report.html
+        return 0
     rep, figs = write_report(args.dir, figures=not args.no_figures)
     for note in report_notes(args.dir):
         print(f"note: {note}", file=sys.stderr)
@@ -118,6 +121,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
           f"{rep['metric'].nunique()} metrics, {len(figs)} figures); {len(failed)} failed tasks")
     if args.show:
         print(rep.to_string(index=False))
+    args._aggregated = True
+    html_report(args)
     return 1 if failed else 0
 
 
@@ -249,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
-    rp = command("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI")
+    from v2gsim.cli_compare import add_compare_parser
+    add_compare_parser(command("compare", help="the same scenario under several policies, paired (CRN)"))
+    rp = command("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI; report.html")
     rp.add_argument("dir", type=Path,
                     help="a sweep directory (sweep.json, parts/) or a folder of run directories")
     rp.add_argument("--no-figures", action="store_true", help="skip figures/report_*.png")

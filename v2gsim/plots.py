@@ -242,6 +242,8 @@ def _report_panel(ax, rows: pd.DataFrame, x: str | None, others: list[str], metr
     groups = rows.groupby(others, sort=True) if others else [((), rows)]
     for key, sub in groups:
         sub = sub.sort_values(x) if x else sub
+        sub = sub.assign(**{c: pd.to_numeric(sub[c], errors="coerce").astype(float)
+                            for c in ("mean", "ci95_low", "ci95_high")})  # None (no value) -> NaN
         label = ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(key), strict=False)) or None
         cats = (sub[x] if x else sub.get("scenario", sub["point"])).astype(str).to_numpy()
         xs = _numeric(sub[x].to_numpy()) if x else None

@@ -77,7 +77,7 @@ def default_run_dir(scenario: Scenario, root: str | Path = "runs") -> Path:
 
 #: What a run directory holds (:func:`write_run`); ``--force`` replaces only such directories.
 RUN_ENTRIES = frozenset({"config.json", "hourly.parquet", "daily.parquet", "fleet.parquet",
-                         "summary.json", "figures"})
+                         "summary.json", "figures", "report.html"})
 
 
 def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
