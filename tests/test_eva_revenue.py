@@ -42,7 +42,9 @@ def test_breakdown_sums_exactly_and_equals_objective():
     assert np.isclose(b.discount_cost, np.sum(p["discount"] * p["r_down_kw"]))
     assert np.isclose(it["subsidy_cost"], np.sum(p["subsidy"] * p["r_up_kw"]))
     # constraints (a)-(e) on the plan
-    assert np.allclose(p["c_kw"] - p["d_kw"], x.p_base + p["r_down_kw"] - p["r_up_kw"], atol=1e-7)
+    assert np.allclose(p["c_kw"] - p["d_kw"], x.p_base + p["r_down_kw"] - p["r_up_kw"] + p["recovery_kw"],
+                       atol=1e-7)
+    assert np.all(p["recovery_kw"][x.up_window | x.down_window] == 0)
     assert np.all(p["bid_kw"] <= p["r_up_kw"] + p["r_down_kw"] + 1e-7)
     assert np.all(p["r_down_kw"] <= p["pi_discount"] * (x.p_c_agg - x.p_base) + 1e-7)
     assert np.all(p["r_up_kw"] <= p["pi_subsidy"] * (x.p_base + x.p_d_agg) + 1e-7)

@@ -30,7 +30,9 @@ class PopulationSpec:
         soc_min, soc_max: SOC limits (fractions of capacity).
         soc_req: SOC wanted at departure.
         mileage_mu, mileage_sigma: log-normal daily mileage (parameters of log km).
-        kwh_per_km: consumption; arrival energy = ``soc_max·cap − mileage·kwh_per_km`` clipped to limits.
+        soc_start: SOC before the day's driving; arrival energy = ``soc_start·cap − mileage·kwh_per_km``
+            clipped to the SOC limits.
+        kwh_per_km: consumption (kWh/km).
         p_c_kw, p_d_kw: charger and discharge powers.
         eta_c, eta_d: efficiencies.
         T: slots in the horizon; dt: slot length (h).
@@ -47,6 +49,7 @@ class PopulationSpec:
     mileage_mu: float = 3.4
     mileage_sigma: float = 0.5
     kwh_per_km: float = 0.16
+    soc_start: float = 0.95
     p_c_kw: float = 7.0
     p_d_kw: float = 7.0
     eta_c: float = 0.92
@@ -64,7 +67,7 @@ def sample_sessions(spec: PopulationSpec, n: int, rng: np.random.Generator) -> E
     cap = np.full(n, spec.capacity_kwh)
     e_min, e_max = spec.soc_min * cap, spec.soc_max * cap
     miles = rng.lognormal(spec.mileage_mu, spec.mileage_sigma, n)
-    e0 = np.clip(e_max - miles * spec.kwh_per_km, e_min, e_max)
+    e0 = np.clip(spec.soc_start * cap - miles * spec.kwh_per_km, e_min, e_max)
     reach = np.minimum(e0 + spec.eta_c * spec.p_c_kw * (t_d - t_a) * spec.dt, e_max)
     e_req = np.minimum(spec.soc_req * cap, reach)  # a short stay lowers the wish to what is reachable
     def full(v):

@@ -11,7 +11,9 @@ constraints and the way incentives buy flexibility are ours:
   a discharging subsidy ``δ^d_k`` makes a share ``π^d_k`` of ``p_base + P^d_agg`` available
   (less charging or discharging, ``r^up``). One level per hour and instrument (binaries ``z``),
   the responding power split by level ``y_k <= π_k F_t z_k`` ((c), exact linearisation).
-* Power balance (a): ``c_t - d_t = p_base,t + r^dn_t - r^up_t``; bids ``0 <= b_t <= r_t <= req_t``
+* Power balance (a): ``c_t - d_t = p_base,t + r^dn_t - r^up_t + s_t`` with a recovery charge
+  ``s_t >= 0`` only in hours the TSO requests nothing (energy given up at a peak is bought back
+  later, at the day-ahead price, within the region (b)); bids ``0 <= b_t <= r_t <= req_t``
   in requested hours (a day-ahead plan delivers what it bids).
 * (b) ``E^-_agg <= E_t <= E^+_agg`` with ``E_{t+1} = E_t + η_c c_t dt - d_t dt/η_d``; (d) aggregate SOC
   limits; (e) ``0 <= c_t <= P^c_agg``, ``0 <= d_t <= P^d_agg``.
@@ -136,7 +138,7 @@ class _Index:
     """Column offsets of the variable blocks."""
 
     def __init__(self, T: int, kc: int, kd: int) -> None:
-        sizes = {"c": T, "d": T, "rup": T, "rdn": T, "b": T, "e": T, "yc": T * kc, "yd": T * kd,
+        sizes = {"c": T, "d": T, "rup": T, "rdn": T, "b": T, "e": T, "s": T, "yc": T * kc, "yd": T * kd,
                  "zc": T * kc, "zd": T * kd}
         self.off: dict[str, int] = {}
         n = 0
@@ -185,7 +187,8 @@ def _constraints(x: RevenueInputs, ix: _Index) -> tuple[LinearConstraint, list[s
     head_dn = np.maximum(x.p_c_agg - x.p_base, 0.0)
     head_up = np.maximum(x.p_base + x.p_d_agg, 0.0)
     for t in range(T):
-        row({ix("c", t): 1, ix("d", t): -1, ix("rdn", t): -1, ix("rup", t): 1}, x.p_base[t], x.p_base[t],
+        row({ix("c", t): 1, ix("d", t): -1, ix("rdn", t): -1, ix("rup", t): 1, ix("s", t): -1},
+            x.p_base[t], x.p_base[t],
             "(a) power balance")
         prev = {ix("e", t - 1): -1.0} if t else {}
         e_prev0 = 0.0 if t else float(x.e_upper[0])
@@ -219,6 +222,7 @@ def _bounds(x: RevenueInputs, ix: _Index, fixed: tuple[np.ndarray, np.ndarray] |
         ub[ix("d", t)] = x.p_d_agg[t]
         ub[ix("rup", t)] = x.req[t] if x.up_window[t] else 0.0
         ub[ix("rdn", t)] = x.req[t] if x.down_window[t] else 0.0
+        ub[ix("s", t)] = 0.0 if (x.up_window[t] or x.down_window[t]) else np.inf
         lb[ix("e", t)], ub[ix("e", t)] = e_lo[t], e_hi[t]
         for blk, kk in (("zc", ix.kc), ("zd", ix.kd)):
             for k in range(kk):
@@ -305,12 +309,14 @@ def _breakdown(x: RevenueInputs, ix: _Index, v: np.ndarray, objective: float) ->
 
     c, rup, rdn, b = blk("c"), blk("rup"), blk("rdn"), blk("b")
     yc, yd = blk("yc", ix.kc), blk("yd", ix.kd)
-    lev_c = np.argmax(blk("zc", ix.kc), axis=1)
-    lev_d = np.argmax(blk("zd", ix.kd), axis=1)
+    # a level in an hour nobody responds costs nothing: report it as the first level (no incentive)
+    lev_c = np.where(rdn > 1e-9, np.argmax(blk("zc", ix.kc), axis=1), 0)
+    lev_d = np.where(rup > 1e-9, np.argmax(blk("zd", ix.kd), axis=1), 0)
     discount = float(np.sum(yc @ np.asarray(x.disc_levels, float)) * dt)
     subsidy = float(np.sum(yd @ np.asarray(x.sub_levels, float)) * dt)
     purchase = float(np.sum(np.asarray(x.r_da) * c) * dt)
-    plan = {"c_kw": c, "d_kw": blk("d"), "r_up_kw": rup, "r_down_kw": rdn, "bid_kw": b,
+    plan = {"c_kw": c, "d_kw": blk("d"), "recovery_kw": blk("s"), "r_up_kw": rup, "r_down_kw": rdn,
+            "bid_kw": b,
             "energy_kwh": np.concatenate([[x.e_upper[0]], blk("e")]),
             "discount_level": lev_c, "subsidy_level": lev_d,
             "discount": np.asarray(x.disc_levels, float)[lev_c],
