@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from v2gsim.optimize.eva.revenue import ITEMS, solve_revenue
-from v2gsim.optimize.eva.spec import EvaSpec, instance_from_spec
+if TYPE_CHECKING:  # the model (scipy) loads only when the command runs, not when the CLI starts
+    from v2gsim.optimize.eva.spec import EvaSpec
 
 __all__ = ["cmd_eva", "eva_day", "format_breakdown"]
 
@@ -23,6 +21,11 @@ LABELS = {"subsidy_cost": "subsidy cost", "electricity_purchase_cost": "electric
 
 def eva_day(spec: EvaSpec) -> dict[str, Any]:
     """Solve one day of ``spec``: the seed's items, the discount part of purchase, and the hourly plan."""
+    import numpy as np
+
+    from v2gsim.optimize.eva.revenue import solve_revenue
+    from v2gsim.optimize.eva.spec import instance_from_spec
+
     x, ev, _ = instance_from_spec(spec)
     b = solve_revenue(x)
     plan = {k: np.asarray(v).tolist() for k, v in b.plan.items()}
@@ -32,6 +35,8 @@ def eva_day(spec: EvaSpec) -> dict[str, Any]:
 
 def format_breakdown(columns: dict[str, dict[str, float]]) -> str:
     """A text table: one row per item of the seed's table, one column per scenario."""
+    from v2gsim.optimize.eva.revenue import ITEMS
+
     names = list(columns)
     lines = [f"{'item':<28}" + "".join(f"{n:>16}" for n in names)]
     for k in ITEMS:

@@ -8,16 +8,16 @@ plain :class:`v2gsim.optimize.eva.spec.EvaSpec`.
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from v2gsim.config.base import Strict, field_error
-from v2gsim.optimize.eva.instance import MarketDay
-from v2gsim.optimize.eva.population import PopulationSpec
-from v2gsim.optimize.eva.spec import EvaSpec
-from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
+
+if TYPE_CHECKING:  # the model (scipy) is imported only when a spec is built, not to validate
+    from v2gsim.optimize.eva.spec import EvaSpec
+    from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
 
 __all__ = ["EvaConfig", "EvaPopulationConfig", "WillingnessConfig", "eva_spec"]
 
@@ -44,6 +44,8 @@ class WillingnessConfig(Strict):
 
     def form(self) -> PiecewiseLinear | Logit:
         """The plain willingness form."""
+        from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
+
         if self.kind == "linear":
             return PiecewiseLinear(self.dead, self.saturation, self.pi_max)
         return Logit(self.beta0, self.beta1, self.beta2, self.inconvenience, self.pi_max)
@@ -136,6 +138,10 @@ class EvaConfig(Strict):
 
 def eva_spec(c: EvaConfig) -> EvaSpec:
     """The plain spec of ``[platform.eva]``."""
+    from v2gsim.optimize.eva.instance import MarketDay
+    from v2gsim.optimize.eva.population import PopulationSpec
+    from v2gsim.optimize.eva.spec import EvaSpec
+
     def win(hours):
         return (np.isin(np.arange(24), hours))
     day = MarketDay(r_da=np.array(c.r_da), r_up=np.array(c.r_up), r_down=np.array(c.r_down),

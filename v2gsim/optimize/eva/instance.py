@@ -9,12 +9,15 @@ because its rate never exceeds the charger's, so the zero-incentive plan is alwa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from v2gsim.optimize.eva.regions import EVSessions, region
-from v2gsim.optimize.eva.revenue import RevenueInputs
 from v2gsim.optimize.eva.willingness import Willingness
+
+if TYPE_CHECKING:  # revenue imports scipy; validating a scenario must not
+    from v2gsim.optimize.eva.revenue import RevenueInputs
 
 __all__ = ["MarketDay", "build_inputs", "uniform_baseline"]
 
@@ -47,6 +50,8 @@ def build_inputs(ev: EVSessions, day: MarketDay, disc_levels: np.ndarray, disc_f
 
     The fleet's efficiencies are taken from its first EV (the population samplers use one value).
     """
+    from v2gsim.optimize.eva.revenue import RevenueInputs
+
     agg = region(ev).aggregate()
     return RevenueInputs(
         e_upper=agg.upper[0], e_lower=agg.lower[0], p_c_agg=agg.p_max[0], p_d_agg=-agg.p_min[0],

@@ -21,7 +21,8 @@ constraints and the way incentives buy flexibility are ours:
   cost ``Σ δ^d_k y^d_k dt`` (DBDR); electricity purchase ``Σ R_DA c dt`` plus the charging discounts
   ``Σ δ^c_k y^c_k dt`` (netted into purchase, as the seed's Table 1 shows no CBDR subsidy cost; set
   ``discount_in_purchase=False`` to report them as subsidy instead); peak-regulation cost
-  ``Σ c_reg (r^up + r^dn) dt``.
+  ``Σ c_reg (r^up + r^dn) dt`` plus the deviation cost of a committed regulation not delivered
+  (``commit_kw``, used when a plan is settled; zero when planning).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class RevenueInputs:
         e_min_agg, e_max_agg: aggregate SOC limits (d) (kWh; default: no extra limit).
         eta_c, eta_d: fleet efficiencies; dt: slot length (h).
         discount_in_purchase: net the charging discounts into the purchase cost (True) or subsidy.
+        commit_kw: (T,) regulation committed day-ahead (kW; settling a plan), or None; a shortfall
+            ``u_t >= commit_t - r^up_t - r^dn_t`` costs ``shortfall_price`` per kWh and is reported
+            in the peak-regulation (deviation) cost.
+        shortfall_price: price of a committed kWh not delivered (currency/kWh).
     """
 
     e_upper: np.ndarray
@@ -81,6 +86,8 @@ class RevenueInputs:
     eta_d: float = 0.92
     dt: float = 1.0
     discount_in_purchase: bool = True
+    commit_kw: np.ndarray | None = None
+    shortfall_price: float = 0.0
 
     @property
     def T(self) -> int:
@@ -138,8 +145,8 @@ class _Index:
     """Column offsets of the variable blocks."""
 
     def __init__(self, T: int, kc: int, kd: int) -> None:
-        sizes = {"c": T, "d": T, "rup": T, "rdn": T, "b": T, "e": T, "s": T, "yc": T * kc, "yd": T * kd,
-                 "zc": T * kc, "zd": T * kd}
+        sizes = {"c": T, "d": T, "rup": T, "rdn": T, "b": T, "e": T, "s": T, "u": T,
+                 "yc": T * kc, "yd": T * kd, "zc": T * kc, "zd": T * kd}
         self.off: dict[str, int] = {}
         n = 0
         for k, s in sizes.items():
@@ -161,6 +168,7 @@ def _objective(x: RevenueInputs, ix: _Index) -> np.ndarray:
         obj[ix("rup", t)] = (x.r_up[t] - x.c_reg[t]) * dt
         obj[ix("rdn", t)] = (x.r_down[t] - x.c_reg[t]) * dt
         obj[ix("b", t)] = x.r_cap[t] * dt
+        obj[ix("u", t)] = -x.shortfall_price * dt
         for k in range(ix.kc):
             obj[ix("yc", t, k)] = -x.disc_levels[k] * dt
         for k in range(ix.kd):
@@ -235,13 +243,18 @@ def _bounds(x: RevenueInputs, ix: _Index, fixed: tuple[np.ndarray, np.ndarray] |
 
 
 def _bid_rows(x: RevenueInputs, ix: _Index) -> LinearConstraint:
-    """(a) ``b_t <= r^up_t + r^dn_t`` (only one is non-zero in a requested hour)."""
-    A = lil_matrix((x.T, ix.n))
-    for t in range(x.T):
+    """(a) ``b_t <= r^up_t + r^dn_t`` (only one is non-zero in a requested hour) and the commitment
+    ``r^up_t + r^dn_t + u_t >= commit_t``."""
+    T = x.T
+    A = lil_matrix((2 * T, ix.n))
+    commit = np.zeros(T) if x.commit_kw is None else np.asarray(x.commit_kw, float)
+    for t in range(T):
         A[t, ix("b", t)] = 1
         A[t, ix("rup", t)] = -1
         A[t, ix("rdn", t)] = -1
-    return LinearConstraint(A.tocsr(), -np.inf, 0)
+        A[T + t, ix("rup", t)] = A[T + t, ix("rdn", t)] = A[T + t, ix("u", t)] = 1
+    return LinearConstraint(A.tocsr(), np.concatenate([np.full(T, -np.inf), commit]),
+                            np.concatenate([np.zeros(T), np.full(T, np.inf)]))
 
 
 class RevenueInfeasibleError(ValueError):
@@ -315,8 +328,8 @@ def _breakdown(x: RevenueInputs, ix: _Index, v: np.ndarray, objective: float) ->
     discount = float(np.sum(yc @ np.asarray(x.disc_levels, float)) * dt)
     subsidy = float(np.sum(yd @ np.asarray(x.sub_levels, float)) * dt)
     purchase = float(np.sum(np.asarray(x.r_da) * c) * dt)
-    plan = {"c_kw": c, "d_kw": blk("d"), "recovery_kw": blk("s"), "r_up_kw": rup, "r_down_kw": rdn,
-            "bid_kw": b,
+    plan = {"c_kw": c, "d_kw": blk("d"), "recovery_kw": blk("s"), "shortfall_kw": blk("u"),
+            "r_up_kw": rup, "r_down_kw": rdn, "bid_kw": b,
             "energy_kwh": np.concatenate([[x.e_upper[0]], blk("e")]),
             "discount_level": lev_c, "subsidy_level": lev_d,
             "discount": np.asarray(x.disc_levels, float)[lev_c],
@@ -326,7 +339,8 @@ def _breakdown(x: RevenueInputs, ix: _Index, v: np.ndarray, objective: float) ->
     return Breakdown(
         subsidy_cost=subsidy + (0.0 if x.discount_in_purchase else discount),
         electricity_purchase_cost=purchase + (discount if x.discount_in_purchase else 0.0),
-        peak_regulation_cost=float(np.sum(np.asarray(x.c_reg) * (rup + rdn)) * dt),
+        peak_regulation_cost=float(np.sum(np.asarray(x.c_reg) * (rup + rdn)) * dt
+                                   + np.sum(x.shortfall_price * blk("u")) * dt),
         energy_revenue=float(np.sum(np.asarray(x.r_up) * rup + np.asarray(x.r_down) * rdn) * dt),
         capacity_revenue=float(np.sum(np.asarray(x.r_cap) * b) * dt),
         discount_cost=discount, objective=objective, plan=plan)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from v2gsim.optimize.eva.instance import MarketDay, build_inputs
 from v2gsim.optimize.eva.population import PopulationSpec, sample_sessions
 from v2gsim.optimize.eva.regions import EVSessions
-from v2gsim.optimize.eva.revenue import RevenueInputs
 from v2gsim.optimize.eva.willingness import ClusterWillingness, Willingness
+
+if TYPE_CHECKING:
+    from v2gsim.optimize.eva.revenue import RevenueInputs
 
 __all__ = ["EvaSpec", "FleetShare", "instance_from_spec"]
 
@@ -87,6 +90,8 @@ def instance_from_spec(spec: EvaSpec, ev: EVSessions | None = None, labels: np.n
     on = {"cbdr": (True, False), "dbdr": (False, True), "hybrid": (True, True)}[spec.mode]
     d_form = FleetShare(ClusterWillingness(spec.discount_forms), labels)
     s_form = FleetShare(ClusterWillingness(spec.subsidy_forms), labels)
+    from v2gsim.optimize.eva.revenue import RevenueInputs
+
     x = build_inputs(ev, spec.day, disc, d_form, sub, s_form, discount_in_purchase=spec.discount_in_purchase)
     if not on[0]:
         x = RevenueInputs(**{**x.__dict__, "pi_disc": np.zeros(1)})
