@@ -28,9 +28,12 @@ def eva_day(spec: EvaSpec) -> dict[str, Any]:
 
     x, ev, _ = instance_from_spec(spec)
     b = solve_revenue(x)
+    zero = np.zeros(x.T, dtype=int)
+    none = solve_revenue(x, fixed_levels=(zero, zero))  # no incentive: the baseline is bought, nothing else
     plan = {k: np.asarray(v).tolist() for k, v in b.plan.items()}
     return {"mode": spec.mode, "evs": ev.M, "items": b.items(), "discount_cost": b.discount_cost,
-            "objective": b.objective, "plan": plan}
+            "objective": b.objective, "no_incentive_total": none.total_operating_revenue,
+            "uplift": b.total_operating_revenue - none.total_operating_revenue, "plan": plan}
 
 
 def format_breakdown(columns: dict[str, dict[str, float]]) -> str:
@@ -56,6 +59,8 @@ def cmd_eva(args: argparse.Namespace) -> int:
         return 0
     print(f"eva {scenario.name}: mode {out['mode']}, {out['evs']} EVs (model RECONSTRUCTED, models.md 4.2)")
     print(format_breakdown({scenario.name: out["items"]}))
+    print(f"{'no-incentive total':<28}{out['no_incentive_total']:>16.5f}")
+    print(f"{'uplift over no incentive':<28}{out['uplift']:>16.5f}")
     p = out["plan"]
     print("  slot  discount  subsidy  r_up(kW)  r_down(kW)  bid(kW)")
     for t in range(len(p["bid_kw"])):
