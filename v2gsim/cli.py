@@ -293,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field before validating (repeatable)")
     val.set_defaults(func=_cmd_validate)
+    from v2gsim.cli_eva import add_eva_parser
+    add_eva_parser(command, _add_scenario_args)
     return parser
 
 

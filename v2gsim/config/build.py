@@ -22,6 +22,7 @@ from v2gsim.behavior.mobility import (
     Uniform,
 )
 from v2gsim.config.base import ScenarioError, expand_hourly
+from v2gsim.config.eva import eva_spec
 from v2gsim.config.loading import load_scenario
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.scenario import Scenario
@@ -159,6 +160,8 @@ def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | Chan
             objective=b.objective, community_k=b.community_k, soc_guarantee=b.soc_guarantee,
             soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
         )
+    if name == "eva":
+        return eva_spec(p.eva)
     raise ValueError(f"no settings for policy {name!r} in the scenario schema")
 
 

@@ -8,12 +8,13 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from v2gsim.config.base import Strict
+from v2gsim.config.eva import EvaConfig
 
 __all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "PlatformConfig"]
 
 #: The built-in policies (``[platform] policy``). The registry of :mod:`v2gsim.policies` holds the
 #: same names (a test keeps the two in sync); the schema does not import it.
-POLICY_NAMES = ("naive", "chance", "bilevel")
+POLICY_NAMES = ("naive", "chance", "bilevel", "eva")
 
 
 class NaiveConfig(Strict):
@@ -138,6 +139,7 @@ class PlatformConfig(Strict):
                                  description="`chance` policy settings.")
     bilevel: BilevelConfig = Field(default_factory=BilevelConfig,
                                    description="`bilevel` policy settings.")
+    eva: EvaConfig = Field(default_factory=EvaConfig, description="`eva` policy settings (seed 003).")
 
     @field_validator("policy")
     @classmethod
