@@ -223,14 +223,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
         p.error(f"--skip: unknown items {sorted(skip - set(ITEMS))}; allowed: {', '.join(ITEMS)}")
     out: dict = {"quick": args.quick, "python": platform.python_version(), "cpus": os.cpu_count(),
                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}
-    if "paths" not in skip:
-        out["item8_sample_paths"] = bench_paths(args.drivers, args.reps)
-    if "million" not in skip:
-        out["item9_million_day"] = bench_million(args.million)
-    if "sweep" not in skip:
-        out["item10_sweep"] = bench_sweep(args.replications, args.sweep_days)
-    if "year" not in skip:
-        out["item7_year_bilevel"] = bench_year(args.evs, args.year_days)
+    runs = {"paths": ("item8_sample_paths", lambda: bench_paths(args.drivers, args.reps)),
+            "million": ("item9_million_day", lambda: bench_million(args.million)),
+            "sweep": ("item10_sweep", lambda: bench_sweep(args.replications, args.sweep_days)),
+            "year": ("item7_year_bilevel", lambda: bench_year(args.evs, args.year_days))}
+    for item, (key, run) in runs.items():
+        if item not in skip:
+            out[key] = run()
+            print(json.dumps({key: out[key]}), file=sys.stderr, flush=True)  # progress
     out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.quick:  # smoke-test sizes: the targets do not apply
         for item in out.values():
