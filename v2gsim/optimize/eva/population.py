@@ -109,6 +109,9 @@ def monte_carlo_region(spec: PopulationSpec, n_fleet: int, rng: np.random.Genera
     Returns:
         MonteCarloResult (fleet-scaled aggregate, standard errors, sample count, convergence flag).
     """
+    if batch < 1 or max_samples < 1:
+        raise ValueError(f"monte_carlo_region: batch and max_samples must be >= 1, got {batch}, "
+                         f"{max_samples}")
     keys = ("upper", "lower", "p_max", "p_min")
     s1: dict[str, np.ndarray] = {}
     s2: dict[str, np.ndarray] = {}
