@@ -27,6 +27,7 @@ gives the level-specific bounds ``y̲_cth``, ``ȳ_cth`` of the (B3) rows of the 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,14 @@ from v2gsim.optimize.bilevel.follower import BatchFollower
 from v2gsim.optimize.bilevel.instance import top_rebates
 from v2gsim.optimize.bilevel.leader import LeaderData, single_hour_changes
 
-__all__ = ["Y_TOL", "NodeBounds", "domain_extremes", "hour_bound", "level_bounds", "node_bounds"]
+__all__ = [
+    "A_PIECES", "Y_TOL", "NodeBounds", "domain_extremes", "hour_bound", "level_bounds", "node_bounds",
+    "sliced_hour_bound",
+]
 
+
+A_PIECES = 4
+"""Slices of the range of expected plugged EVs in the hour bounds (:func:`sliced_hour_bound`)."""
 
 Y_TOL = 1e-9
 """Accuracy of the batched follower's persistencies (Newton stops at ‖f − By‖∞ <= 1e-10); the
@@ -126,6 +133,73 @@ def hour_bound(
     return np.maximum(best, cand)
 
 
+def _spread(ld: LeaderData, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """a = ψ² Σ_c M_c y_c (1 − y_c) for persistencies y (..., n_clusters)."""
+    return ld.psi**2 * ((y * (1.0 - y)) @ ld.M)
+
+
+def _min_spread_at(
+    ld: LeaderData, ylo: NDArray[np.float64], yhi: NDArray[np.float64], n: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """min of a over the box ∩ {Σ_c M_c y_c = n} at the box edges crossing the plane (+inf if none).
+
+    a is concave, so its minimum over the polytope box ∩ plane lies at a vertex: a point of a box
+    edge (one cluster free, the others at a bound) on the plane.
+    """
+    nc = ylo.shape[-1]
+    best = np.full(n.shape, np.inf)
+    for c in range(nc):
+        others = [k for k in range(nc) if k != c]
+        for corner in itertools.product((0, 1), repeat=len(others)):
+            y = ylo.copy()
+            for k, hi in zip(others, corner, strict=True):
+                if hi:
+                    y[..., k] = yhi[..., k]
+            rest = (y @ ld.M) - y[..., c] * ld.M[c]
+            yc = (n - rest) / ld.M[c]
+            tol = 1e-12 * (1.0 + np.abs(yc))
+            ok = (yc >= ylo[..., c] - tol) & (yc <= yhi[..., c] + tol)
+            y[..., c] = np.clip(yc, ylo[..., c], yhi[..., c])
+            best = np.where(ok, np.minimum(best, _spread(ld, y)), best)
+    return best
+
+
+def sliced_hour_bound(
+    ld: LeaderData, ylo: NDArray[np.float64], yhi: NDArray[np.float64], pieces: int
+) -> NDArray[np.float64]:
+    """U_tℓ of :func:`hour_bound` with the range of n cut into ``pieces`` slices, (T, H).
+
+    On the slice ``n_k <= n <= n_k+1`` the spread a is at least its minimum over the box ∩ slab,
+    taken at a vertex (a box vertex inside the slab or a box edge crossing one of its two planes,
+    a being concave), which is larger than the minimum over the whole box. Each slice is bounded
+    by :func:`hour_bound` with its own a̲ and the largest slice bound is returned.
+
+    Args:
+        ld: the leader data.
+        ylo, yhi: (T, H, n_clusters) persistency box of every hour and level.
+        pieces: number of slices (1: the plain bound).
+    """
+    n_lo, n_hi = ylo @ ld.M, yhi @ ld.M
+    nc = ylo.shape[-1]
+    verts = []
+    for corner in itertools.product((0, 1), repeat=nc):
+        y = np.where(np.asarray(corner, dtype=bool), yhi, ylo)
+        verts.append((y @ ld.M, _spread(ld, y)))
+    edges = np.linspace(0.0, 1.0, pieces + 1)
+    cuts = [n_lo + (n_hi - n_lo) * e for e in edges]
+    cuts[-1] = n_hi
+    at = [_min_spread_at(ld, ylo, yhi, c) for c in cuts]
+    U = np.full(n_lo.shape, -np.inf)
+    for k in range(pieces):
+        a_k = np.minimum(at[k], at[k + 1])
+        for nv, av in verts:
+            inside = (nv >= cuts[k]) & (nv <= cuts[k + 1])
+            a_k = np.where(inside, np.minimum(a_k, av), a_k)
+        a_k = np.where(np.isfinite(a_k), a_k, 0.0)  # no vertex found (round-off): the weakest a
+        U = np.maximum(U, hour_bound(ld, cuts[k], cuts[k + 1], a_k))
+    return U
+
+
 def domain_extremes(dom: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Lowest and highest level index in every hour's domain."""
     H = dom.shape[1]
@@ -158,8 +232,7 @@ def node_bounds(
         margin = margin + ld.safety * np.einsum("cts,s->tc", ld.nu, width)
     ylo = np.clip(ylo - margin[:, None, :], 0.0, 1.0)
     yhi = np.clip(yhi + margin[:, None, :], 0.0, 1.0)
-    a_min = ld.psi**2 * (np.minimum(ylo * (1 - ylo), yhi * (1 - yhi)) @ ld.M)
-    U = hour_bound(ld, ylo @ ld.M, yhi @ ld.M, a_min)
+    U = sliced_hour_bound(ld, ylo, yhi, A_PIECES)
     U = np.where(dom, U, -np.inf)
     ub = float(U.max(axis=1).sum())
     # exact candidates: the two corners
