@@ -20,7 +20,10 @@ contributes at most
 
 (C* is concave in b above the no-bid threshold, so the maximum is found by golden-section search
 and bounded with the Lipschitz constant), and ``Σ_t max_{ℓ∈D_t} U_tℓ`` bounds V on the node
-(:func:`node_bounds`). The same box at the root node (all levels, ``lo = 0``, ``hi`` = the top level)
+(:func:`node_bounds`). The node bounds cut the range [n̲, n̄] into :data:`A_PIECES` slices and use
+on each slice the smallest a over the box ∩ slab (:func:`sliced_hour_bound`; ours, issue #17: the
+bound is very sensitive to a̲ at 400 EVs, 5 % more a̲ moves the root bound by 0.5 %).
+The same box at the root node (all levels, ``lo = 0``, ``hi`` = the top level)
 gives the level-specific bounds ``y̲_cth``, ``ȳ_cth`` of the (B3) rows of the MISOCP
 (:func:`level_bounds`).
 """
@@ -85,17 +88,22 @@ def hour_bound(
     decreasing below n0 and concave above: its maximum is g(n_lo) or the maximum of the concave
     part, found by golden-section search and bounded above by adding the Lipschitz constant
     ``p̄⁺ψ/r̄ + ℓ`` times the final bracket width.
+
+    The inputs may carry a trailing axis of slices, (T, H, K) (:func:`sliced_hour_bound`); the
+    result then has that shape too.
     """
     T, H = ld.hours, ld.n_levels
+    shape = (T, H) + (n_lo.shape[2:] if n_lo.ndim > 2 else ())
+    extra = (1,) * (len(shape) - 2)
 
     def full(x: NDArray) -> NDArray:
-        return np.broadcast_to(x if x.ndim == 2 else x[:, None], (T, H)).copy()
+        return np.broadcast_to(x if x.ndim >= 2 else x[:, None], shape).copy()
 
     n_lo, n_hi, a_min = full(n_lo), full(n_hi), full(a_min)
-    p = np.maximum(ld.price, 0.0)[:, None]
-    lv = ld.levels[None, :]
-    rb = ld.r_bar[:, None]
-    sg = ld.sigma_dev[:, None]
+    p = np.maximum(ld.price, 0.0).reshape(T, 1, *extra)
+    lv = ld.levels.reshape(1, H, *extra)
+    rb = ld.r_bar.reshape(T, 1, *extra)
+    sg = ld.sigma_dev.reshape(T, 1, *extra)
 
     soc = ld.soc
 
@@ -127,8 +135,8 @@ def hour_bound(
         a, b, x1, x2 = a_new, b_new, x1_new, x2_new
     lip = p * ld.psi / rb + lv
     if soc is not None:
-        finite = np.isfinite(soc.slope())[:, None]
-        lip = np.where(finite, p * np.maximum(ld.psi / rb, soc.slope()[:, None]) + lv, lip)
+        sl = soc.slope().reshape(T, 1, *extra)
+        lip = np.where(np.isfinite(sl), p * np.maximum(ld.psi / rb, sl) + lv, lip)
     cand = np.maximum(np.maximum(g(a), g(b)), np.maximum(g1, g2)) + lip * (b - a)
     return np.maximum(best, cand)
 
@@ -189,15 +197,16 @@ def sliced_hour_bound(
     cuts = [n_lo + (n_hi - n_lo) * e for e in edges]
     cuts[-1] = n_hi
     at = [_min_spread_at(ld, ylo, yhi, c) for c in cuts]
-    U = np.full(n_lo.shape, -np.inf)
+    a_all = []
     for k in range(pieces):
         a_k = np.minimum(at[k], at[k + 1])
         for nv, av in verts:
             inside = (nv >= cuts[k]) & (nv <= cuts[k + 1])
             a_k = np.where(inside, np.minimum(a_k, av), a_k)
-        a_k = np.where(np.isfinite(a_k), a_k, 0.0)  # no vertex found (round-off): the weakest a
-        U = np.maximum(U, hour_bound(ld, cuts[k], cuts[k + 1], a_k))
-    return U
+        a_all.append(np.where(np.isfinite(a_k), a_k, 0.0))  # no vertex found (round-off): weakest a
+    U = hour_bound(ld, np.stack(cuts[:-1], axis=-1), np.stack(cuts[1:], axis=-1),
+                   np.stack(a_all, axis=-1))  # all slices at once
+    return U.max(axis=-1)
 
 
 def domain_extremes(dom: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
