@@ -63,3 +63,28 @@ def test_unchanged_instance_reuses_the_proven_solution() -> None:
     assert moved.nodes > 0 and "unchanged" not in moved.message
     assert moved.objective == pytest.approx(BilevelProblem(inst.replace(price=inst.price * 1.01)).solve(
         "brute_force").objective, rel=1e-6)
+
+
+def test_sliced_hour_bound_is_valid_and_tighter() -> None:
+    """Sliced bound >= the hour value at random persistencies in the box, <= the plain bound."""
+    from v2gsim.optimize.bilevel.bids import cstar
+    from v2gsim.optimize.bilevel.bounds import hour_bound, sliced_hour_bound
+
+    inst = default_instance((0.6, 0.4), psi=30.0, fleet_size=400.0)
+    ld = BilevelProblem(inst)._ld
+    rng = np.random.default_rng(7)
+    T, H, nc = inst.hours, inst.levels.size, inst.n_clusters
+    a, b = rng.uniform(0.05, 0.95, (2, T, H, nc))
+    ylo, yhi = np.minimum(a, b), np.maximum(a, b)
+    U = sliced_hour_bound(ld, ylo, yhi, 4)
+    a_min = ld.psi**2 * (np.minimum(ylo * (1 - ylo), yhi * (1 - yhi)) @ ld.M)
+    plain = hour_bound(ld, ylo @ ld.M, yhi @ ld.M, a_min)
+    assert np.all(U <= plain + 1e-9 * np.abs(plain).max())
+    assert np.any(U < plain - 1e-6)
+    p = np.maximum(ld.price, 0.0)[:, None]
+    for _ in range(200):
+        y = ylo + (yhi - ylo) * rng.uniform(size=ylo.shape)
+        n = y @ ld.M
+        val = p * cstar(ld.psi * n, ld.psi**2 * ((y * (1 - y)) @ ld.M), ld.r_bar[:, None],
+                        ld.sigma_dev[:, None], ld.kappa) - ld.levels[None, :] * n
+        assert np.all(val <= U + 1e-9 * (1.0 + np.abs(U)))

@@ -5,8 +5,11 @@ persistency follower per driver cluster (the networks of :class:`~v2gsim.policie
 the scenario's utilities, or re-calibrated ones with ``[platform] beliefs = "calibrated"``), the
 expected prices of the day, and the requirement statistics and chance bound of its ``chance``
 settings. The problem object (:class:`~v2gsim.optimize.bilevel.BilevelProblem`) is built once and
-re-parameterized; each solve is warm-started from yesterday's rebates and limited to
-``time_limit_s``. A solve that fails with a typed solver error falls back to yesterday's decision
+re-parameterized; each solve is warm-started from yesterday's rebates (and the Newton solves of
+its root from yesterday's root potentials) and limited to ``time_limit_s``; when the day's instance
+equals yesterday's and yesterday's solution was proven, it is reused without a search; the root
+bound is tried first and often proves the warm start alone.
+A solve that fails with a typed solver error falls back to yesterday's decision
 (or, on the first day, to no rebates with the ``chance`` bids) and the daily table says so
 (``policy_status``); any other exception is a programming error and propagates.
 """

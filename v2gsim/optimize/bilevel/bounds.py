@@ -20,13 +20,17 @@ contributes at most
 
 (C* is concave in b above the no-bid threshold, so the maximum is found by golden-section search
 and bounded with the Lipschitz constant), and ``Σ_t max_{ℓ∈D_t} U_tℓ`` bounds V on the node
-(:func:`node_bounds`). The same box at the root node (all levels, ``lo = 0``, ``hi`` = the top level)
+(:func:`node_bounds`). The node bounds cut the range [n̲, n̄] into :data:`A_PIECES` slices and use
+on each slice the smallest a over the box ∩ slab (:func:`sliced_hour_bound`; ours, issue #17: the
+bound is very sensitive to a̲ at 400 EVs, 5 % more a̲ moves the root bound by 0.5 %).
+The same box at the root node (all levels, ``lo = 0``, ``hi`` = the top level)
 gives the level-specific bounds ``y̲_cth``, ``ȳ_cth`` of the (B3) rows of the MISOCP
 (:func:`level_bounds`).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +41,14 @@ from v2gsim.optimize.bilevel.follower import BatchFollower
 from v2gsim.optimize.bilevel.instance import top_rebates
 from v2gsim.optimize.bilevel.leader import LeaderData, single_hour_changes
 
-__all__ = ["Y_TOL", "NodeBounds", "domain_extremes", "hour_bound", "level_bounds", "node_bounds"]
+__all__ = [
+    "A_PIECES", "Y_TOL", "NodeBounds", "domain_extremes", "hour_bound", "level_bounds", "node_bounds",
+    "sliced_hour_bound",
+]
 
+
+A_PIECES = 4
+"""Slices of the range of expected plugged EVs in the hour bounds (:func:`sliced_hour_bound`)."""
 
 Y_TOL = 1e-9
 """Accuracy of the batched follower's persistencies (Newton stops at ‖f − By‖∞ <= 1e-10); the
@@ -78,17 +88,22 @@ def hour_bound(
     decreasing below n0 and concave above: its maximum is g(n_lo) or the maximum of the concave
     part, found by golden-section search and bounded above by adding the Lipschitz constant
     ``p̄⁺ψ/r̄ + ℓ`` times the final bracket width.
+
+    The inputs may carry a trailing axis of slices, (T, H, K) (:func:`sliced_hour_bound`); the
+    result then has that shape too.
     """
     T, H = ld.hours, ld.n_levels
+    shape = (T, H) + (n_lo.shape[2:] if n_lo.ndim > 2 else ())
+    extra = (1,) * (len(shape) - 2)
 
     def full(x: NDArray) -> NDArray:
-        return np.broadcast_to(x if x.ndim == 2 else x[:, None], (T, H)).copy()
+        return np.broadcast_to(x if x.ndim >= 2 else x[:, None], shape).copy()
 
     n_lo, n_hi, a_min = full(n_lo), full(n_hi), full(a_min)
-    p = np.maximum(ld.price, 0.0)[:, None]
-    lv = ld.levels[None, :]
-    rb = ld.r_bar[:, None]
-    sg = ld.sigma_dev[:, None]
+    p = np.maximum(ld.price, 0.0).reshape(T, 1, *extra)
+    lv = ld.levels.reshape(1, H, *extra)
+    rb = ld.r_bar.reshape(T, 1, *extra)
+    sg = ld.sigma_dev.reshape(T, 1, *extra)
 
     soc = ld.soc
 
@@ -120,10 +135,78 @@ def hour_bound(
         a, b, x1, x2 = a_new, b_new, x1_new, x2_new
     lip = p * ld.psi / rb + lv
     if soc is not None:
-        finite = np.isfinite(soc.slope())[:, None]
-        lip = np.where(finite, p * np.maximum(ld.psi / rb, soc.slope()[:, None]) + lv, lip)
+        sl = soc.slope().reshape(T, 1, *extra)
+        lip = np.where(np.isfinite(sl), p * np.maximum(ld.psi / rb, sl) + lv, lip)
     cand = np.maximum(np.maximum(g(a), g(b)), np.maximum(g1, g2)) + lip * (b - a)
     return np.maximum(best, cand)
+
+
+def _spread(ld: LeaderData, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """a = ψ² Σ_c M_c y_c (1 − y_c) for persistencies y (..., n_clusters)."""
+    return ld.psi**2 * ((y * (1.0 - y)) @ ld.M)
+
+
+def _min_spread_at(
+    ld: LeaderData, ylo: NDArray[np.float64], yhi: NDArray[np.float64], n: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """min of a over the box ∩ {Σ_c M_c y_c = n} at the box edges crossing the plane (+inf if none).
+
+    a is concave, so its minimum over the polytope box ∩ plane lies at a vertex: a point of a box
+    edge (one cluster free, the others at a bound) on the plane.
+    """
+    nc = ylo.shape[-1]
+    best = np.full(n.shape, np.inf)
+    for c in range(nc):
+        others = [k for k in range(nc) if k != c]
+        for corner in itertools.product((0, 1), repeat=len(others)):
+            y = ylo.copy()
+            for k, hi in zip(others, corner, strict=True):
+                if hi:
+                    y[..., k] = yhi[..., k]
+            rest = (y @ ld.M) - y[..., c] * ld.M[c]
+            yc = (n - rest) / ld.M[c]
+            tol = 1e-12 * (1.0 + np.abs(yc))
+            ok = (yc >= ylo[..., c] - tol) & (yc <= yhi[..., c] + tol)
+            y[..., c] = np.clip(yc, ylo[..., c], yhi[..., c])
+            best = np.where(ok, np.minimum(best, _spread(ld, y)), best)
+    return best
+
+
+def sliced_hour_bound(
+    ld: LeaderData, ylo: NDArray[np.float64], yhi: NDArray[np.float64], pieces: int
+) -> NDArray[np.float64]:
+    """U_tℓ of :func:`hour_bound` with the range of n cut into ``pieces`` slices, (T, H).
+
+    On the slice ``n_k <= n <= n_k+1`` the spread a is at least its minimum over the box ∩ slab,
+    taken at a vertex (a box vertex inside the slab or a box edge crossing one of its two planes,
+    a being concave), which is larger than the minimum over the whole box. Each slice is bounded
+    by :func:`hour_bound` with its own a̲ and the largest slice bound is returned.
+
+    Args:
+        ld: the leader data.
+        ylo, yhi: (T, H, n_clusters) persistency box of every hour and level.
+        pieces: number of slices (1: the plain bound).
+    """
+    n_lo, n_hi = ylo @ ld.M, yhi @ ld.M
+    nc = ylo.shape[-1]
+    verts = []
+    for corner in itertools.product((0, 1), repeat=nc):
+        y = np.where(np.asarray(corner, dtype=bool), yhi, ylo)
+        verts.append((y @ ld.M, _spread(ld, y)))
+    edges = np.linspace(0.0, 1.0, pieces + 1)
+    cuts = [n_lo + (n_hi - n_lo) * e for e in edges]
+    cuts[-1] = n_hi
+    at = [_min_spread_at(ld, ylo, yhi, c) for c in cuts]
+    a_all = []
+    for k in range(pieces):
+        a_k = np.minimum(at[k], at[k + 1])
+        for nv, av in verts:
+            inside = (nv >= cuts[k]) & (nv <= cuts[k + 1])
+            a_k = np.where(inside, np.minimum(a_k, av), a_k)
+        a_all.append(np.where(np.isfinite(a_k), a_k, 0.0))  # no vertex found (round-off): weakest a
+    U = hour_bound(ld, np.stack(cuts[:-1], axis=-1), np.stack(cuts[1:], axis=-1),
+                   np.stack(a_all, axis=-1))  # all slices at once
+    return U.max(axis=-1)
 
 
 def domain_extremes(dom: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -158,8 +241,7 @@ def node_bounds(
         margin = margin + ld.safety * np.einsum("cts,s->tc", ld.nu, width)
     ylo = np.clip(ylo - margin[:, None, :], 0.0, 1.0)
     yhi = np.clip(yhi + margin[:, None, :], 0.0, 1.0)
-    a_min = ld.psi**2 * (np.minimum(ylo * (1 - ylo), yhi * (1 - yhi)) @ ld.M)
-    U = hour_bound(ld, ylo @ ld.M, yhi @ ld.M, a_min)
+    U = sliced_hour_bound(ld, ylo, yhi, A_PIECES)
     U = np.where(dom, U, -np.inf)
     ub = float(U.max(axis=1).sum())
     # exact candidates: the two corners
