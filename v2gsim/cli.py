@@ -286,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field before validating (repeatable)")
     val.set_defaults(func=_cmd_validate)
+    from v2gsim.cli_v2a import add_parser as _add_v2a
+    _add_v2a(command)
     return parser
 
 

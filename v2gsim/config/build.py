@@ -40,6 +40,7 @@ from v2gsim.policies.inputs import policy_inputs
 from v2gsim.policies.naive import NaiveSpec
 from v2gsim.rng import component_rng, run_seed_sequence
 from v2gsim.specs import BeliefSpec, ClusterSpec, GameSpec, RunSpec
+from v2gsim.v2a_day import V2ASiteSpec
 
 __all__ = [
     "build_policy",
@@ -55,6 +56,7 @@ __all__ = [
     "policy_spec",
     "run_spec",
     "sessions_spec",
+    "v2a_spec",
 ]
 
 
@@ -315,3 +317,10 @@ def inputs_for(scenario: Scenario, spec: Any, replication: int = 0) -> PolicyInp
     ``replication``): requirement statistics of the scenario's AGC history, its ``policy`` stream."""
     rng = component_rng(run_seed_sequence(scenario.seed, replication), "policy")
     return policy_inputs(spec, market_spec(scenario), scenario.network.hours, scenario.seed, rng)
+
+
+def v2a_spec(scenario: Scenario) -> V2ASiteSpec | None:
+    """``[platform.v2a]`` as a :class:`~v2gsim.v2a_day.V2ASiteSpec` (None when absent)."""
+    c = scenario.platform.v2a
+    return None if c is None else V2ASiteSpec(**{k: tuple(v) if isinstance(v, list) else v
+                                                 for k, v in c.model_dump().items()})

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from v2gsim.config.base import Strict
+from v2gsim.config.v2a import V2AConfig
 
 __all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "PlatformConfig"]
 
@@ -138,6 +139,7 @@ class PlatformConfig(Strict):
                                  description="`chance` policy settings.")
     bilevel: BilevelConfig = Field(default_factory=BilevelConfig,
                                    description="`bilevel` policy settings.")
+    v2a: V2AConfig | None = Field(default=None, description="Seed-002 V2A site settings (`v2gsim v2a`).")
 
     @field_validator("policy")
     @classmethod
