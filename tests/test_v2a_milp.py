@@ -191,3 +191,15 @@ def test_evaluate_flags_violations():
     assert "no_backfeed" in evaluate_modes(inst, np.array([[MODE_CODES["V"], 0]])).violations
     assert "modes" in evaluate_modes(inst, np.array([[0, MODE_CODES["c"]]])).violations
     assert "modes" in evaluate_modes(inst, np.array([[MODE_CODES["H"], 0]])).violations
+
+
+def test_groups_equal_separate_sites():
+    # Four households solved as one MILP (one group each) = the sum of four separate solves.
+    rng = np.random.default_rng(7)
+    inst = random_instance(rng, "home", 4)
+    grouped = solve_site(inst.replace(group=np.arange(4)), gap=0.0)
+    alone = [solve_site(inst.subset([i]), gap=0.0) for i in range(4)]
+    assert grouped.costs["objective"] == pytest.approx(sum(s.costs["objective"] for s in alone), rel=1e-9)
+    assert grouped.info["milp_objective"] == pytest.approx(grouped.costs["objective"], rel=1e-9)
+    # each home's V2H is limited by its own base load (11), not the four homes' sum
+    assert np.all(grouped.site_load >= -1e-9) and grouped.violations == ()

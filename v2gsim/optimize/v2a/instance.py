@@ -61,6 +61,8 @@ class SiteInstance:
         hard_wish: if True, (4) is a hard constraint instead of a penalty.
         charging_fee: fee per kWh charged (station revenue; ours, the seed gives none).
         square_pieces: number of tangents of the square's outer approximation.
+        group: (N,) sub-site of each EV (default all 0): (8) and (11) hold per sub-site, each with
+            the base load ``base_load``; e.g. one group per household solves many homes in one MILP.
     """
 
     place: str
@@ -86,6 +88,7 @@ class SiteInstance:
     hard_wish: bool = False
     charging_fee: float = 0.0
     square_pieces: int = 201
+    group: np.ndarray | None = None
     modes: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +112,10 @@ class SiteInstance:
         n = arr_.size
         if dep.size != n or np.any(arr_ < 0) or np.any(dep > T) or np.any(arr_ >= dep):
             raise ValueError(f"need 0 <= arrival < departure <= T={T} per EV, got {arr_} and {dep}")
+        grp = np.zeros(n, dtype=int) if self.group is None else np.asarray(self.group, dtype=int).ravel()
+        if grp.size != n or np.any(grp < 0):
+            raise ValueError(f"group must hold {n} integers >= 0")
+        set_(self, "group", grp)
         set_(self, "arrival", arr_)
         set_(self, "departure", dep)
         for name in ("soc_ini", "soc_exp", "capacity_kwh", "power_kw", "eta_c", "eta_d",
@@ -129,6 +136,11 @@ class SiteInstance:
     def n_ev(self) -> int:
         """Number of EVs N."""
         return int(self.arrival.size)
+
+    @property
+    def n_groups(self) -> int:
+        """Number of sub-sites G (each carries the base load)."""
+        return int(self.group.max(initial=-1)) + 1 if self.n_ev else 1
 
     @property
     def n_slots(self) -> int:
@@ -156,7 +168,7 @@ class SiteInstance:
         idx = np.atleast_1d(np.asarray(idx, dtype=int))
         per_ev = {k: getattr(self, k)[idx] for k in (
             "arrival", "departure", "soc_ini", "soc_exp", "capacity_kwh", "power_kw", "eta_c",
-            "eta_d", "soc_min", "soc_max", "rho", "lam")}
+            "eta_d", "soc_min", "soc_max", "rho", "lam", "group")}
         return SiteInstance(
             place=self.place, load_price=self.load_price, v2g_price=self.v2g_price,
             base_load=self.base_load, dt_h=self.dt_h, allow_discharge=self.allow_discharge,

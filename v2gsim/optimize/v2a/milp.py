@@ -165,20 +165,22 @@ def _wish(inst: SiteInstance, lay: _Layout, rows: _Rows, drop: frozenset[str]) -
 
 
 def _coupling(inst: SiteInstance, lay: _Layout, rows: _Rows, drop: frozenset[str]) -> None:
-    """(8) sum_i u^V <= sum_i u^c and (11) P^B + sum P (u^c - u^H - u^B - u^V) >= 0, per slot."""
+    """(8) sum_i u^V <= sum_i u^c and (11) P^B + sum P (u^c - u^H - u^B - u^V) >= 0, per sub-site and slot."""
     n, t = lay.n, lay.t
-    tt = np.broadcast_to(np.arange(t), (n, t))
+    n_rows = inst.n_groups * t
+    gt = (inst.group[:, None] * t + np.arange(t)[None, :]).ravel()
     p = np.broadcast_to(inst.power_kw[:, None], (n, t))
     if "V" in inst.modes and "v2v_count" not in drop:
         cols = np.r_[lay.cell(lay.x["V"]).ravel(), lay.cell(lay.x["c"]).ravel()]
         vals = np.r_[np.ones(lay.nt), -np.ones(lay.nt)]
-        rows.add(np.r_[tt.ravel(), tt.ravel()], cols, vals, -np.inf, 0.0, t)
+        rows.add(np.r_[gt, gt], cols, vals, -np.inf, 0.0, n_rows)
     local = [m for m in LOCAL_MODES if m in inst.modes]
     if local and "no_backfeed" not in drop:
         cols = [lay.cell(lay.x["c"])] + [lay.cell(lay.x[m]) for m in local]
         vals = [p] + [-p] * len(local)
-        rows.add(np.concatenate([tt.ravel()] * len(cols)), np.concatenate([c.ravel() for c in cols]),
-                 np.concatenate([v.ravel() for v in vals]), -inst.base_load, np.inf, t)
+        rows.add(np.concatenate([gt] * len(cols)), np.concatenate([c.ravel() for c in cols]),
+                 np.concatenate([v.ravel() for v in vals]), np.tile(-inst.base_load, inst.n_groups), np.inf,
+                 n_rows)
 
 
 def _objective(inst: SiteInstance, lay: _Layout) -> np.ndarray:
@@ -265,7 +267,7 @@ def solve_site(inst: SiteInstance, time_limit: float = 30.0, gap: float = 1e-6) 
         on = res.x[lay.x[m]: lay.x[m] + lay.nt].reshape(lay.n, lay.t) > 0.5
         modes[on] = MODE_CODES[m]
     sched = evaluate_modes(inst, modes)
-    const = float(inst.dt_h * inst.load_price @ inst.base_load)
+    const = float(inst.dt_h * inst.load_price @ inst.base_load) * inst.n_groups
     info = {"milp_objective": float(res.fun) + const, "status": res.message,
             "mip_gap": getattr(res, "mip_gap", None), "limit_reached": bool(res.status == 1),
             "max_modes_per_slot": int(n_on.max(initial=0))}

@@ -46,7 +46,8 @@ class SiteSchedule:
         modes: (N, T) int, 0 idle, else :data:`MODE_CODES` (1 c, 2 H, 3 B, 4 V, 5 G).
         soc: (N, T) SOC after each slot (SOC^ini carried before the window, SOC^end after it).
         soc_end: (N,) SOC at plug-out (3).
-        site_load: (T,) grid import of the site P^B + sum P (c - H - B - V) (kW; V2G not included).
+        site_load: (T,) grid import of the site, sum over sub-sites of P^B + sum P (c - H - B - V)
+            (kW; V2G not included).
         v2g_kw: (T,) power sold to the grid by V2G (kW).
         cycles: (N,) cycle counts (6).
         shortfall_pp: (N,) 100 (SOC^exp - SOC^end) (percentage points; negative is a surplus).
@@ -102,7 +103,11 @@ def evaluate_modes(inst: SiteInstance, modes: np.ndarray, tol: float = 1e-7) -> 
                                             axis=1)
     soc_end = soc[:, -1]
     p = inst.power_kw[:, None]
-    site_load = inst.base_load + (p * (c - local)).sum(axis=0)
+    g = inst.n_groups
+    by_group = np.zeros((g, inst.n_slots))
+    np.add.at(by_group, inst.group, p * (c - local))
+    by_group += inst.base_load[None, :]
+    site_load = by_group.sum(axis=0)
     v2g_kw = (p * on["G"]).sum(axis=0)
     cycles = cycle_count(c, d, win, inst.cycles)
     dev = 100.0 * (inst.soc_exp - soc_end)
@@ -122,9 +127,11 @@ def evaluate_modes(inst: SiteInstance, modes: np.ndarray, tol: float = 1e-7) -> 
         viol.append("soc_bounds")
     if inst.hard_wish and np.any(soc_end < inst.soc_exp - tol):
         viol.append("energy_wish")
-    if np.any(on["V"].sum(axis=0) > c.sum(axis=0)):
+    v_minus_c = np.zeros((g, inst.n_slots))
+    np.add.at(v_minus_c, inst.group, on["V"] - c)
+    if np.any(v_minus_c > 0):
         viol.append("v2v_count")
-    if np.any(site_load < -tol):
+    if np.any(by_group < -tol):
         viol.append("no_backfeed")
     return SiteSchedule(modes=modes, soc=soc, soc_end=soc_end, site_load=site_load, v2g_kw=v2g_kw,
                         cycles=cycles, shortfall_pp=dev, costs=costs, violations=tuple(viol))
