@@ -49,13 +49,24 @@ class V2AConfig(Strict):
     charging_fee: float = Field(default=0.0, ge=0, le=1e3,
                                 description="Station fee per kWh charged (p.u./kWh; ours, seed none).")
     seed: int = Field(default=2018, ge=0, description="Seed of the one-day session draw of `v2gsim v2a`.")
+    work_load_kw: list[float] | None = Field(
+        default=None,
+        description="Policy v2a: 24 base loads of the building at `work` (kW); default base_load_kw.")
+    other_load_kw: list[float] | None = Field(
+        default=None,
+        description="Policy v2a: 24 base loads of the station at `other` (kW); default base_load_kw.")
+    offer_fraction: float = Field(
+        default=0.5, ge=0, le=1, description="Policy v2a: share of planned V2G power bid for regulation (-).")
+    time_limit_s: float = Field(default=5.0, gt=0, le=3600,
+                                description="Policy v2a: HiGHS limit per site-day (s).")
+    gap: float = Field(default=1e-3, ge=0, le=1, description="Policy v2a: relative MIP gap (-).")
 
     @field_validator("load_price", "v2g_price")
     @classmethod
     def _prices(cls, v: list[float], info) -> list[float]:
         return _hourly(v, info.field_name, -1e3)
 
-    @field_validator("base_load_kw")
+    @field_validator("base_load_kw", "work_load_kw", "other_load_kw")
     @classmethod
-    def _load(cls, v: list[float]) -> list[float]:
-        return _hourly(v, "base_load_kw", 0.0)
+    def _load(cls, v: list[float] | None, info) -> list[float] | None:
+        return None if v is None else _hourly(v, info.field_name, 0.0)

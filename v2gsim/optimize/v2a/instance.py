@@ -168,7 +168,8 @@ class SiteInstance:
         idx = np.atleast_1d(np.asarray(idx, dtype=int))
         per_ev = {k: getattr(self, k)[idx] for k in (
             "arrival", "departure", "soc_ini", "soc_exp", "capacity_kwh", "power_kw", "eta_c",
-            "eta_d", "soc_min", "soc_max", "rho", "lam", "group")}
+            "eta_d", "soc_min", "soc_max", "rho", "lam")}
+        per_ev["group"] = np.unique(self.group[idx], return_inverse=True)[1]  # groups renumbered 0..
         return SiteInstance(
             place=self.place, load_price=self.load_price, v2g_price=self.v2g_price,
             base_load=self.base_load, dt_h=self.dt_h, allow_discharge=self.allow_discharge,
