@@ -326,8 +326,13 @@ def inputs_for(scenario: Scenario, spec: Any, replication: int = 0) -> PolicyInp
 def v2a_spec(scenario: Scenario) -> V2ASiteSpec | None:
     """``[platform.v2a]`` as a :class:`~v2gsim.v2a_day.V2ASiteSpec` (None when absent)."""
     c = scenario.platform.v2a
-    return None if c is None else V2ASiteSpec(**{k: tuple(v) if isinstance(v, list) else v
-                                                 for k, v in c.model_dump().items()})
+    if c is None:
+        return None
+    from dataclasses import fields
+
+    names = {f.name for f in fields(V2ASiteSpec)}
+    return V2ASiteSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.model_dump().items()
+                          if k in names})
 
 
 def v2a_policy_spec(scenario: Scenario) -> V2APolicySpec:

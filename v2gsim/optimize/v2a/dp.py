@@ -47,7 +47,8 @@ def solve_single_ev_sites(inst: SiteInstance) -> SiteSchedule:
         raise ValueError("solve_single_ev_sites needs one EV per group")
     if inst.hard_wish:
         raise ValueError("solve_single_ev_sites supports the penalized wish only")
-    kk = np.arange(t_len + 1)
+    kk = np.arange(int((inst.departure - inst.arrival).max(initial=0)) + 1)  # counts <= longest window
+    n_k = kk.size
     soc = (inst.soc_ini[:, None, None] + inst.charge_step[:, None, None] * kk[None, :, None]
            - inst.discharge_step[:, None, None] * kk[None, None, :])            # (N, K, J)
     ok = (soc >= inst.soc_min[:, None, None] - 1e-9) & (soc <= inst.soc_max[:, None, None] + 1e-9)
@@ -56,9 +57,9 @@ def solve_single_ev_sites(inst: SiteInstance) -> SiteSchedule:
     win = inst.window
     local = [m for m in ("H", "B", "V") if m in inst.modes]
     inf = np.inf
-    v = np.full((n, t_len + 1, t_len + 1, 3), inf)
+    v = np.full((n, n_k, n_k, 3), inf)
     v[:, 0, 0, _IDLE] = 0.0
-    back = np.zeros((t_len, n, t_len + 1, t_len + 1, 3), dtype=np.int8)  # prev class
+    back = np.zeros((t_len, n, n_k, n_k, 3), dtype=np.int8)  # prev class
     dmode = np.zeros((t_len, n), dtype=np.int8)
     for t in range(t_len):
         w = win[:, t]
@@ -71,10 +72,18 @@ def solve_single_ev_sites(inst: SiteInstance) -> SiteSchedule:
         dmode[t] = np.where(use_h, MODE_CODES[local[0]] if local else 0, MODE_CODES["G"])
         new = np.full_like(v, inf)
         arg = np.zeros(v.shape, dtype=np.int8)
-        # previous value + switch cost to each new class: (N, K, J, prev, new)
-        trans = v[..., :, None] + sw[:, None, None, :, :]
-        best_prev = trans.argmin(axis=3).astype(np.int8)
-        best = np.take_along_axis(trans, best_prev[..., None, :].astype(np.int64), axis=3)[..., 0, :]
+        # best previous class for each new class: min over prev of v[..., prev] + switch(prev -> new)
+        best = np.empty_like(v)
+        best_prev = np.zeros(v.shape, dtype=np.int8)
+        for c_new in range(3):
+            cur = v[..., 0] + sw[:, 0, c_new][:, None, None]
+            cur_arg = np.zeros(cur.shape, dtype=np.int8)
+            for c_prev in (1, 2):
+                cand = v[..., c_prev] + sw[:, c_prev, c_new][:, None, None]
+                better = cand < cur
+                cur = np.where(better, cand, cur)
+                cur_arg[better] = c_prev
+            best[..., c_new], best_prev[..., c_new] = cur, cur_arg
         # idle: same (k, j)
         new[..., _IDLE], arg[..., _IDLE] = best[..., _IDLE], best_prev[..., _IDLE]
         # charge: (k-1, j) -> (k, j)
@@ -84,13 +93,12 @@ def solve_single_ev_sites(inst: SiteInstance) -> SiteSchedule:
         new[:, :, 1:, _D] = best[:, :, :-1, _D] + d_cost[:, None, None]
         arg[:, :, 1:, _D] = best_prev[:, :, :-1, _D]
         # outside the window: idle only, no cycle counted, the class resets to idle
-        out = ~w
-        if out.any():
-            stay = v[out].min(axis=-1)
-            new[out] = inf
-            new[out, ..., _IDLE] = stay
-            arg[out, ..., _IDLE] = v[out].argmin(axis=-1)
-        new[w] = np.where(ok[w][..., None], new[w], inf)
+        inside = w[:, None, None, None]
+        frozen = np.full_like(v, inf)
+        frozen[..., _IDLE] = v.min(axis=-1)
+        new = np.where(inside, np.where(ok[..., None], new, inf), frozen)
+        if not w.all():
+            arg[~w, ..., _IDLE] = v[~w].argmin(axis=-1)
         v, back[t] = new, arg
     dev = 100.0 * (inst.soc_exp[:, None, None] - soc)
     final = v + (inst.rho[:, None, None] * wish_penalty(dev, inst.penalty, inst.square_pieces))[..., None]
