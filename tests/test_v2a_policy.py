@@ -38,5 +38,5 @@ def test_daily_table_reports_planned_and_realized():
 
 def test_policy_needs_the_table():
     sc = load_scenario("tiny", ["platform.policy='v2a'"])
-    with pytest.raises(ScenarioError, match="platform.v2a"):
+    with pytest.raises(ScenarioError, match=r"platform\.v2a"):
         policy_spec(sc)

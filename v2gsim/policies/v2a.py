@@ -2,14 +2,14 @@
 
 Every day each site solves its V2A problem (:mod:`v2gsim.optimize.v2a`, equations RECONSTRUCTED,
 models.md §3.2): the households (each EV's home charger, one sub-site per EV with its own base load
-and no back-feed (11)) all at once by the exact vectorized DP of :mod:`v2gsim.optimize.v2a.dp`
-(a grouped MILP is the same problem but slow to prove), a building at ``work`` and a charging
-station at ``other`` by one MILP each. The plan uses the platform's expectation of the sessions: yesterday's realized sessions
-at the place (day 0 plans nothing), the energy stored the evening before (SOC at plug-in) and each
-EV's ``soc_target`` as the wish. The realized sessions differ; :meth:`V2APolicy.settle` replays the
-plan on them (modes outside the realized window dropped, EVs not planned idle) and reports planned
-vs realized cost and unmet energy wishes. The sites offer ``offer_fraction`` of their planned V2G
-power to the platform's regulation bid; there are no rebates.
+and no back-feed (11)) all at once by the exact vectorized DP of :mod:`v2gsim.optimize.v2a.dp` (a
+grouped MILP is the same problem but slow to prove), a building at ``work`` and a charging station
+at ``other`` by one MILP each. The plan uses the platform's expectation of the sessions: yesterday's
+realized sessions at the place (day 0 plans nothing), the energy stored the evening before (SOC at
+plug-in) and each EV's ``soc_target`` as the wish. The realized sessions differ;
+:meth:`V2APolicy.settle` replays the plan on them (modes outside the realized window dropped, EVs
+not planned idle) and reports planned vs realized cost and unmet energy wishes. The sites offer
+``offer_fraction`` of their planned V2G power to the platform's regulation bid; no rebates.
 
 Simplifications (ours): the site schedules are a settlement overlay, they do not change the fleet's
 stored energy in the agent loop; an EV visiting several sites is planned at each with its
