@@ -295,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_cmd_validate)
     from v2gsim.cli_eva import add_eva_parser
     add_eva_parser(command, _add_scenario_args)
+    from v2gsim.cli_v2a import add_parser as _add_v2a
+    _add_v2a(command)
     return parser
 
 

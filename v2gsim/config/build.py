@@ -39,8 +39,10 @@ from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
 from v2gsim.policies.inputs import policy_inputs
 from v2gsim.policies.naive import NaiveSpec
+from v2gsim.policies.v2a import V2APolicySpec
 from v2gsim.rng import component_rng, run_seed_sequence
 from v2gsim.specs import BeliefSpec, ClusterSpec, GameSpec, RunSpec
+from v2gsim.v2a_day import V2ASiteSpec
 
 __all__ = [
     "build_policy",
@@ -56,6 +58,8 @@ __all__ = [
     "policy_spec",
     "run_spec",
     "sessions_spec",
+    "v2a_policy_spec",
+    "v2a_spec",
 ]
 
 
@@ -162,6 +166,8 @@ def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | Chan
         )
     if name == "eva":
         return eva_spec(p.eva)
+    if name == "v2a":
+        return v2a_policy_spec(scenario)
     raise ValueError(f"no settings for policy {name!r} in the scenario schema")
 
 
@@ -318,3 +324,32 @@ def inputs_for(scenario: Scenario, spec: Any, replication: int = 0) -> PolicyInp
     ``replication``): requirement statistics of the scenario's AGC history, its ``policy`` stream."""
     rng = component_rng(run_seed_sequence(scenario.seed, replication), "policy")
     return policy_inputs(spec, market_spec(scenario), scenario.network.hours, scenario.seed, rng)
+
+
+def v2a_spec(scenario: Scenario) -> V2ASiteSpec | None:
+    """``[platform.v2a]`` as a :class:`~v2gsim.v2a_day.V2ASiteSpec` (None when absent)."""
+    c = scenario.platform.v2a
+    if c is None:
+        return None
+    from dataclasses import fields
+
+    names = {f.name for f in fields(V2ASiteSpec)}
+    return V2ASiteSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.model_dump().items()
+                          if k in names})
+
+
+def v2a_policy_spec(scenario: Scenario) -> V2APolicySpec:
+    """``[platform.v2a]`` as the settings of policy ``v2a`` (sites at home, work and other).
+
+    Raises:
+        ScenarioError: the table is missing.
+    """
+    c = scenario.platform.v2a
+    if c is None:
+        raise ScenarioError([f"{scenario.source or '(scenario)'}: platform.v2a: missing; policy v2a needs "
+                             "[platform.v2a] (load_price, v2g_price, base_load_kw)"])
+    loads = {"home": tuple(c.base_load_kw), "work": tuple(c.work_load_kw or c.base_load_kw),
+             "other": tuple(c.other_load_kw or c.base_load_kw)}
+    return V2APolicySpec(load_price=tuple(c.load_price), v2g_price=tuple(c.v2g_price), base_load_kw=loads,
+                         rho=c.rho, lam=c.lam, penalty=c.penalty, cycles=c.cycles, power_kw=c.power_kw,
+                         offer_fraction=c.offer_fraction, time_limit_s=c.time_limit_s, gap=c.gap)

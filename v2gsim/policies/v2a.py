@@ -1,0 +1,179 @@
+"""Policy ``v2a`` (seed 002, issue #12): the fleet's sites schedule the EVs their paths bring there.
+
+Every day each site solves its V2A problem (:mod:`v2gsim.optimize.v2a`, equations RECONSTRUCTED,
+models.md §3.2): the households (each EV's home charger, one sub-site per EV with its own base load
+and no back-feed (11)) all at once by the exact vectorized DP of :mod:`v2gsim.optimize.v2a.dp` (a
+grouped MILP is the same problem but slow to prove), a building at ``work`` and a charging station
+at ``other`` by one MILP each. The plan uses the platform's expectation of the sessions: yesterday's
+realized sessions at the place (day 0 plans nothing), the energy stored the evening before (SOC at
+plug-in) and each EV's ``soc_target`` as the wish. The realized sessions differ;
+:meth:`V2APolicy.settle` replays the plan on them (modes outside the realized window dropped, EVs
+not planned idle) and reports planned vs realized cost and unmet energy wishes. The sites offer
+``offer_fraction`` of their planned V2G power to the platform's regulation bid; no rebates.
+
+Simplifications (ours): the site schedules are a settlement overlay, they do not change the fleet's
+stored energy in the agent loop; an EV visiting several sites is planned at each with its
+evening-before energy; an EV arriving outside [soc_min, soc_max] gets its own bounds widened to its
+arrival SOC (the seed's limits cannot be imposed on an arrival).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2gsim.optimize.v2a import SiteInstance, SiteSchedule, V2AInfeasibleError, evaluate_modes, solve_site
+from v2gsim.optimize.v2a.dp import solve_single_ev_sites
+from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs
+
+__all__ = ["SITE_PLACES", "V2APolicy", "V2APolicySpec", "make_v2a"]
+
+#: Charger place -> site type.
+SITE_PLACES: dict[str, str] = {"home": "home", "work": "building", "other": "station"}
+
+
+@dataclass(frozen=True)
+class V2APolicySpec:
+    """Settings of ``v2a`` (``[platform.v2a]``); hourly arrays by hour of the simulated day.
+
+    Attributes:
+        load_price, v2g_price: (24,) theta_L and theta_V2G (p.u./kWh).
+        base_load_kw: place -> (24,) base load of one site there (kW; per household at home).
+        rho, lam, penalty, cycles: penalties of (10) (see :class:`~v2gsim.optimize.v2a.SiteInstance`).
+        power_kw: site charger power (kW); capped by each EV's charger and discharge limits.
+        offer_fraction: share of the planned V2G power bid for regulation (-).
+        time_limit_s, gap: HiGHS limits per site-day.
+    """
+
+    load_price: tuple[float, ...]
+    v2g_price: tuple[float, ...]
+    base_load_kw: dict[str, tuple[float, ...]]
+    rho: float = 1.5
+    lam: float = 0.15
+    penalty: str = "plus"
+    cycles: str = "switches"
+    power_kw: float = 3.3
+    offer_fraction: float = 0.5
+    time_limit_s: float = 5.0
+    gap: float = 1e-3
+    name: str = "v2a"
+
+
+class V2APolicy:
+    """Plan the day's site schedules from yesterday's sessions; settle them on today's."""
+
+    name = "v2a"
+    daily_keys = ("v2a_planned_cost", "v2a_realized_cost", "v2a_planned_unmet_kwh", "v2a_realized_unmet_kwh",
+                  "v2a_planned_sessions", "v2a_realized_sessions", "v2a_soc_violations", "v2a_offer_kwh",
+                  "v2a_solve_s")
+
+    def __init__(self, spec: V2APolicySpec, fleet) -> None:
+        self.spec = spec
+        m = fleet.capacity_kwh.size
+        self.cap = np.asarray(fleet.capacity_kwh, float)
+        self.target = np.broadcast_to(np.asarray(fleet.soc_target, float), (m,))
+        self.soc_min = np.broadcast_to(np.asarray(fleet.soc_min, float), (m,))
+        self.soc_max = np.broadcast_to(np.asarray(fleet.soc_max, float), (m,))
+        dis = fleet.charger_kw if fleet.discharge_kw is None else fleet.discharge_kw
+        self.power = np.minimum(np.minimum(fleet.charger_kw, dis), spec.power_kw)
+        one = np.ones(m)
+        self.eta_c = one if fleet.charge_efficiency is None else np.asarray(fleet.charge_efficiency, float)
+        eta_d = fleet.discharge_efficiency
+        self.eta_d = one if eta_d is None else np.asarray(eta_d, float)
+        self._expect: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._plan: dict[str, tuple[np.ndarray, SiteSchedule]] = {}
+
+    def _instance(self, place: str, ev, arr, dep, energy_kwh) -> SiteInstance:
+        s = self.spec
+        ini = np.clip(energy_kwh / self.cap[ev], 0.0, 1.0)
+        return SiteInstance(
+            place=SITE_PLACES[place], load_price=np.asarray(s.load_price), v2g_price=np.asarray(s.v2g_price),
+            base_load=np.asarray(s.base_load_kw[place]), arrival=arr, departure=dep, soc_ini=ini,
+            soc_exp=self.target[ev], capacity_kwh=self.cap[ev], power_kw=self.power[ev],
+            eta_c=self.eta_c[ev], eta_d=self.eta_d[ev], soc_min=np.minimum(self.soc_min[ev], ini),
+            soc_max=np.maximum(self.soc_max[ev], ini), rho=s.rho, lam=s.lam, penalty=s.penalty,
+            cycles=s.cycles, group=np.arange(ev.size) if place == "home" else None)
+
+    def decide(self, obs: Observation) -> Decision:
+        """Solve each site's MILP on the expected sessions; bid a share of the planned V2G power."""
+        t0 = time.perf_counter()
+        self._plan, status = {}, "optimal" if self._expect else "no history"
+        energy = np.asarray(obs.energy_kwh if obs.energy_kwh is not None else self.cap * self.target, float)
+        v2g = np.zeros(obs.hours)
+        for place, (ev, arr, dep) in self._expect.items():
+            inst = self._instance(place, ev, arr, dep, energy[ev])
+            try:
+                if place == "home":  # one EV per household: the exact DP, all homes at once
+                    sched = solve_single_ev_sites(inst)
+                else:
+                    sched = solve_site(inst, time_limit=self.spec.time_limit_s, gap=self.spec.gap)
+            except (V2AInfeasibleError, RuntimeError) as exc:  # keep the day going without this site
+                status = f"fallback: {place}: {exc}"
+                continue
+            self._plan[place] = (ev, sched)
+            v2g += sched.v2g_kw
+        cost = sum(s.costs["cost"] for _, s in self._plan.values())
+        info = {"v2a_planned_cost": cost, "v2a_plan": {p: {"ev": ev.tolist(), "modes": s.modes.tolist()}
+                                                        for p, (ev, s) in self._plan.items()}}
+        return Decision(rebate=np.zeros(obs.hours), bid_kw=self.spec.offer_fraction * v2g, status=status,
+                        solve_time_s=time.perf_counter() - t0, info=info,
+                        fallback_reason=status if status.startswith("fallback") else "")
+
+    def settle(self, outcome: DayOutcome) -> dict[str, float]:
+        """Replay the plan on the realized sessions; remember them as tomorrow's expectation."""
+        planned_cost = planned_unmet = realized_cost = realized_unmet = 0.0
+        n_plan = n_real = viol = 0
+        hours = outcome.plugged.shape[1]
+        expect = {}
+        for place in SITE_PLACES:
+            try:
+                sess = outcome.sessions_at(place)
+            except ValueError:  # a place the network does not have
+                continue
+            if len(sess) == 0:
+                continue
+            ev = sess.ev
+            arr = np.minimum(sess.arrival_slot, hours - 1)
+            dep = np.clip(sess.departure_slot, arr + 1, hours)
+            expect[place] = (ev, arr, dep)
+            real = self._instance(place, ev, arr, dep, sess.energy_arrival_kwh)
+            modes = np.zeros((ev.size, hours), dtype=int)
+            if place in self._plan:
+                pev, sched = self._plan[place]
+                n_plan += pev.size
+                planned_cost += sched.costs["cost"]
+                planned_unmet += float((np.maximum(sched.shortfall_pp, 0) / 100 * self.cap[pev]).sum())
+                row = {int(e): k for k, e in enumerate(pev)}
+                idx = np.array([row.get(int(e), -1) for e in ev])
+                have = idx >= 0
+                modes[have] = sched.modes[idx[have]]
+                modes[~real.window] = 0
+            ev_real = evaluate_modes(real, modes)
+            n_real += ev.size
+            realized_cost += ev_real.costs["cost"]
+            realized_unmet += float((np.maximum(ev_real.shortfall_pp, 0) / 100 * self.cap[ev]).sum())
+            win = real.window
+            lo, hi = real.soc_min[:, None] - 1e-9, real.soc_max[:, None] + 1e-9
+            out = win & ((ev_real.soc < lo) | (ev_real.soc > hi))
+            viol += int(out.any(axis=1).sum())
+        self._expect = expect
+        d = outcome.decision
+        return {"v2a_planned_cost": planned_cost, "v2a_realized_cost": realized_cost,
+                "v2a_planned_unmet_kwh": planned_unmet, "v2a_realized_unmet_kwh": realized_unmet,
+                "v2a_planned_sessions": float(n_plan), "v2a_realized_sessions": float(n_real),
+                "v2a_soc_violations": float(viol), "v2a_offer_kwh": float(np.sum(d.bid_kw)),
+                "v2a_solve_s": float(d.solve_time_s) if not math.isnan(d.solve_time_s) else 0.0}
+
+
+def make_v2a(spec: V2APolicySpec, inputs: PolicyInputs) -> V2APolicy:
+    """Build ``v2a``; it needs the fleet copy of :class:`PolicyInputs` (built through the registry).
+
+    Raises:
+        ValueError: no fleet in the inputs.
+    """
+    if inputs.fleet is None:
+        raise ValueError("policy v2a needs PolicyInputs.fleet (build it through the model or registry)")
+    return V2APolicy(spec, inputs.fleet)

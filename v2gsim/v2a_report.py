@@ -1,0 +1,74 @@
+"""Report and figures of a V2A site-day (seed 002, Figs. 10-13 style): JSON-able dicts, PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from v2gsim.optimize.v2a import MODES, SiteInstance, SiteSchedule
+
+__all__ = ["schedule_figure", "schedule_report"]
+
+_COLORS = {"c": "tab:blue", "H": "tab:orange", "B": "tab:green", "V": "tab:purple", "G": "tab:red"}
+
+
+def schedule_report(inst: SiteInstance, sched: SiteSchedule, hours: np.ndarray) -> dict:
+    """Costs, per-mode energy (kWh), per-slot mode counts and SOC of one schedule (JSON-able)."""
+    return {
+        "costs": {k: round(v, 6) for k, v in sched.costs.items()},
+        "energy_kwh": {m: round(sched.energy_kwh(inst, m), 6) for m in MODES if m in inst.modes},
+        "discharged_kwh": round(sum(sched.energy_kwh(inst, m) for m in MODES[1:] if m in inst.modes), 6),
+        "load_std_kw": round(float(np.std(sched.site_load - sched.v2g_kw)), 6),
+        "cycles": sched.cycles.astype(int).tolist(),
+        "shortfall_pp": np.round(sched.shortfall_pp, 4).tolist(),
+        "clock_hour": hours.astype(int).tolist(),
+        "count": {m: sched.count(m).astype(int).tolist() for m in inst.modes},
+        "site_load_kw": np.round(sched.site_load, 4).tolist(),
+        "soc": np.round(sched.soc, 4).tolist(),
+        "solve_time_s": round(sched.solve_time_s, 4),
+        "limit_reached": bool(sched.info.get("limit_reached", False)),
+    }
+
+
+def schedule_figure(inst: SiteInstance, scheds: dict[str, SiteSchedule], hours: np.ndarray, title: str,
+                    path: Path) -> Path:
+    """Stacked EV power per mode over the base load (one panel per case) and the SOC trajectories."""
+    fig, axes = plt.subplots(len(scheds) + 1, 1, figsize=(9, 3.0 * (len(scheds) + 1)), sharex=True)
+    x = np.arange(inst.n_slots)
+    for ax, (label, s) in zip(axes, scheds.items(), strict=False):
+        ax.bar(x, inst.base_load, color="0.8", label="base load")
+        up = inst.base_load.copy()
+        p = inst.power_kw[:, None]
+        for m in inst.modes:
+            kw = ((s.modes == MODES.index(m) + 1) * p).sum(axis=0)
+            if m == "c":
+                ax.bar(x, kw, bottom=up, color=_COLORS[m], label="charging")
+                up = up + kw
+            else:
+                ax.bar(x, -kw, bottom=0.0, color=_COLORS[m], label=f"V2{m}")
+        ax.step(x, s.site_load, where="mid", color="k", label="optimized load")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_ylabel("kW")
+        c = s.costs
+        ax.set_title(f"{title}: {label} (cost {c['cost']:.2f} p.u., objective {c['objective']:.2f})")
+        ax.legend(fontsize=7, ncol=4, loc="upper left")
+    ax = axes[-1]
+    first = next(iter(scheds.values()))
+    soc = np.where(inst.window, first.soc, np.nan)
+    for i in range(inst.n_ev):
+        ax.plot(x, soc[i], marker=".", label=f"EV {i}")
+    ax.axhline(float(inst.soc_min.min()), color="k", ls=":", lw=0.8)
+    ax.axhline(float(inst.soc_max.max()), color="k", ls=":", lw=0.8)
+    ax.set_ylabel(f"SOC ({next(iter(scheds))})")
+    ax.set_xticks(x, [str(h) for h in hours], fontsize=7)
+    ax.set_xlabel("clock hour of slot")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
