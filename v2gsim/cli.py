@@ -256,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from v2gsim.cli_compare import add_compare_parser
     add_compare_parser(command("compare", help="the same scenario under several policies, paired (CRN)"))
+    from v2gsim.cli_view import add_view_parser
+    add_view_parser(command("view", help="live browser view (Mesa SolaraViz; extra [view])"))
     rp = command("report", help="aggregate a sweep (or run) directory: mean, std, 95%% CI; report.html")
     rp.add_argument("dir", type=Path,
                     help="a sweep directory (sweep.json, parts/) or a folder of run directories")
