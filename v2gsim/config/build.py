@@ -33,6 +33,7 @@ from v2gsim.market.sources import MarketSpec
 from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
 from v2gsim.optimize.bilevel import BilevelInstance
 from v2gsim.optimize.bilevel.default import two_cluster_instance
+from v2gsim.optimize.robust.site import RobustSpec
 from v2gsim.policies import Policy, PolicyInputs, make_policy
 from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
@@ -53,6 +54,7 @@ __all__ = [
     "market_spec",
     "network_template",
     "policy_spec",
+    "robust_spec",
     "run_spec",
     "sessions_spec",
 ]
@@ -160,6 +162,11 @@ def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | Chan
             soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
         )
     raise ValueError(f"no settings for policy {name!r} in the scenario schema")
+
+
+def robust_spec(scenario: Scenario) -> RobustSpec:
+    """The ``[platform.robust]`` section (seed 004) as a plain :class:`RobustSpec`."""
+    return RobustSpec(**scenario.platform.robust.model_dump())
 
 
 def game_spec(scenario: Scenario) -> GameSpec | None:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from v2gsim.config.base import Strict
+from v2gsim.config.robust import RobustConfig
 
 __all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "PlatformConfig"]
 
@@ -138,6 +139,7 @@ class PlatformConfig(Strict):
                                  description="`chance` policy settings.")
     bilevel: BilevelConfig = Field(default_factory=BilevelConfig,
                                    description="`bilevel` policy settings.")
+    robust: RobustConfig = Field(default_factory=RobustConfig, description="Seed-004 robust plan settings.")
 
     @field_validator("policy")
     @classmethod
