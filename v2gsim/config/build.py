@@ -39,6 +39,7 @@ from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
 from v2gsim.policies.inputs import policy_inputs
 from v2gsim.policies.naive import NaiveSpec
+from v2gsim.policies.robust import RobustPolicySpec
 from v2gsim.rng import component_rng, run_seed_sequence
 from v2gsim.specs import BeliefSpec, ClusterSpec, GameSpec, RunSpec
 
@@ -145,7 +146,8 @@ def chance_spec(scenario: Scenario, **overrides: Any) -> ChanceSpec:
     return ChanceSpec(**kwargs)
 
 
-def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | ChanceSpec | BilevelSpec:
+def policy_spec(scenario: Scenario, name: str | None = None
+                ) -> NaiveSpec | ChanceSpec | BilevelSpec | RobustPolicySpec:
     """Settings of the policy ``name`` (default: the scenario's ``[platform] policy``)."""
     name = scenario.platform.policy if name is None else name
     p = scenario.platform
@@ -161,6 +163,8 @@ def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | Chan
             objective=b.objective, community_k=b.community_k, soc_guarantee=b.soc_guarantee,
             soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
         )
+    if name == "robust":
+        return RobustPolicySpec(robust=robust_spec(scenario), sessions=sessions_spec(scenario))
     raise ValueError(f"no settings for policy {name!r} in the scenario schema")
 
 

@@ -14,7 +14,7 @@ __all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "Plat
 
 #: The built-in policies (``[platform] policy``). The registry of :mod:`v2gsim.policies` holds the
 #: same names (a test keeps the two in sync); the schema does not import it.
-POLICY_NAMES = ("naive", "chance", "bilevel")
+POLICY_NAMES = ("naive", "chance", "bilevel", "robust")
 
 
 class NaiveConfig(Strict):

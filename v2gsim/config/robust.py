@@ -46,6 +46,9 @@ class RobustConfig(Strict):
     alpha: float = Field(default=1.0, gt=0, le=1, description="Self-discharge factor per slot (-).")
     uncertainty: Literal["box", "scenarios"] = Field(default="box", description="box: worst cases of "
                                                      "the box set; scenarios: sampled realizations.")
+    realized: Literal["box", "preset"] = Field(default="box", description="Realized sessions of the "
+                                               "policy: box (uniform inside the declared box) or preset "
+                                               "(a fresh draw from the session laws; may leave it).")
     n_scenarios: int = Field(default=20, ge=1, le=1000, description="Realizations of the scenario "
                              "variant.")
 

@@ -17,10 +17,11 @@ from v2gsim.policies.base import Policy, PolicyInputs
 from v2gsim.policies.bilevel import BilevelSpec, make_bilevel
 from v2gsim.policies.chance import ChanceSpec, make_chance
 from v2gsim.policies.naive import NaiveSpec, make_naive
+from v2gsim.policies.robust import RobustPolicySpec, make_robust
 
 __all__ = ["PolicySpec", "available_policies", "make_policy", "register_policy"]
 
-PolicySpec = NaiveSpec | ChanceSpec | BilevelSpec
+PolicySpec = NaiveSpec | ChanceSpec | BilevelSpec | RobustPolicySpec
 """Settings of a built-in policy; each carries its ``name``."""
 
 Factory = Callable[[Any, PolicyInputs], Policy]
@@ -29,6 +30,7 @@ _REGISTRY: dict[str, Factory] = {
     "naive": make_naive,
     "chance": make_chance,
     "bilevel": make_bilevel,
+    "robust": make_robust,
 }
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from v2gsim.optimize.robust.full_lp import RobustPlan
 from v2gsim.optimize.robust.spec import FleetDay, Realizations
 
-__all__ = ["check_plan", "sample_realizations"]
+__all__ = ["check_plan", "realized_power", "sample_realizations"]
 
 
 def sample_realizations(fleet: FleetDay, size: int, rng: np.random.Generator, *,
@@ -41,6 +41,27 @@ def sample_realizations(fleet: FleetDay, size: int, rng: np.random.Generator, *,
     e0 = draw(fleet.e0_lo, fleet.e0_hi, False, 0.0, fleet.e_max)
     w = rng.uniform(-1.0 - widen, 1.0 + widen, (size, k)) if widen > 0 else rng.uniform(-1.0, 1.0, (size, k))
     return Realizations(a, d, e0, w)
+
+
+def realized_power(plan: RobustPlan, real: Realizations) -> tuple[np.ndarray, np.ndarray]:
+    """Realized power (8) (S, N, K) kW, zero outside [a_i, d_i], and the connection mask."""
+    k = plan.p_dam.shape[1]
+    slot = np.arange(k)[None, None, :]
+    conn = (slot >= real.a[:, :, None]) & (slot <= real.d[:, :, None])
+    wp, wm = np.maximum(real.w, 0.0)[:, None, :], np.maximum(-real.w, 0.0)[:, None, :]
+    p_plan = plan.p_dam[None] + plan.r_down[None] * wp - plan.r_up[None] * wm
+    return np.where(conn, p_plan, 0.0), conn
+
+
+def departure_energy(p: np.ndarray, conn: np.ndarray, fleet: FleetDay, real: Realizations) -> np.ndarray:
+    """Energy at departure (S, N) kWh under the true dynamics (1)-(2) from e^0 at slot a_i."""
+    eta = np.where(p >= 0, fleet.eta_c[None, :, None], 1.0 / fleet.eta_d[None, :, None])
+    e = np.array(real.e0, dtype=float)
+    out = np.full(e.shape, np.nan)
+    for kk in range(fleet.n_slots):
+        e = np.where(conn[:, :, kk], fleet.alpha[None, :] * e + fleet.delta * eta[:, :, kk] * p[:, :, kk], e)
+        out = np.where(real.d == kk, e, out)
+    return out
 
 
 def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float = 1e-6) -> dict[str, int]:

@@ -38,6 +38,7 @@ class RobustSpec:
     eta_d: float = 0.95
     alpha: float = 1.0
     uncertainty: str = "box"
+    realized: str = "box"
     n_scenarios: int = 20
 
 
