@@ -31,9 +31,11 @@ _LAZY = {
     "load_scenario": "v2gsim.config",
     "run_scenario": "v2gsim.runner",
     "V2GMarketModel": "v2gsim.model",
+    "profitability": "v2gsim.optimize.robust",
 }
 
-__all__ = ["Scenario", "ScenarioError", "V2GMarketModel", "__version__", "load_scenario", "run_scenario"]
+__all__ = ["Scenario", "ScenarioError", "V2GMarketModel", "__version__", "load_scenario", "profitability",
+           "run_scenario"]
 
 
 def __getattr__(name: str) -> Any:

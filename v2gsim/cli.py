@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from v2gsim import __version__
+from v2gsim.cli_robust import add_profitability
 from v2gsim.config import DEFAULT_SCENARIO, ScenarioError, load_scenario, validate_file
 
 __all__ = ["main"]
@@ -289,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="file format (default: detected from the columns)")
     cal.add_argument("--json", action="store_true", help="print the report as JSON")
     cal.set_defaults(func=_cmd_calibrate)
+
+    pf = command("profitability", help="seed 004: when up/down reserve pays, and the robust plan")
+    _add_scenario_args(pf)
+    add_profitability(pf)
 
     val = command("validate", help="check a scenario file; print OK or every problem")
     val.add_argument("file", type=Path, help="scenario TOML file (or the name of a shipped scenario)")

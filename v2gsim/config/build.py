@@ -34,11 +34,13 @@ from v2gsim.market.sources import MarketSpec
 from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec
 from v2gsim.optimize.bilevel import BilevelInstance
 from v2gsim.optimize.bilevel.default import two_cluster_instance
-from v2gsim.policies import Policy, PolicyInputs, make_policy
+from v2gsim.optimize.robust.site import RobustSpec
+from v2gsim.policies import Policy, PolicyInputs, PolicySpec, make_policy
 from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
 from v2gsim.policies.inputs import policy_inputs
 from v2gsim.policies.naive import NaiveSpec
+from v2gsim.policies.robust import RobustPolicySpec
 from v2gsim.policies.v2a import V2APolicySpec
 from v2gsim.rng import component_rng, run_seed_sequence
 from v2gsim.specs import BeliefSpec, ClusterSpec, GameSpec, RunSpec
@@ -56,6 +58,7 @@ __all__ = [
     "market_spec",
     "network_template",
     "policy_spec",
+    "robust_spec",
     "run_spec",
     "sessions_spec",
     "v2a_policy_spec",
@@ -148,7 +151,8 @@ def chance_spec(scenario: Scenario, **overrides: Any) -> ChanceSpec:
     return ChanceSpec(**kwargs)
 
 
-def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | ChanceSpec | BilevelSpec:
+def policy_spec(scenario: Scenario, name: str | None = None
+                ) -> PolicySpec:
     """Settings of the policy ``name`` (default: the scenario's ``[platform] policy``)."""
     name = scenario.platform.policy if name is None else name
     p = scenario.platform
@@ -168,7 +172,14 @@ def policy_spec(scenario: Scenario, name: str | None = None) -> NaiveSpec | Chan
         return eva_spec(p.eva)
     if name == "v2a":
         return v2a_policy_spec(scenario)
+    if name == "robust":
+        return RobustPolicySpec(robust=robust_spec(scenario), sessions=sessions_spec(scenario))
     raise ValueError(f"no settings for policy {name!r} in the scenario schema")
+
+
+def robust_spec(scenario: Scenario) -> RobustSpec:
+    """The ``[platform.robust]`` section (seed 004) as a plain :class:`RobustSpec`."""
+    return RobustSpec(**scenario.platform.robust.model_dump())
 
 
 def game_spec(scenario: Scenario) -> GameSpec | None:

@@ -9,13 +9,14 @@ from pydantic import Field, field_validator
 
 from v2gsim.config.base import Strict
 from v2gsim.config.eva import EvaConfig
+from v2gsim.config.robust import RobustConfig
 from v2gsim.config.v2a import V2AConfig
 
 __all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "PlatformConfig"]
 
 #: The built-in policies (``[platform] policy``). The registry of :mod:`v2gsim.policies` holds the
 #: same names (a test keeps the two in sync); the schema does not import it.
-POLICY_NAMES = ("naive", "chance", "bilevel", "eva", "v2a")
+POLICY_NAMES = ("naive", "chance", "bilevel", "eva", "v2a", "robust")
 
 
 class NaiveConfig(Strict):
@@ -142,6 +143,7 @@ class PlatformConfig(Strict):
                                    description="`bilevel` policy settings.")
     eva: EvaConfig = Field(default_factory=EvaConfig, description="`eva` policy settings (seed 003).")
     v2a: V2AConfig | None = Field(default=None, description="Seed-002 V2A site settings (`v2gsim v2a`).")
+    robust: RobustConfig = Field(default_factory=RobustConfig, description="Seed-004 robust plan settings.")
 
     @field_validator("policy")
     @classmethod

@@ -18,11 +18,12 @@ from v2gsim.policies.bilevel import BilevelSpec, make_bilevel
 from v2gsim.policies.chance import ChanceSpec, make_chance
 from v2gsim.policies.eva import EvaSpec, make_eva
 from v2gsim.policies.naive import NaiveSpec, make_naive
+from v2gsim.policies.robust import RobustPolicySpec, make_robust
 from v2gsim.policies.v2a import V2APolicySpec, make_v2a
 
 __all__ = ["PolicySpec", "available_policies", "make_policy", "register_policy"]
 
-PolicySpec = NaiveSpec | ChanceSpec | BilevelSpec | EvaSpec | V2APolicySpec
+PolicySpec = NaiveSpec | ChanceSpec | BilevelSpec | EvaSpec | V2APolicySpec | RobustPolicySpec
 """Settings of a built-in policy; each carries its ``name``."""
 
 Factory = Callable[[Any, PolicyInputs], Policy]
@@ -33,6 +34,7 @@ _REGISTRY: dict[str, Factory] = {
     "bilevel": make_bilevel,
     "eva": make_eva,
     "v2a": make_v2a,
+    "robust": make_robust,
 }
 
 

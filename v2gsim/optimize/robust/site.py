@@ -1,0 +1,92 @@
+"""A site's day as inputs of the robust plan: declared sessions -> uncertainty box, prices, and the
+day-averaged working point of the reduced problem (models.md §5; RECONSTRUCTED choices, ours).
+
+Box (RECONSTRUCTED): each user declares arrival, departure and energy at arrival; the set is the
+declared value +- the spec's slack (clipped to the day and the battery). A slot counts as connected
+only if the vehicle is there for all of it (arrival rounded up, departure down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2gsim.optimize.robust.spec import DayPrices, FleetDay
+
+__all__ = ["RobustSpec", "day_prices", "fleet_day", "working_point"]
+
+
+@dataclass(frozen=True)
+class RobustSpec:
+    """Plain settings of the robust plan (``[platform.robust]``, see v2gsim/config/robust.py)."""
+
+    business: str = "PC"
+    pi_up: float = 0.05
+    pi_down: float = 0.05
+    c_ch: float = 0.15
+    c_dis: float = 0.15
+    up_factor: float = 2.0
+    down_factor: float = 0.6
+    arrival_slack_h: float = 0.5
+    departure_slack_h: float = 0.5
+    energy_slack_kwh: float = 2.5
+    charger_kw: float = 7.4
+    plant_kw: float = 50.0
+    e_min_kwh: float = 5.0
+    eta_c: float = 0.95
+    eta_d: float = 0.95
+    alpha: float = 1.0
+    uncertainty: str = "box"
+    realized: str = "box"
+    n_scenarios: int = 20
+
+
+def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capacity_kwh: float,
+              slot_minutes: int) -> FleetDay:
+    """The uncertainty box around the declared sessions (arrays (N,), h and kWh)."""
+    dt = slot_minutes / 60.0
+    k = round(24 / dt)
+    arr, dep = np.asarray(arrival_h, float), np.asarray(departure_h, float)
+    a_lo = np.clip(np.ceil((arr - spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
+    a_hi = np.clip(np.ceil((arr + spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
+    d_lo = np.clip(np.floor((dep - spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
+    d_hi = np.clip(np.floor((dep + spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
+    d_lo = np.maximum(d_lo, a_hi)
+    d_hi = np.maximum(d_hi, d_lo)
+    e0 = np.asarray(e0_kwh, float)
+    e_min = min(spec.e_min_kwh, float(np.min(e0)))
+    e0_lo = np.clip(e0 - spec.energy_slack_kwh, e_min, capacity_kwh)
+    e0_hi = np.clip(e0 + spec.energy_slack_kwh, e_min, capacity_kwh)
+    e_dep = np.minimum(np.asarray(e_dep_kwh, float), capacity_kwh)
+    return FleetDay.build(delta=dt, n_slots=k, a_lo=a_lo, a_hi=a_hi, d_lo=d_lo, d_hi=d_hi, e0_lo=e0_lo,
+                          e0_hi=e0_hi, e_min=e_min, e_max=capacity_kwh, e_dep=e_dep, p_max=spec.charger_kw,
+                          eta_c=spec.eta_c, eta_d=spec.eta_d, alpha=spec.alpha, p_plant=spec.plant_kw)
+
+
+def day_prices(spec: RobustSpec, buy, sell, up=None, down=None) -> DayPrices:
+    """One day's prices (K,): c+ = buy, c- = min(sell, buy); c_up/c_down from the balancing prices
+    where given and finite, else ``up_factor``/``down_factor`` x buy (ours)."""
+    buy = np.asarray(buy, float)
+    c_up = spec.up_factor * buy if up is None else np.where(np.isfinite(up), up, spec.up_factor * buy)
+    c_down = spec.down_factor * buy if down is None else np.where(np.isfinite(down), down,
+                                                                  spec.down_factor * buy)
+    pc = spec.business == "PC"
+    return DayPrices.build(buy.size, c_plus=buy, c_minus=np.minimum(np.asarray(sell, float), buy), c_up=c_up,
+                           c_down=c_down, pi_up=spec.pi_up, pi_down=spec.pi_down,
+                           c_ch=spec.c_ch if pc else None, c_dis=spec.c_dis if pc else None)
+
+
+def working_point(spec: RobustSpec, prices: DayPrices, fleet: FleetDay) -> dict[str, float | str | None]:
+    """Arguments of :func:`~v2gsim.optimize.robust.profitability` at the day-averaged prices (over
+    the slots every vehicle is surely connected) and the fleet-mean energies (kWh)."""
+    slot = np.arange(fleet.n_slots)
+    mask = np.any((slot[None, :] >= fleet.a_hi[:, None]) & (slot[None, :] <= fleet.d_lo[:, None]), axis=0)
+    e0 = 0.5 * (fleet.e0_lo + fleet.e0_hi)
+    pc = spec.business == "PC"
+    return dict(business=spec.business, c_plus=float(prices.c_plus[mask].mean()),
+                c_minus=float(prices.c_minus[mask].mean()), c_up=float(prices.c_up[mask].mean()),
+                c_down=float(prices.c_down[mask].mean()), pi_up=spec.pi_up, pi_down=spec.pi_down,
+                e_req=float(np.mean(np.maximum(fleet.e_dep - e0, 0.0))),
+                e_room=float(np.mean(fleet.e_max - e0)), c_ch=spec.c_ch if pc else None,
+                c_dis=spec.c_dis if pc else None)
