@@ -53,3 +53,19 @@ def test_commitment_shortfall_is_priced_into_peak_regulation_cost():
 def test_sessions_to_slots():
     t_a, t_d = sessions_to_slots(np.array([19.0, 2.0, 12.0]), np.array([31.0, 24.0, 13.0]))
     assert t_a.tolist() == [7, 14, 0] and t_d.tolist() == [19, 24, 1]
+
+
+def test_realized_home_stays_are_read_on_the_noon_clock():
+    from v2gsim.policies.base import DayOutcome
+
+    policy = EvaPolicy(spec=eva_spec(load_scenario("ma2025_hybrid").platform.eva),
+                       rng=np.random.default_rng(0))
+    home = np.zeros((3, 24), dtype=bool)
+    home[0, 18:] = home[0, :8] = True  # overnight: 18 h to 8 h -> noon slots 6..19
+    home[1, 13:15] = True  # afternoon: noon slots 1..2
+    energy = np.array([10.0, 20.0, 30.0])
+    out = DayOutcome(day=0, decision=None, plugged=home, travel_kwh=np.zeros((3, 24)),
+                     energy_start_kwh=energy, hourly={}, sessions_at=None,
+                     plugged_at=lambda place: home if place == "home" else np.zeros_like(home))
+    ev, labels = policy._realized_fleet(out)
+    assert ev.t_a.tolist() == [6, 1] and ev.t_d.tolist() == [20, 3] and labels.size == 2

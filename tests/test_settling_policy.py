@@ -18,6 +18,7 @@ class Recorder:
     def __init__(self) -> None:
         self.observations: list[Observation] = []
         self.outcomes: list[DayOutcome] = []
+        self.home: list = []
 
     def decide(self, obs: Observation) -> Decision:
         self.observations.append(obs)
@@ -25,7 +26,8 @@ class Recorder:
 
     def settle(self, outcome: DayOutcome) -> dict[str, float]:
         self.outcomes.append(outcome)
-        home = outcome.sessions_at("home")
+        home = outcome.sessions_at("home")  # live paths: read during settle
+        self.home.append(home)
         return {"home_sessions": float(home.ev.size),
                 "plugged_check": float(outcome.hourly["plugged"].sum())}
 
@@ -46,15 +48,17 @@ def test_settle_columns_reach_the_daily_table_and_agree_with_the_day():
     daily = model.daily_table()
     assert {"home_sessions", "plugged_check"} <= set(daily.columns)
     assert len(policy.outcomes) == 3
-    for row, out in zip(daily.itertuples(), policy.outcomes, strict=True):
+    for row, out, home in zip(daily.itertuples(), policy.outcomes, policy.home, strict=True):
         assert out.day == row.day
         # the hourly rows of the day add up to the plugged-in matrix and the daily total
         assert row.plugged_check == out.plugged.sum() == row.plugged_ev_hours
         np.testing.assert_array_equal(out.hourly["hour"], np.arange(out.plugged.shape[1]))
         # a home session per EV that plugs in at home at least once today (first to last hour)
-        home = out.sessions_at("home")
         assert row.home_sessions == home.ev.size == np.unique(home.ev).size
-        np.testing.assert_allclose(home.energy_arrival_kwh, out.energy_start_kwh[home.ev])
+        # arrival energy = start-of-day energy minus the travel energy used before arrival
+        before = np.arange(out.plugged.shape[1])[None, :] < np.floor(home.arrival_h)[:, None]
+        used = (out.travel_kwh[home.ev] * before).sum(axis=1)
+        np.testing.assert_allclose(home.energy_arrival_kwh, out.energy_start_kwh[home.ev] - used)
 
 
 def test_observation_carries_the_stored_energy_and_a_fleet_copy():
@@ -73,3 +77,11 @@ def test_energy_prices_are_the_days_prices():
         day = hourly[hourly["day"] == obs.day]
         np.testing.assert_array_equal(obs.energy_price, day["energy_price"].to_numpy())
         np.testing.assert_array_equal(obs.energy_sell_price, day["energy_sell_price"].to_numpy())
+
+
+def test_plugged_at_splits_the_plugged_matrix_by_place():
+    _, policy, _ = _run(days=2)
+    for out in policy.outcomes:
+        by_place = [out.plugged_at(p) for p in ("home", "work", "other")]
+        np.testing.assert_array_equal(np.sum(by_place, axis=0), out.plugged)  # one place at a time
+        assert not out.plugged_at("nowhere").any()

@@ -281,9 +281,14 @@ class V2GMarketModel(mesa.Model):
         def sessions_at(place: str):
             return self.population.sessions(place, energy_start, day=day)
 
+        places = {p for g in self.population.groups for p in g.network.place_names}
+        at = {p: self.population.plugged_at(p) for p in places}
+        none = np.zeros_like(choice.plugged)
+
         return DayOutcome(day=day, decision=decision, plugged=choice.plugged,
                           travel_kwh=choice.travel_kwh, energy_start_kwh=energy_start,
-                          hourly=hourly, sessions_at=sessions_at)
+                          hourly=hourly, sessions_at=sessions_at,
+                          plugged_at=lambda place: at.get(place, none))
 
     def _hour(self, t: int, ledger: DayLedger, decision: Decision, choice: DayChoice,
               signal_hour: np.ndarray, predicted: float, in_force: dict[str, float]) -> None:

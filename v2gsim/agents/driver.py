@@ -185,6 +185,25 @@ class DriverPopulation:
                 detail[(g.index, net.place_names[p])] = (plug_g & (place_g == p)).sum(axis=0)
         return DayChoice(plugged=plugged, travel_kwh=travel, detail=detail)
 
+    def plugged_at(self, place: str) -> np.ndarray:
+        """(M, T) True where a driver is plugged in at ``place`` in today's chosen paths.
+
+        Raises:
+            ValueError: no group has chosen paths yet.
+        """
+        out = np.zeros((self.size, self.hours), dtype=bool)
+        chosen = [g for g in self.groups if g.last_choice is not None]
+        if not chosen:
+            raise ValueError("no group has chosen paths (run choose() first)")
+        for g in chosen:
+            net = g.network
+            if place not in net.place_names:
+                continue
+            p = net.place_names.index(place)
+            at = g.last_choice.arc_at_hour
+            out[g.drivers] = (net.kind[at] == PLUG) & (net.place[at] == p)
+        return out
+
     def sessions(self, place: str, soc_kwh: np.ndarray, wanted_kwh: np.ndarray | float | None = None,
                  day: int = 0) -> Sessions:
         """Today's sessions at ``place`` of every group's chosen paths (first to last plug-in hour

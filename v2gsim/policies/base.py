@@ -145,7 +145,9 @@ class DayOutcome:
         sessions_at: ``sessions_at(place)`` -> today's realized sessions at a charger place (first
             to last plug-in hour there, arrival energy = stored energy at the start of the day;
             :meth:`v2gsim.agents.driver.DriverPopulation.sessions`); raises ValueError for a
-            place no network has.
+            place no network has. It reads the drivers' live paths: call it during ``settle``.
+        plugged_at: ``plugged_at(place)`` -> (M, T) realized plugged-in indicator at that place
+            (all False for a place no network has; a snapshot of the day).
     """
 
     day: int
@@ -155,6 +157,7 @@ class DayOutcome:
     energy_start_kwh: np.ndarray
     hourly: Mapping[str, np.ndarray]
     sessions_at: Callable[[str], Sessions]
+    plugged_at: Callable[[str], np.ndarray]
 
 
 class SettlingPolicy(Policy, Protocol):

@@ -13,9 +13,9 @@ with the levels fixed, the realized response shares and the planned regulation c
 shortfall costs ``shortfall_price`` per kWh, in the peak-regulation cost): the daily table gets the
 predicted and the realized response shares and revenue items side by side.
 
-Limitation: the loop's realized sessions are calendar-day (first to last plug-in hour of the day),
-while the plan runs noon to noon, so an overnight stay is cut at midnight in the settlement and
-the realized revenue is typically far below the plan (a shortfall, not a bug).
+The realized home stays are read on the plan's noon-to-noon clock, cyclically over the loop's
+calendar day (:meth:`EvaPolicy._realized_fleet`), so an overnight stay is one session, as in the
+plan.
 
 Clock: the model's slot 0 is 12:00; the loop's hour h is slot ``(h - 12) mod 24``.
 """
@@ -78,19 +78,29 @@ class EvaPolicy:
                               "eva_items": b.items()})
 
     def _realized_fleet(self, outcome: DayOutcome) -> tuple[EVSessions, np.ndarray]:
-        """Today's home sessions as EVSessions, with the cluster labels of their EVs."""
-        s = outcome.sessions_at("home")
-        t_a, t_d = sessions_to_slots(np.asarray(s.arrival_h), np.asarray(s.departure_h))
-        f, i = self.fleet, np.asarray(s.ev)
+        """Today's home stays on the plan's noon-to-noon clock, with the cluster labels of their EVs.
+
+        The day is read cyclically, as the plan is (its slot s is the loop's hour (s + 12) mod 24):
+        an EV at home from 18 h and again until 8 h is one stay from slot 6 to slot 20. A stay runs
+        from the first to the last home hour on that clock; its arrival energy is the energy
+        stored at the start of the day and its wanted energy the same (the loop's default).
+        """
+        home = np.roll(outcome.plugged_at("home"), -NOON, axis=1)
+        i = np.flatnonzero(home.any(axis=1))
+        h = home[i]
+        t_a = np.argmax(h, axis=1)
+        t_d = h.shape[1] - np.argmax(h[:, ::-1], axis=1)
+        e_start = np.asarray(outcome.energy_start_kwh, float)[i]
+        f = self.fleet
         pop = self.spec.population
         cap = np.asarray(f.capacity_kwh)[i] if f is not None else np.full(i.size, pop.capacity_kwh)
         e_min = (np.asarray(f.soc_min)[i] if f is not None else pop.soc_min) * cap
         e_max = (np.asarray(f.soc_max)[i] if f is not None else pop.soc_max) * cap
         p_c = np.asarray(f.charger_kw, float)[i] if f is not None else np.full(i.size, pop.p_c_kw)
         p_d = np.asarray(f.discharge_kw, float)[i] if f is not None else np.full(i.size, pop.p_d_kw)
-        e0 = np.clip(np.asarray(s.energy_arrival_kwh), e_min, e_max)
+        e0 = np.clip(e_start, e_min, e_max)
         reach = np.minimum(e0 + pop.eta_c * p_c * (t_d - t_a), e_max)
-        e_req = np.clip(np.asarray(s.energy_wanted_kwh), e_min, reach)
+        e_req = np.clip(e_start, e_min, reach)
         n = i.size
         ev = EVSessions(e0=e0, e_min=e_min, e_max=e_max, e_req=e_req, p_c=p_c, p_d=p_d,
                         eta_c=np.full(n, pop.eta_c), eta_d=np.full(n, pop.eta_d), t_a=t_a, t_d=t_d, T=24)
