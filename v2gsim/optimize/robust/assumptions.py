@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["PriceAssumptionError", "check_data", "violated_assumptions"]
+__all__ = ["PriceAssumptionError", "check_data", "check_inputs", "violated_assumptions"]
 
 BUSINESS_MODELS = ("FC", "PC")
 
@@ -81,3 +81,25 @@ def check_data(business: str, pi_up: float, pi_down: float, e_req: float, e_room
             "energies must satisfy 0 <= e_req (e_dep - e_0) <= e_room (e_max - e_0), kWh; "
             f"got e_req={e_req}, e_room={e_room}"
         )
+
+
+def check_inputs(business: str, c_plus: float, c_minus: float, c_up: float, c_down: float,
+                 pi_up: float, pi_down: float, e_req: float, e_room: float, c_ch: float | None,
+                 c_dis: float | None, check_assumptions: bool) -> list[str]:
+    """Check the data (always) and the price assumptions (unless ``check_assumptions`` is False).
+
+    Returns:
+        The violated price assumptions (empty when all hold; only non-empty when not checked).
+
+    Raises:
+        PriceAssumptionError: a price assumption is violated and ``check_assumptions`` is True.
+        ValueError: invalid data (probabilities, energies, missing c_ch).
+    """
+    prices = {"c_plus": c_plus, "c_minus": c_minus, "c_up": c_up, "c_down": c_down, "c_ch": c_ch,
+              "c_dis": c_dis}
+    check_data(business, pi_up, pi_down, e_req, e_room, c_ch, prices)
+    violated = violated_assumptions(business, c_plus, c_minus, c_down, c_ch)
+    if violated and check_assumptions:
+        raise PriceAssumptionError(violated, ", ".join(f"{k}={v}" for k, v in prices.items()
+                                                       if v is not None))
+    return violated

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from v2gsim.optimize.robust.assumptions import PriceAssumptionError, check_data, violated_assumptions
+from v2gsim.optimize.robust.assumptions import check_inputs
 
 __all__ = ["ProfitabilityResult", "expected_cost", "profitability"]
 
@@ -138,13 +138,8 @@ def profitability(business: str, c_plus: float, c_minus: float, c_up: float, c_d
         PriceAssumptionError: a price assumption is violated (named in the message).
         ValueError: invalid data (probabilities, energies, missing c_ch).
     """
-    prices = {"c_plus": c_plus, "c_minus": c_minus, "c_up": c_up, "c_down": c_down, "c_ch": c_ch,
-              "c_dis": c_dis}
-    check_data(business, pi_up, pi_down, e_req, e_room, c_ch, prices)
-    violated = violated_assumptions(business, c_plus, c_minus, c_down, c_ch)
-    if violated and check_assumptions:
-        raise PriceAssumptionError(violated, ", ".join(f"{k}={v}" for k, v in prices.items()
-                                                       if v is not None))
+    violated = check_inputs(business, c_plus, c_minus, c_up, c_down, pi_up, pi_down, e_req, e_room,
+                            c_ch, c_dis, check_assumptions)
     g_up, g_down = gammas(business, c_plus, c_up, c_down, pi_up, pi_down, c_ch)
     room = e_room - e_req
     if business == "FC":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-from v2gsim.optimize.robust.assumptions import PriceAssumptionError, check_data, violated_assumptions
+from v2gsim.optimize.robust.assumptions import check_inputs, violated_assumptions
 from v2gsim.optimize.robust.reduced import ProfitabilityResult, _unique, gammas
 
 __all__ = ["ReducedLP", "profitability_lp"]
@@ -103,13 +103,8 @@ def profitability_lp(business: str, c_plus: float, c_minus: float, c_up: float, 
         PriceAssumptionError: a price assumption is violated and ``check_assumptions`` is True.
         ValueError: invalid data.
     """
-    prices = {"c_plus": c_plus, "c_minus": c_minus, "c_up": c_up, "c_down": c_down, "c_ch": c_ch,
-              "c_dis": c_dis}
-    check_data(business, pi_up, pi_down, e_req, e_room, c_ch, prices)
-    violated = violated_assumptions(business, c_plus, c_minus, c_down, c_ch)
-    if violated and check_assumptions:
-        raise PriceAssumptionError(violated, ", ".join(f"{k}={v}" for k, v in prices.items()
-                                                       if v is not None))
+    check_inputs(business, c_plus, c_minus, c_up, c_down, pi_up, pi_down, e_req, e_room,
+                 c_ch, c_dis, check_assumptions)
     if business not in _MODELS:
         _MODELS[business] = ReducedLP(business)
     return _MODELS[business].solve(c_plus, c_minus, c_up, c_down, pi_up, pi_down, e_req, e_room, c_ch, c_dis)
