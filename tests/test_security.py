@@ -48,6 +48,17 @@ def test_the_package_never_evaluates_text_or_starts_programs():
             code = line.split("#", 1)[0]
             if FORBIDDEN_CALLS.search(code) and not code.strip().startswith(('"', "'")):
                 hits.append(f"{path.relative_to(PKG)}:{k}: {line.strip()}")
+    # the one program the package starts: `v2gsim view` runs `python -m solara run
+    # v2gsim.view_app` as an argv list (no shell); --host and --port are single arguments
+    allowed = ("cli_view.py:import subprocess", "cli_view.py:return subprocess.call(view_command(")
+
+    def allowed_hit(hit: str) -> bool:
+        where, line = hit.split(": ", 1)
+        return (where.split(":", 1)[0] + ":" + line).startswith(allowed) and "shell" not in line
+
+    hits = [h for h in hits if not allowed_hit(h)]
+    view = (PKG / "cli_view.py").read_text()
+    assert "shell=" not in view and view.count("subprocess.") == 1
     # the one dynamic import resolves a fixed table of the package's own names
     assert hits == [], hits
     lazy = (PKG / "__init__.py").read_text()
