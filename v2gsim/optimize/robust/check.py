@@ -64,8 +64,13 @@ def departure_energy(p: np.ndarray, conn: np.ndarray, fleet: FleetDay, real: Rea
     return out
 
 
-def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float = 1e-6) -> dict[str, int]:
+def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float = 1e-6,
+               retrade: np.ndarray | None = None) -> dict[str, int]:
     """Count realizations violating each constraint family of the plan.
+
+    Args:
+        retrade: optional re-traded power (S, N, K) kW added to the planned power (the affine
+            disturbance feedback of :mod:`v2gsim.optimize.robust.feedback_lp`); None: the open loop.
 
     Returns:
         realizations with a violation of ``battery (3)``, ``power (4a)``, ``window (4b)``,
@@ -76,6 +81,8 @@ def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float
     conn = (slot >= real.a[:, :, None]) & (slot <= real.d[:, :, None])
     wp, wm = np.maximum(real.w, 0.0)[:, None, :], np.maximum(-real.w, 0.0)[:, None, :]
     p_plan = plan.p_dam[None] + plan.r_down[None] * wp - plan.r_up[None] * wm
+    if retrade is not None:
+        p_plan = p_plan + retrade
     window = np.any(~conn & (np.abs(p_plan) > tol), axis=(1, 2))
     p = np.where(conn, p_plan, 0.0)
     power = np.any(np.abs(p) > fleet.p_max[None, :, None] + tol, axis=(1, 2))
