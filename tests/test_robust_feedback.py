@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v2gsim.optimize.robust.check import check_plan, sample_realizations
+from v2gsim.optimize.robust.check import check_plan, retrade_power, sample_realizations
 from v2gsim.optimize.robust.feedback_lp import FeedbackSpec, solve_feedback
 from v2gsim.optimize.robust.full_lp import RobustPlanner
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay
@@ -45,16 +45,16 @@ def test_two_slot_hand_case():
     open_loop = RobustPlanner(fleet, "FC").solve(fleet, prices)
     assert open_loop.cost == pytest.approx(0.0, abs=1e-9)
     fb = solve_feedback(fleet, prices, FeedbackSpec(enabled=True, unbalance_cost=0.0))
-    assert fb.plan.cost == pytest.approx(-2.0, abs=1e-7)
+    assert fb.cost == pytest.approx(-2.0, abs=1e-7)
     assert fb.gains[0, 1, 0] == pytest.approx(-10.0, abs=1e-6)
     assert fb.gains[0, 0, 0] == 0.0 and fb.gains[0, 0, 1] == 0.0
-    assert fb.plan.r_up[0].sum() == pytest.approx(20.0, abs=1e-6)
+    assert fb.r_up[0].sum() == pytest.approx(20.0, abs=1e-6)
     # unbalance 0.2 EUR/kWh: -2 + 0.8 * 0.2 * 10 = -0.4; prohibitive 1 EUR/kWh: back to open loop
     cheap = solve_feedback(fleet, prices, FeedbackSpec(enabled=True, unbalance_cost=0.2))
-    assert cheap.plan.cost == pytest.approx(-0.4, abs=1e-7)
+    assert cheap.cost == pytest.approx(-0.4, abs=1e-7)
     assert cheap.j_retrade == pytest.approx(1.6, abs=1e-7)
     dear = solve_feedback(fleet, prices, FeedbackSpec(enabled=True, unbalance_cost=1.0))
-    assert dear.plan.cost == pytest.approx(0.0, abs=1e-7)
+    assert dear.cost == pytest.approx(0.0, abs=1e-7)
     assert np.abs(dear.gains).max() < 1e-7
 
 
@@ -64,27 +64,32 @@ def test_feedback_plan_robust_on_1000_realizations():
     assert np.abs(fb.gains).max() > 1e-3  # the policy does re-trade
     assert np.all(np.triu(fb.gains[0]) == 0.0)  # lower triangular
     real = sample_realizations(fleet, 1000, np.random.default_rng(3))
-    counts = check_plan(fb.plan, fleet, real, retrade=fb.retrade(real.w))
+    counts = check_plan(fb, fleet, real)  # applies the plan's own re-trades
     assert counts["any"] == 0, counts
     # the extreme signals (the worst cases of the box) too
     ext = sample_realizations(fleet, 1000, np.random.default_rng(4))
     ext = type(ext)(ext.a, ext.d, ext.e0, np.sign(ext.w))
-    assert check_plan(fb.plan, fleet, ext, retrade=fb.retrade(ext.w))["any"] == 0
+    assert check_plan(fb, fleet, ext)["any"] == 0
     # without its re-trades the same day-ahead plan is not robust: the gains matter
-    assert check_plan(fb.plan, fleet, ext)["any"] > 0
+    zero = np.zeros((ext.size, fleet.n, K))
+    assert check_plan(fb, fleet, ext, retrade=zero)["any"] > 0
+    # the re-trades by hand: g_ik = sum_j G_ikj w_j
+    s0 = 7
+    g = np.array([[fb.gains[i, k, :k] @ ext.w[s0, :k] for k in range(K)] for i in range(fleet.n)])
+    assert np.allclose(retrade_power(fb, ext.w)[s0], g)
 
 
 def test_feedback_never_worse_and_equal_when_forbidden():
     fleet, prices = _fleet(), _prices()
     open_loop = RobustPlanner(fleet, "FC").solve(fleet, prices)
     free = solve_feedback(fleet, prices, FeedbackSpec(enabled=True, unbalance_cost=0.0, max_lag=3))
-    assert free.plan.cost <= open_loop.cost + 1e-7
-    assert free.plan.cost < open_loop.cost - 1e-3  # strictly helps on this day
+    assert free.cost <= open_loop.cost + 1e-7
+    assert free.cost < open_loop.cost - 1e-3  # strictly helps on this day
     none = solve_feedback(fleet, prices, FeedbackSpec(enabled=True, max_lag=0))
-    assert none.plan.cost == pytest.approx(open_loop.cost, rel=1e-7, abs=1e-7)
+    assert none.cost == pytest.approx(open_loop.cost, rel=1e-7, abs=1e-7)
     assert not none.gains.any()
     dear = solve_feedback(fleet, prices, FeedbackSpec(enabled=True, unbalance_cost=100.0, max_lag=3))
-    assert dear.plan.cost == pytest.approx(open_loop.cost, rel=1e-6, abs=1e-6)
+    assert dear.cost == pytest.approx(open_loop.cost, rel=1e-6, abs=1e-6)
 
 
 def test_spec_rejects_bad_values():
@@ -92,3 +97,16 @@ def test_spec_rejects_bad_values():
         FeedbackSpec(enabled=True, unbalance_cost=-1.0)
     with pytest.raises(ValueError, match="max_lag"):
         FeedbackSpec(enabled=True, max_lag=-1)
+
+
+def test_planner_switch():
+    fleet, prices = _fleet(), _prices()
+    base = RobustPlanner(fleet, "FC").solve(fleet, prices)
+    off = RobustPlanner(fleet, "FC", feedback=FeedbackSpec(enabled=False, max_lag=3)).solve(fleet, prices)
+    assert off.gains is None and off.cost == base.cost and np.array_equal(off.p_dam, base.p_dam)
+    spec = FeedbackSpec(enabled=True, unbalance_cost=0.01, max_lag=3)
+    on = RobustPlanner(fleet, "FC", feedback=spec).solve(fleet, prices)
+    assert on.gains is not None and on.cost == pytest.approx(solve_feedback(fleet, prices, spec).cost)
+    assert on.cost <= base.cost + 1e-7
+    with pytest.raises(ValueError, match="business 'FC'"):
+        RobustPlanner(fleet, "PC", feedback=spec)

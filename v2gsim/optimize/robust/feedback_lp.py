@@ -46,7 +46,7 @@ from v2gsim.optimize.robust.paths import box_paths
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay
 from v2gsim.optimize.solvers.errors import InfeasibleError
 
-__all__ = ["FeedbackPlan", "FeedbackSpec", "solve_feedback"]
+__all__ = ["FeedbackSpec", "solve_feedback"]
 
 
 @dataclass(frozen=True)
@@ -68,25 +68,6 @@ class FeedbackSpec:
             raise ValueError("feedback: unbalance_cost must be finite and >= 0")
         if self.max_lag is not None and self.max_lag < 0:
             raise ValueError("feedback: max_lag must be >= 0 or None")
-
-
-@dataclass(frozen=True)
-class FeedbackPlan:
-    """Open-loop part, gains and expected cost of the feedback plan.
-
-    Attributes:
-        plan: day-ahead power and reserves (N, K) kW, cost = total expected cost (EUR).
-        gains: G (N, K, K) kW per unit of w, G[i, k, j] = 0 unless j < k (lower triangular).
-        j_retrade: expected re-trade energy cost plus unbalance bound (EUR), part of plan.cost.
-    """
-
-    plan: RobustPlan
-    gains: np.ndarray
-    j_retrade: float
-
-    def retrade(self, w: np.ndarray) -> np.ndarray:
-        """Re-traded power g (S, N, K) kW for signals w (S, K)."""
-        return np.einsum("ikj,sj->sik", self.gains, np.atleast_2d(w))
 
 
 class _Cols:
@@ -129,8 +110,12 @@ def _acc(terms: dict, col, val: float) -> None:
     terms[int(col)] = terms.get(int(col), 0.0) + float(val)
 
 
-def solve_feedback(fleet: FleetDay, prices: DayPrices, spec: FeedbackSpec) -> FeedbackPlan:
+def solve_feedback(fleet: FleetDay, prices: DayPrices, spec: FeedbackSpec) -> RobustPlan:
     """Solve the robust plan with affine disturbance feedback (FC, box set) with HiGHS.
+
+    Returns:
+        the plan (N, K) kW with ``gains`` G (N, K, K) (G[i, k, j] = 0 unless j < k) and ``j_retrade``;
+        ``cost`` is the total expected cost (EUR), ``j_ev`` = 0 (FC).
 
     Raises:
         InfeasibleError: the robust feedback plan is infeasible (departure (6) / battery (3) / plant (5)).
@@ -185,8 +170,8 @@ def solve_feedback(fleet: FleetDay, prices: DayPrices, spec: FeedbackSpec) -> Fe
         j_re += cost[g] * x[g] + cost[t] * x[t]
     j_dam = float(cost[buy] @ x[buy] + cost[sell] @ x[sell])
     j_asm = float((cost[ru] * x[ru]).sum() + (cost[rd] * x[rd]).sum())
-    plan = RobustPlan(x[pc] - x[pd], x[ru], x[rd], float(res.fun), j_dam, j_asm, 0.0, seconds)
-    return FeedbackPlan(plan, gains, float(j_re))
+    return RobustPlan(x[pc] - x[pd], x[ru], x[rd], float(res.fun), j_dam, j_asm, 0.0, seconds,
+                      gains=gains, j_retrade=float(j_re))
 
 
 def _power_rows(rows: _Rows, fleet: FleetDay, gain: dict, pc, pd, ru, rd) -> None:

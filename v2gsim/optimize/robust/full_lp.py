@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -36,6 +37,9 @@ import scipy.sparse as sp
 from v2gsim.optimize.robust.paths import EnergyPaths, box_paths, scenario_paths
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations
 from v2gsim.optimize.solvers.errors import InfeasibleError
+
+if TYPE_CHECKING:
+    from v2gsim.optimize.robust.feedback_lp import FeedbackSpec
 
 __all__ = ["RobustPlan", "RobustPlanner"]
 
@@ -51,6 +55,9 @@ class RobustPlan:
         r_up, r_down: upward / downward reserve per vehicle.
         cost: expected cost J (P); j_dam, j_asm, j_ev: its parts (7), (9), (10).
         solve_seconds: HiGHS run time.
+        gains: disturbance-feedback gains G (N, K, K) kW per unit of w, lower triangular
+            (:mod:`v2gsim.optimize.robust.feedback_lp`); None for the open-loop plan.
+        j_retrade: expected re-trade and unbalance cost (EUR), part of ``cost`` (0 open loop).
     """
 
     p_dam: np.ndarray
@@ -61,6 +68,8 @@ class RobustPlan:
     j_asm: float
     j_ev: float
     solve_seconds: float
+    gains: np.ndarray | None = None
+    j_retrade: float = 0.0
 
 
 class RobustPlanner:
@@ -71,11 +80,20 @@ class RobustPlanner:
         business: ``"FC"`` (omit J_EV) or ``"PC"``.
         scenarios: None for the box set (worst cases derived); else sampled realizations imposed
             one by one (scenario-based variant; the model is rebuilt when they change).
+        feedback: switch of the disturbance-feedback (intraday re-trading) extension of §3.4
+            (:class:`~v2gsim.optimize.robust.feedback_lp.FeedbackSpec`); None or disabled: open loop.
+            When enabled, :meth:`solve` solves the feedback LP (FC, box set only) and the plan carries
+            the gains.
     """
 
-    def __init__(self, fleet: FleetDay, business: str = "FC", scenarios: Realizations | None = None) -> None:
+    def __init__(self, fleet: FleetDay, business: str = "FC", scenarios: Realizations | None = None,
+                 feedback: FeedbackSpec | None = None) -> None:
         if business not in ("FC", "PC"):
             raise ValueError(f"business must be 'FC' or 'PC', got {business!r}")
+        self.feedback = feedback if feedback is not None and feedback.enabled else None
+        if self.feedback is not None and (business != "FC" or scenarios is not None):
+            raise ValueError("feedback (intraday re-trading) needs business 'FC' and the box set "
+                             f"(got business {business!r}, scenarios {'set' if scenarios else 'None'})")
         self.business, self.scenarios = business, scenarios
         self.n, self.k = fleet.n, fleet.n_slots
         paths = self._paths(fleet)
@@ -86,7 +104,8 @@ class RobustPlanner:
                     "e": 4 * nk + 2 * k}
         self.off["q"] = self.off["e"] + m * n * (k + 1)
         self.n_cols = self.off["q"] + (6 * nk if business == "PC" else 0)
-        self._build(fleet, paths)
+        if self.feedback is None:  # the feedback LP is built per day by solve_feedback
+            self._build(fleet, paths)
 
     def solve(self, fleet: FleetDay, prices: DayPrices) -> RobustPlan:
         """Re-parameterize the built model for one day (same N, K) and solve it.
@@ -95,6 +114,12 @@ class RobustPlanner:
             InfeasibleError: naming the constraint family and the vehicles (``culprits``).
             ValueError: a day of another size, or PC without ``c_ch``.
         """
+        if self.feedback is not None:
+            if (fleet.n, fleet.n_slots) != (self.n, self.k):
+                raise ValueError(f"planner built for N={self.n}, K={self.k}; got N={fleet.n}, "
+                                 f"K={fleet.n_slots}")
+            from v2gsim.optimize.robust.feedback_lp import solve_feedback
+            return solve_feedback(fleet, prices, self.feedback)
         return _solve(self, fleet, prices)
 
     def _paths(self, fleet: FleetDay) -> EnergyPaths:
