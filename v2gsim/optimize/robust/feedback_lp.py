@@ -203,6 +203,9 @@ def _energy_rows(rows: _Rows, cols: _Cols, fleet: FleetDay, paths, gain: dict, i
     ec, ed = fleet.eta_c[i], fleet.eta_d[i]
     slack = 1.0 / ed - ec
     lb, ub = paths.lb[0, i], paths.ub[1, i]
+    inside = np.zeros(k, dtype=bool)
+    inside[paths.window[i, 0]:paths.window[i, 1] + 1] = True
+    lag = max([kk - j for (ii, kk, j) in gain if ii == i], default=0)
     tsum: dict[int, list[int]] = {}
     for (ii, kk, _j), (_g, tt) in gain.items():
         if ii == i:
@@ -222,11 +225,13 @@ def _energy_rows(rows: _Rows, cols: _Cols, fleet: FleetDay, paths, gain: dict, i
                 for tt in tsum.get(s, []) if lower and slack > 0 else []:
                     _acc(terms, tt, sign * dt * beta * (-slack))
             for j in range(t):
+                feed = {gain[i, s, j][0]: ec * al ** (t - 1 - s)
+                        for s in range(j + 1, min(t, j + lag + 1)) if (i, s, j) in gain}
+                if not (feed or inside[j]):
+                    continue  # w_j moves nothing of vehicle i before index t
                 aux = cols.add(1, lo=-np.inf if lower else 0.0, hi=0.0 if lower else np.inf)[0]
                 _acc(terms, aux, sign * dt)
                 beta = al ** (t - 1 - j)
-                feed = {gain[i, s, j][0]: ec * al ** (t - 1 - s)
-                        for s in range(j + 1, t) if (i, s, j) in gain}
                 b_coef = 1.0 / ed if lower else ec
                 for w_pos, rcol, rc in ((True, rd[j], beta * ec), (False, ru[j], -beta * b_coef)):
                     h = {rcol: rc} | {g: (c if w_pos else -c) for g, c in feed.items()}
