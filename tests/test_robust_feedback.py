@@ -110,3 +110,35 @@ def test_planner_switch():
     assert on.cost <= base.cost + 1e-7
     with pytest.raises(ValueError, match="business 'FC'"):
         RobustPlanner(fleet, "PC", feedback=spec)
+
+
+def _run(overrides, days=1):
+    from v2gsim import load_scenario
+    from v2gsim.model import V2GMarketModel
+
+    model = V2GMarketModel(load_scenario("bianchi2023_parking", list(overrides), days=days))
+    while model.running:
+        model.step()
+    return model.daily_table()
+
+
+FB = ['platform.robust.business="FC"', "sessions.n_evs=3", "platform.robust.pi_up=0.3",
+      "platform.robust.up_factor=4.0", "platform.robust.feedback_max_lag=2"]
+
+
+def test_schema_rejects_feedback_with_pc():
+    from v2gsim import load_scenario
+    from v2gsim.config.base import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"platform\.robust.*feedback = true needs business = 'FC'"):
+        load_scenario("bianchi2023_parking", ["platform.robust.feedback=true"])
+    with pytest.raises(ScenarioError, match=r"platform\.robust\.unbalance_cost"):
+        load_scenario("bianchi2023_parking", ["platform.robust.unbalance_cost=-1"])
+
+
+def test_policy_with_feedback_no_shortfall_and_cheaper_plan():
+    open_loop = _run(FB)
+    fb = _run([*FB, "platform.robust.feedback=true"])
+    assert (fb["robust_violations"] == 0).all() and (fb["robust_shortfall_kwh"] == 0).all()
+    assert fb["robust_planned_cost"].iloc[0] < open_loop["robust_planned_cost"].iloc[0] - 1e-3
+    assert fb["robust_planned_up_kwh"].iloc[0] > open_loop["robust_planned_up_kwh"].iloc[0]

@@ -49,6 +49,7 @@ from v2gsim.optimize.solvers.errors import InfeasibleError
 __all__ = ["FeedbackSpec", "solve_feedback"]
 
 
+
 @dataclass(frozen=True)
 class FeedbackSpec:
     """Switch and settings of the disturbance-feedback extension.
