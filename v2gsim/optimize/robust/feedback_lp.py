@@ -29,7 +29,8 @@ Expected cost (P): J_DAM (7) + J_ASM (9) of the open loop plus, per gain, ``delt
 the open-loop one, so the feedback plan is never worse at u = 0 and equals it when ``max_lag = 0``.
 
 Limits: FC only (J_EV (10) of PC is not linear in a sign-indefinite re-trade), box set only; the LP has
-O(N K max_lag) gains and O(N K^2) path auxiliaries and is rebuilt per day (opt-in, small fleets).
+O(N K max_lag) gains and O(N K^2) path auxiliaries and is rebuilt per day (opt-in: about 20 s a day for
+10 vehicles x 96 slots at max_lag 4, against 0.1-0.3 s for the open loop).
 """
 
 from __future__ import annotations
