@@ -27,49 +27,19 @@ column bounds (windows, arrival energy, battery limits), costs (prices) and noth
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from v2gsim.optimize.robust.feedback_lp import FeedbackSpec, solve_feedback
 from v2gsim.optimize.robust.paths import EnergyPaths, box_paths, scenario_paths
-from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations
+from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations, RobustPlan
 from v2gsim.optimize.solvers.errors import InfeasibleError
-
-if TYPE_CHECKING:
-    from v2gsim.optimize.robust.feedback_lp import FeedbackSpec
 
 __all__ = ["RobustPlan", "RobustPlanner"]
 
 _WVALS = (-1.0, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class RobustPlan:
-    """Optimal plan (arrays (N, K), kW) and its expected cost (EUR).
-
-    Attributes:
-        p_dam: day-ahead power per vehicle (charge > 0).
-        r_up, r_down: upward / downward reserve per vehicle.
-        cost: expected cost J (P); j_dam, j_asm, j_ev: its parts (7), (9), (10).
-        solve_seconds: HiGHS run time.
-        gains: disturbance-feedback gains G (N, K, K) kW per unit of w, lower triangular
-            (:mod:`v2gsim.optimize.robust.feedback_lp`); None for the open-loop plan.
-        j_retrade: expected re-trade and unbalance cost (EUR), part of ``cost`` (0 open loop).
-    """
-
-    p_dam: np.ndarray
-    r_up: np.ndarray
-    r_down: np.ndarray
-    cost: float
-    j_dam: float
-    j_asm: float
-    j_ev: float
-    solve_seconds: float
-    gains: np.ndarray | None = None
-    j_retrade: float = 0.0
 
 
 class RobustPlanner:
@@ -118,7 +88,6 @@ class RobustPlanner:
             if (fleet.n, fleet.n_slots) != (self.n, self.k):
                 raise ValueError(f"planner built for N={self.n}, K={self.k}; got N={fleet.n}, "
                                  f"K={fleet.n_slots}")
-            from v2gsim.optimize.robust.feedback_lp import solve_feedback
             return solve_feedback(fleet, prices, self.feedback)
         return _solve(self, fleet, prices)
 
