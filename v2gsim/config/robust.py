@@ -51,11 +51,21 @@ class RobustConfig(Strict):
                                                "(a fresh draw from the session laws; may leave it).")
     n_scenarios: int = Field(default=20, ge=1, le=1000, description="Realizations of the scenario "
                              "variant.")
+    feedback: bool = Field(default=False, description="Disturbance feedback (intraday re-trading, seed "
+                           "§3.4, RECONSTRUCTED): the plan re-trades an affine function of the past TSO "
+                           "signals; needs business FC and uncertainty box.")
+    unbalance_cost: float = Field(default=0.0, ge=0, description="Feedback: unbalance cost per kWh "
+                                  "re-traded (price currency/kWh).")
+    feedback_max_lag: int = Field(default=4, ge=0, le=96, description="Feedback: largest lag k - j "
+                                  "(slots) of a gain G_kj; 0 forbids re-trading.")
 
     @model_validator(mode="after")
     def _check(self) -> RobustConfig:
         if self.pi_up + self.pi_down > 1:
             raise ValueError("pi_up + pi_down must be at most 1 (E|w| <= 1)")
+        if self.feedback and (self.business != "FC" or self.uncertainty != "box"):
+            raise ValueError("feedback = true needs business = 'FC' and uncertainty = 'box' (the "
+                             "re-trading LP is FC-only over the box set)")
         if self.c_dis < self.c_ch:
             raise ValueError("c_dis must be >= c_ch (the paid-charge cost (10) is then convex)")
         return self

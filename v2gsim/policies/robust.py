@@ -20,6 +20,7 @@ import numpy as np
 
 from v2gsim.behavior.mobility.parametric import ParametricSessionSpec, sample_parametric
 from v2gsim.optimize.robust.check import sample_realizations
+from v2gsim.optimize.robust.feedback_lp import FeedbackSpec
 from v2gsim.optimize.robust.full_lp import RobustPlanner
 from v2gsim.optimize.robust.settle import realized_outcome, sample_signal
 from v2gsim.optimize.robust.site import RobustSpec, day_prices, fleet_day
@@ -68,7 +69,8 @@ class RobustPolicy:
             planner = RobustPlanner(fleet, self.spec.business, scenarios=scen)
         else:
             if self._planner is None:
-                self._planner = RobustPlanner(fleet, self.spec.business)
+                fb = FeedbackSpec(self.spec.feedback, self.spec.unbalance_cost, self.spec.feedback_max_lag)
+                self._planner = RobustPlanner(fleet, self.spec.business, feedback=fb)
             planner = self._planner
         plan = planner.solve(fleet, prices)
         self._pending = (fleet, prices, plan)
@@ -90,7 +92,8 @@ class RobustPolicy:
             a = np.ceil(d.arrival_h / dt - 1e-9).astype(int)[None, :]
             dd = np.maximum(np.floor(d.departure_h / dt + 1e-9).astype(int) - 1, a[0])[None, :]
             real = Realizations(a, dd, np.clip(d.energy_arrival_kwh, 0, fleet.e_max)[None, :], w)
-        res = realized_outcome(plan, fleet, prices, real, self.spec.business)
+        res = realized_outcome(plan, fleet, prices, real, self.spec.business,
+                               unbalance_cost=self.spec.unbalance_cost)
         dt = fleet.delta
         return {"robust_planned_cost": plan.cost, "robust_realized_cost": res["realized_cost"],
                 "robust_reserve_up_kwh": res["reserve_up_kwh"],

@@ -6,7 +6,9 @@ on first use, so that the schema's adapter (which needs only :mod:`.site`) pulls
 * :func:`profitability` - closed-form optimum of the reduced one-vehicle problem (P-tilde);
 * :func:`profitability_lp` - the same from solving the LP with HiGHS;
 * :class:`RobustPlanner` - the full robust framework (1)-(10), (P) over a box (or sampled) set,
-  with :class:`FleetDay`, :class:`DayPrices` inputs and :func:`check_plan` against realizations.
+  with :class:`FleetDay`, :class:`DayPrices` inputs and :func:`check_plan` against realizations;
+* :class:`FeedbackSpec`, :func:`solve_feedback` - the disturbance-feedback (intraday re-trading)
+  extension of §3.4 (switch ``feedback=`` of :class:`RobustPlanner`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 _LAZY = {
     "PriceAssumptionError": "v2gsim.optimize.robust.assumptions",
     "check_plan": "v2gsim.optimize.robust.check",
+    "retrade_power": "v2gsim.optimize.robust.check",
+    "FeedbackSpec": "v2gsim.optimize.robust.feedback_lp",
+    "solve_feedback": "v2gsim.optimize.robust.feedback_lp",
     "sample_realizations": "v2gsim.optimize.robust.check",
     "RobustPlan": "v2gsim.optimize.robust.full_lp",
     "RobustPlanner": "v2gsim.optimize.robust.full_lp",

@@ -13,7 +13,7 @@ import numpy as np
 from v2gsim.optimize.robust.full_lp import RobustPlan
 from v2gsim.optimize.robust.spec import FleetDay, Realizations
 
-__all__ = ["check_plan", "realized_power", "sample_realizations"]
+__all__ = ["check_plan", "realized_power", "retrade_power", "sample_realizations"]
 
 
 def sample_realizations(fleet: FleetDay, size: int, rng: np.random.Generator, *,
@@ -43,6 +43,14 @@ def sample_realizations(fleet: FleetDay, size: int, rng: np.random.Generator, *,
     return Realizations(a, d, e0, w)
 
 
+def retrade_power(plan: RobustPlan, w: np.ndarray) -> np.ndarray:
+    """Re-traded power ``g_ik = sum_{j<k} G_ikj w_j`` (S, N, K) kW of a feedback plan (zeros open loop)."""
+    w = np.atleast_2d(w)
+    if plan.gains is None:
+        return np.zeros((w.shape[0], *plan.p_dam.shape))
+    return np.einsum("ikj,sj->sik", plan.gains, w)
+
+
 def realized_power(plan: RobustPlan, real: Realizations) -> tuple[np.ndarray, np.ndarray]:
     """Realized power (8) (S, N, K) kW, zero outside [a_i, d_i], and the connection mask."""
     k = plan.p_dam.shape[1]
@@ -50,6 +58,8 @@ def realized_power(plan: RobustPlan, real: Realizations) -> tuple[np.ndarray, np
     conn = (slot >= real.a[:, :, None]) & (slot <= real.d[:, :, None])
     wp, wm = np.maximum(real.w, 0.0)[:, None, :], np.maximum(-real.w, 0.0)[:, None, :]
     p_plan = plan.p_dam[None] + plan.r_down[None] * wp - plan.r_up[None] * wm
+    if plan.gains is not None:
+        p_plan = p_plan + retrade_power(plan, real.w)
     return np.where(conn, p_plan, 0.0), conn
 
 
@@ -64,8 +74,13 @@ def departure_energy(p: np.ndarray, conn: np.ndarray, fleet: FleetDay, real: Rea
     return out
 
 
-def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float = 1e-6) -> dict[str, int]:
+def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float = 1e-6,
+               retrade: np.ndarray | None = None) -> dict[str, int]:
     """Count realizations violating each constraint family of the plan.
+
+    Args:
+        retrade: re-traded power (S, N, K) kW added to the planned power; None: the plan's own
+            disturbance feedback (:func:`retrade_power`, zero for an open-loop plan).
 
     Returns:
         realizations with a violation of ``battery (3)``, ``power (4a)``, ``window (4b)``,
@@ -76,6 +91,10 @@ def check_plan(plan: RobustPlan, fleet: FleetDay, real: Realizations, tol: float
     conn = (slot >= real.a[:, :, None]) & (slot <= real.d[:, :, None])
     wp, wm = np.maximum(real.w, 0.0)[:, None, :], np.maximum(-real.w, 0.0)[:, None, :]
     p_plan = plan.p_dam[None] + plan.r_down[None] * wp - plan.r_up[None] * wm
+    if retrade is None and plan.gains is not None:
+        retrade = retrade_power(plan, real.w)
+    if retrade is not None:
+        p_plan = p_plan + retrade
     window = np.any(~conn & (np.abs(p_plan) > tol), axis=(1, 2))
     p = np.where(conn, p_plan, 0.0)
     power = np.any(np.abs(p) > fleet.p_max[None, :, None] + tol, axis=(1, 2))

@@ -27,40 +27,19 @@ column bounds (windows, arrival energy, battery limits), costs (prices) and noth
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from v2gsim.optimize.robust.feedback_lp import FeedbackSpec, solve_feedback
 from v2gsim.optimize.robust.paths import EnergyPaths, box_paths, scenario_paths
-from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations
+from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations, RobustPlan
 from v2gsim.optimize.solvers.errors import InfeasibleError
 
 __all__ = ["RobustPlan", "RobustPlanner"]
 
 _WVALS = (-1.0, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class RobustPlan:
-    """Optimal plan (arrays (N, K), kW) and its expected cost (EUR).
-
-    Attributes:
-        p_dam: day-ahead power per vehicle (charge > 0).
-        r_up, r_down: upward / downward reserve per vehicle.
-        cost: expected cost J (P); j_dam, j_asm, j_ev: its parts (7), (9), (10).
-        solve_seconds: HiGHS run time.
-    """
-
-    p_dam: np.ndarray
-    r_up: np.ndarray
-    r_down: np.ndarray
-    cost: float
-    j_dam: float
-    j_asm: float
-    j_ev: float
-    solve_seconds: float
 
 
 class RobustPlanner:
@@ -71,11 +50,20 @@ class RobustPlanner:
         business: ``"FC"`` (omit J_EV) or ``"PC"``.
         scenarios: None for the box set (worst cases derived); else sampled realizations imposed
             one by one (scenario-based variant; the model is rebuilt when they change).
+        feedback: switch of the disturbance-feedback (intraday re-trading) extension of §3.4
+            (:class:`~v2gsim.optimize.robust.feedback_lp.FeedbackSpec`); None or disabled: open loop.
+            When enabled, :meth:`solve` solves the feedback LP (FC, box set only) and the plan carries
+            the gains.
     """
 
-    def __init__(self, fleet: FleetDay, business: str = "FC", scenarios: Realizations | None = None) -> None:
+    def __init__(self, fleet: FleetDay, business: str = "FC", scenarios: Realizations | None = None,
+                 feedback: FeedbackSpec | None = None) -> None:
         if business not in ("FC", "PC"):
             raise ValueError(f"business must be 'FC' or 'PC', got {business!r}")
+        self.feedback = feedback if feedback is not None and feedback.enabled else None
+        if self.feedback is not None and (business != "FC" or scenarios is not None):
+            raise ValueError("feedback (intraday re-trading) needs business 'FC' and the box set "
+                             f"(got business {business!r}, scenarios {'set' if scenarios else 'None'})")
         self.business, self.scenarios = business, scenarios
         self.n, self.k = fleet.n, fleet.n_slots
         paths = self._paths(fleet)
@@ -86,7 +74,8 @@ class RobustPlanner:
                     "e": 4 * nk + 2 * k}
         self.off["q"] = self.off["e"] + m * n * (k + 1)
         self.n_cols = self.off["q"] + (6 * nk if business == "PC" else 0)
-        self._build(fleet, paths)
+        if self.feedback is None:  # the feedback LP is built per day by solve_feedback
+            self._build(fleet, paths)
 
     def solve(self, fleet: FleetDay, prices: DayPrices) -> RobustPlan:
         """Re-parameterize the built model for one day (same N, K) and solve it.
@@ -95,6 +84,11 @@ class RobustPlanner:
             InfeasibleError: naming the constraint family and the vehicles (``culprits``).
             ValueError: a day of another size, or PC without ``c_ch``.
         """
+        if self.feedback is not None:
+            if (fleet.n, fleet.n_slots) != (self.n, self.k):
+                raise ValueError(f"planner built for N={self.n}, K={self.k}; got N={fleet.n}, "
+                                 f"K={fleet.n_slots}")
+            return solve_feedback(fleet, prices, self.feedback)
         return _solve(self, fleet, prices)
 
     def _paths(self, fleet: FleetDay) -> EnergyPaths:

@@ -2,15 +2,16 @@
 
 RECONSTRUCTED settlement (ours): the DAM energy is bought/sold as planned; each reserve request is
 paid (9) only in slots where the vehicle is connected (a call to an absent vehicle is not
-delivered); PC bills the owner (10) on the realized power. The shortfall is ``sum_i [e_dep - e_i at
-departure]^+``.
+delivered); PC bills the owner (10) on the realized power; a feedback plan's re-trades (connected
+slots) settle at c^+ plus the unbalance cost per kWh re-traded (feedback_lp). The shortfall is
+``sum_i [e_dep - e_i at departure]^+``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from v2gsim.optimize.robust.check import check_plan, departure_energy, realized_power
+from v2gsim.optimize.robust.check import check_plan, departure_energy, realized_power, retrade_power
 from v2gsim.optimize.robust.full_lp import RobustPlan
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations
 
@@ -24,7 +25,7 @@ def sample_signal(rng: np.random.Generator, prices: DayPrices) -> np.ndarray:
 
 
 def realized_outcome(plan: RobustPlan, fleet: FleetDay, prices: DayPrices, real: Realizations,
-                     business: str) -> dict[str, float]:
+                     business: str, unbalance_cost: float = 0.0) -> dict[str, float]:
     """Realized cost (currency), delivered reserve and departure shortfall (kWh) of one realization."""
     assert real.size == 1
     dt = fleet.delta
@@ -35,13 +36,15 @@ def realized_outcome(plan: RobustPlan, fleet: FleetDay, prices: DayPrices, real:
     up = (plan.r_up * np.maximum(-w, 0.0)[None, :] * conn[0]).sum(axis=0) * dt
     down = (plan.r_down * np.maximum(w, 0.0)[None, :] * conn[0]).sum(axis=0) * dt
     j_asm = float((prices.c_down * down).sum() - (prices.c_up * up).sum())
+    g = retrade_power(plan, real.w)[0] * conn[0]
+    j_re = float(dt * (prices.c_plus * g.sum(axis=0)).sum() + dt * unbalance_cost * np.abs(g).sum())
     j_ev = 0.0
     if business == "PC":
         assert prices.c_ch is not None and prices.c_dis is not None
         j_ev = float(dt * (-prices.c_ch * np.maximum(p[0], 0) + prices.c_dis * np.maximum(-p[0], 0)).sum())
     e_dep = departure_energy(p, conn, fleet, real)[0]
     viol = check_plan(plan, fleet, real)
-    return {"realized_cost": j_dam + j_asm + j_ev, "reserve_up_kwh": float(up.sum()),
+    return {"realized_cost": j_dam + j_asm + j_ev + j_re, "reserve_up_kwh": float(up.sum()),
             "reserve_down_kwh": float(down.sum()),
             "shortfall_kwh": float(np.maximum(fleet.e_dep - e_dep, 0.0).sum()),
             "violations": float(viol["any"])}

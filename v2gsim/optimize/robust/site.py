@@ -40,6 +40,9 @@ class RobustSpec:
     uncertainty: str = "box"
     realized: str = "box"
     n_scenarios: int = 20
+    feedback: bool = False
+    unbalance_cost: float = 0.0
+    feedback_max_lag: int = 4
 
 
 def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capacity_kwh: float,

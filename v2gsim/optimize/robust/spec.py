@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DayPrices", "FleetDay", "Realizations"]
+__all__ = ["DayPrices", "FleetDay", "Realizations", "RobustPlan"]
 
 
 def _arr(x, n: int, name: str) -> np.ndarray:
@@ -146,3 +146,29 @@ class Realizations:
     def size(self) -> int:
         """Number of realizations S."""
         return int(self.a.shape[0])
+
+
+@dataclass(frozen=True)
+class RobustPlan:
+    """Optimal plan (arrays (N, K), kW) and its expected cost (EUR).
+
+    Attributes:
+        p_dam: day-ahead power per vehicle (charge > 0).
+        r_up, r_down: upward / downward reserve per vehicle.
+        cost: expected cost J (P); j_dam, j_asm, j_ev: its parts (7), (9), (10).
+        solve_seconds: HiGHS run time.
+        gains: disturbance-feedback gains G (N, K, K) kW per unit of w, lower triangular
+            (:mod:`v2gsim.optimize.robust.feedback_lp`); None for the open-loop plan.
+        j_retrade: expected re-trade and unbalance cost (EUR), part of ``cost`` (0 open loop).
+    """
+
+    p_dam: np.ndarray
+    r_up: np.ndarray
+    r_down: np.ndarray
+    cost: float
+    j_dam: float
+    j_asm: float
+    j_ev: float
+    solve_seconds: float
+    gains: np.ndarray | None = None
+    j_retrade: float = 0.0
