@@ -72,6 +72,10 @@ def test_browser_step(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     from v2gsim.cli_view import view_command
+    from v2gsim.view import model_params
+
+    start = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params("tiny").items()}
+    ref = ViewModel(**start)  # the page's start model, stepped here in step with the page
 
     port = _free_port()
     env = {**os.environ, "V2GSIM_VIEW_SCENARIO": "tiny", "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -92,12 +96,22 @@ def test_browser_step(tmp_path: Path) -> None:
             page = browser.new_page()
             page.goto(url, timeout=120_000)
             page.get_by_text("day 0 /").wait_for(timeout=120_000)
-            before = page.get_by_text("profit to date").inner_text()
             n_img = page.locator("img").count()
-            page.get_by_role("button", name="Step").click()
-            page.get_by_text("day 1 /").wait_for(timeout=120_000)
-            after = page.get_by_text("profit to date").inner_text()
-            assert "$0.00" in before and after != before  # the plotted profit to date moved
+            shown = [page.get_by_text("profit to date").inner_text()]
+            for day in (1, 2):
+                page.get_by_role("button", name="Step").click()
+                page.get_by_text(f"day {day} /").wait_for(timeout=120_000)
+                shown.append(page.get_by_text("profit to date").inner_text())
+            # the page shows what the same model stepped in this process shows (a second computation)
+            for day, text in enumerate(shown):
+                st = view_state(ref)
+                assert f"day {day} / {st['days']}" in text
+                assert f"profit to date ${st['profit_to_date']:.2f}" in text.replace("**", "")
+                assert f"mean SOC {st['mean_soc']:.3f}" in text
+                if day < 2:
+                    ref.step()
+            # day 1 moved the SOC (naive bids nothing on day 0), day 2 the profit
+            assert shown[0] != shown[1] != shown[2] and "profit to date $0.00" not in shown[2]
             page.wait_for_function(f"document.querySelectorAll('img').length > {n_img}", timeout=60_000)
             shot = tmp_path / "view.png"
             page.screenshot(path=str(shot), full_page=True)

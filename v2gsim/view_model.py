@@ -27,10 +27,14 @@ def rebate_levels(max_rebate: float, n: int = 5) -> list[float]:
 
 
 class ViewModel(V2GMarketModel):
-    """A :class:`~v2gsim.model.V2GMarketModel` of ``scenario`` with the view's controls applied."""
+    """A :class:`~v2gsim.model.V2GMarketModel` of ``scenario`` with the view's controls applied.
+
+    Extra keyword arguments (Mesa's SolaraViz may pass e.g. ``rng``) are ignored; they must be named
+    ``kwargs``: Mesa 3.3 rejects any other required-looking parameter it cannot fill.
+    """
 
     def __init__(self, scenario: str | None = None, fleet_size: int | None = None, policy: str | None = None,
-                 charger_kw: float | None = None, max_rebate: float | None = None, **_: Any):
+                 charger_kw: float | None = None, max_rebate: float | None = None, **kwargs: Any):
         sets = []
         if fleet_size is not None:
             sets.append(f"drivers.count={int(fleet_size)}")
