@@ -68,9 +68,10 @@ class EvaPolicy:
         """Solve (O) for the planning fleet; bids rotated to the loop's clock and scaled to the fleet."""
         from v2gsim.optimize.eva.revenue import solve_revenue
 
-        x, _, _ = instance_from_spec(self.spec)
-        b = solve_revenue(x)
-        self._plan, self._scale = b, obs.fleet_size / self.spec.evs
+        if self._plan is None:  # the planning instance is fixed by the spec (its seed): solve once
+            x, _, _ = instance_from_spec(self.spec)
+            self._plan = solve_revenue(x)
+        b, self._scale = self._plan, obs.fleet_size / self.spec.evs
         bid = np.roll(b.plan["bid_kw"], NOON)[: obs.hours] * self._scale
         return Decision(rebate=np.zeros(obs.hours), bid_kw=np.maximum(bid, 0.0), status="optimal",
                         predicted_profit=b.total_operating_revenue * self._scale,
