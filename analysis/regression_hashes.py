@@ -15,6 +15,12 @@ Usage::
 
     python analysis/regression_hashes.py --record analysis/regression_hashes.json
     python analysis/regression_hashes.py --check analysis/regression_hashes.json
+    python analysis/regression_hashes.py --check analysis/regression_hashes_numpy.json \
+        --set 'drivers.sampler="numpy"'
+
+The second file holds the hashes of the numpy reference sampler (``drivers.sampler = "numpy"``):
+they are the tables of every case before the compiled kernel became the default (issue #16,
+item 8), so that path keeps its results too.
 
 Prints JSON (case -> table -> hash); with ``--check`` the exit status is 1 when any hash differs.
 """
@@ -51,10 +57,13 @@ def _hash_table(df: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def case_hashes(case: str) -> dict[str, str]:
-    """SHA-256 of the case's ``hourly`` and ``daily`` Parquet tables (timing columns dropped)."""
+def case_hashes(case: str, extra: Sequence[str] = ()) -> dict[str, str]:
+    """SHA-256 of the case's ``hourly`` and ``daily`` tables (timing columns dropped).
+
+    ``extra`` overrides (``--set``) are applied after the case's own.
+    """
     fname, overrides = CASES[case]
-    scenario = load_scenario(SCENARIOS / fname, overrides, days=DAYS)
+    scenario = load_scenario(SCENARIOS / fname, [*overrides, *extra], days=DAYS)
     result = run_scenario(scenario, progress=False)
     return {name: _hash_table(getattr(result, name)) for name in ("hourly", "daily")}
 
@@ -66,9 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     g.add_argument("--record", type=Path, help="write the hashes to this JSON file")
     g.add_argument("--check", type=Path, help="compare with the hashes in this JSON file")
     p.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
+                   help="an override applied to every case (repeatable)")
     args = p.parse_args(argv)
-    hashes = {case: case_hashes(case) for case in args.cases}
-    out: dict[str, object] = {"days": DAYS, "hashes": hashes}
+    hashes = {case: case_hashes(case, args.sets) for case in args.cases}
+    out: dict[str, object] = {"days": DAYS, "sets": args.sets, "hashes": hashes}
     status = 0
     if args.check:
         ref = json.loads(args.check.read_text())["hashes"]

@@ -379,16 +379,19 @@ def test_network_size_matches_the_built_network():
 def test_too_much_memory_is_refused_naming_the_field(monkeypatch, capsys):
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "2G")
     est = estimate_memory(load_scenario(TINY))
-    # agents 900 + plugged/travel 9 T + the longest-path phase 4 A + 8 N + 4 T (A = 170, N = 57)
-    assert est.per_driver == 900 + 9 * 24 + 4 * 170 + 8 * 57 + 4 * 24 == 2348
+    # agents 900 + plugged/travel 9 T + the per-hour gathers 27 T (the compiled kernel keeps no
+    # (A, M) array); the numpy-sampled extremal population: its (A, M) rows, 12 B per arc
+    assert est.per_driver == 900 + 9 * 24 + 27 * 24 == 1764
+    extremal = estimate_memory(load_scenario(TINY, ['drivers.distribution="extremal"']))
+    assert extremal.per_driver == 900 + 9 * 24 + 12 * 170 == 3156
     rc, lines = _validate(capsys, TINY, "drivers.count=5000000")
     assert rc == 2
     (line,) = lines
-    total = 5e6 * 2348 + est.total - est.parts["fleet"]
+    total = 5e6 * 1764 + est.total - est.parts["fleet"]
     assert line.startswith(f"{TINY}: drivers.count: a run needs about {total / 1e9:.1f} GB of "
-                           "memory at its peak (5000000 EVs x 2,348 B on a network of 170 arcs")
+                           "memory at its peak (5000000 EVs x 1,764 B on a network of 170 arcs")
     allowed = int(line.split("allowed here: at most ")[1].split(" ")[0].replace(",", ""))
-    assert allowed == int((2e9 - (est.total - est.parts["fleet"])) // 2348)
+    assert allowed == int((2e9 - (est.total - est.parts["fleet"])) // 1764)
     assert _validate(capsys, TINY, f"drivers.count={allowed}")[0] == 0
     assert _validate(capsys, TINY, f"drivers.count={allowed + 10}")[0] == 2
     rc, lines = _validate(capsys, TINY, "days=36500", "drivers.count=20")

@@ -54,14 +54,19 @@ def test_networks_with_longer_arcs_are_not_hourly():
 
 
 @pytest.mark.parametrize("chunk", [300, 10_000])
-def test_chunked_choice_equals_draws_chunk_after_chunk(net, monkeypatch, chunk):
+def test_chunked_extremal_choice_equals_draws_chunk_after_chunk(net, monkeypatch, chunk):
+    from v2gsim.behavior.extremal import sample_extremal
+    from v2gsim.behavior.persistency import solve_persistency
+
     monkeypatch.setattr(driver_mod, "CHOICE_CHUNK", chunk)
     group = DriverGroup(0, "all", 1.0, net, np.arange(700))
     rebate = np.linspace(0.0, 2.0, net.hours)
-    got = group.choose(np.random.default_rng(11), rebate, "normal")
-    rng = np.random.default_rng(11)
     arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
-    parts = [sampling.longest_paths(net, sampling.sample_utilities(rng, net, n, "normal", rebate=arc_rebate))
+    res = solve_persistency(net.incidence, net.supply, net.mu, net.sigma, arc_rebate)
+    got = group.choose(np.random.default_rng(11), rebate, "extremal", res)
+    rng = np.random.default_rng(11)
+    parts = [sampling.longest_paths(net, sample_extremal(rng, n, net.incidence, net.supply, net.mu, net.sigma,
+                                                         res, rebate=arc_rebate, dtype=np.float32).T)
              for n in chunk_sizes(700, chunk)]
     assert len(parts) == (3 if chunk == 300 else 1)
     np.testing.assert_array_equal(got.arc_at_hour, np.concatenate([p.arc_at_hour for p in parts]))
@@ -82,7 +87,9 @@ def test_bench_scale_quick_json_is_sane(capsys):
     assert out["quick"] is True
     paths = out["item8_sample_paths"]
     assert paths["network_arcs"] == 170 and paths["drivers"] == 5_000
-    assert 0 < paths["longest_path_median_s"] < 10 and 0 < paths["sample_median_s"] < 10
+    ref = paths["numpy_reference"]
+    assert 0 < ref["longest_path_median_s"] < 10 and 0 < ref["sample_median_s"] < 10
+    assert 0 < paths["median_s"] < 10 and 0 < paths["median_1_thread_s"] < 10 and paths["threads"] >= 1
     assert paths["target_s"] == 0.1 and paths["meets_target"] is None
     million = out["item9_million_day"]
     assert million["evs"] == 3_000 and 0 < million["peak_rss_gb"] < million["machine_memory_gb"]

@@ -211,7 +211,7 @@ class V2GMarketModel(mesa.Model):
             rng_game = component_rng(root, "game_drivers")
             strategies = initial_strategies(m, spec.game.x0, rng_game)
         return DriverPopulation(groups, spec.distribution, component_rng(root, "drivers"),
-                                strategies, rng_game)
+                                strategies, rng_game, sampler=spec.sampler)
 
     @property
     def clusters(self) -> list[DriverGroup]:

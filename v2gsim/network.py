@@ -222,9 +222,15 @@ class ActivityNetwork:
     @cached_property
     def in_arcs(self) -> list[np.ndarray]:
         """Incoming arc indices of every node."""
-        order = np.argsort(self.head, kind="stable")
-        bounds = np.searchsorted(self.head[order], np.arange(self.n_nodes + 1))
+        bounds, order = self.in_csr
         return [order[bounds[n] : bounds[n + 1]] for n in range(self.n_nodes)]
+
+    @cached_property
+    def in_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Incoming arcs in compressed form: node n's are ``arcs[ptr[n]:ptr[n + 1]]`` (int64, ascending)."""
+        order = np.argsort(self.head, kind="stable").astype(np.int64)
+        bounds = np.searchsorted(self.head[order], np.arange(self.n_nodes + 1)).astype(np.int64)
+        return bounds, order
 
     @cached_property
     def plug_hours(self) -> np.ndarray:

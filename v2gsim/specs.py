@@ -93,6 +93,9 @@ class RunSpec:
             ``two_point`` or ``extremal``).
         clusters: the driver clusters (shares sum to 1).
         fleet: the fleet's batteries and chargers.
+        sampler: ``compiled`` (the counter-based kernel, :mod:`v2gsim.behavior.compiled`) or
+            ``numpy`` (the reference: :func:`~v2gsim.behavior.sampling.sample_utilities` from the
+            drivers' generator, then the vectorized DP).
         market: AGC and price sources, settlement mileage.
         policy: the platform policy's settings (``policy.name`` names it).
         beliefs: how the platform keeps its driver model.
@@ -110,3 +113,4 @@ class RunSpec:
     policy: Any
     beliefs: BeliefSpec
     game: GameSpec | None = None
+    sampler: str = "compiled"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from v2gsim.behavior.compiled import KERNEL_DISTRIBUTIONS, choose_paths
 from v2gsim.behavior.extremal import sample_extremal
 from v2gsim.behavior.mobility.core import Sessions
 from v2gsim.behavior.mobility.paths import sessions_from_paths
@@ -36,10 +37,12 @@ __all__ = ["CHOICE_CHUNK", "DayChoice", "DriverAgent", "DriverGroup", "DriverPop
            "cluster_sizes"]
 
 
-#: Drivers whose utilities are sampled and solved at once (one (arcs x drivers) float32 array, its
-#: DP tables and temporaries: about 1.5 kB per driver on the default network, so ~200 MB per chunk).
-#: Groups up to this size draw exactly as one block; larger groups draw chunk after chunk from the
-#: same stream, which bounds memory for fleets of millions (issue #16, item 9).
+#: Drivers of the ``extremal`` population whose utilities are sampled and solved at once (one
+#: (arcs x drivers) float32 array, its DP tables and temporaries: about 1.5 kB per driver on the
+#: default network, so ~200 MB per chunk). Groups up to this size draw exactly as one block; larger
+#: groups draw chunk after chunk from the same stream, which bounds memory for fleets of millions
+#: (issue #16, item 9). The other distributions need no chunks: the compiled kernel keeps no
+#: (arcs x drivers) array.
 CHOICE_CHUNK = 131_072
 
 
@@ -86,8 +89,16 @@ class DriverGroup:
     last_choice: PathChoice | None = None
 
     def choose(self, rng: np.random.Generator, rebate: np.ndarray, distribution: str,
-               persistency=None) -> PathChoice:
+               persistency=None, sampler: str = "compiled") -> PathChoice:
         """Sample today's utilities and choose longest paths for every driver of the group.
+
+        ``normal``, ``uniform`` and ``two_point`` utilities are drawn and solved by the compiled
+        kernel (:func:`v2gsim.behavior.compiled.choose_paths`): the group draws the day's two
+        32-bit key words from ``rng`` and driver j's utilities come from its own counter-based
+        stream under that key, so no (arcs x drivers) array is formed. ``extremal`` utilities, and
+        every distribution with ``sampler = "numpy"`` (the reference implementation), are sampled
+        with numpy from ``rng`` in chunks of :data:`CHOICE_CHUNK` drivers and solved by the
+        vectorized DP.
 
         Args:
             rng: the drivers' generator.
@@ -95,10 +106,17 @@ class DriverGroup:
             distribution: ``normal``, ``uniform``, ``two_point`` (independent arc utilities) or
                 ``extremal`` (the path-correlated population attaining the persistency bound).
             persistency: the cluster's persistency solution at today's rebates (``extremal`` only).
+            sampler: ``compiled`` or ``numpy`` (see above).
         """
         net = self.network
         arc_rebate = np.where(net.kind == PLUG, rebate[net.hour], 0.0)
-        parts = [self._choose_chunk(rng, n, arc_rebate, distribution, persistency)
+        if sampler not in ("compiled", "numpy"):
+            raise ValueError(f"unknown sampler {sampler!r}; allowed: compiled, numpy")
+        if distribution in KERNEL_DISTRIBUTIONS and sampler == "compiled":
+            key = rng.integers(0, 2**32, size=2, dtype=np.uint64)
+            self.last_choice = choose_paths(key, net, self.drivers.size, distribution, rebate=arc_rebate)
+            return self.last_choice
+        parts = [self._choose_numpy(rng, n, arc_rebate, distribution, persistency)
                  for n in chunk_sizes(self.drivers.size, CHOICE_CHUNK)]
         if len(parts) == 1:
             self.last_choice = parts[0]
@@ -107,9 +125,9 @@ class DriverGroup:
                                           arc_at_hour=np.concatenate([p.arc_at_hour for p in parts]))
         return self.last_choice
 
-    def _choose_chunk(self, rng: np.random.Generator, n: int, arc_rebate: np.ndarray,
+    def _choose_numpy(self, rng: np.random.Generator, n: int, arc_rebate: np.ndarray,
                       distribution: str, persistency) -> PathChoice:
-        """Sample the utilities of ``n`` drivers and solve their longest paths (one DP)."""
+        """Sample the utilities of ``n`` drivers with numpy and solve their longest paths (one DP)."""
         net = self.network
         if distribution == "extremal":
             v = sample_extremal(rng, n, net.incidence, net.supply, net.mu, net.sigma,
@@ -143,12 +161,15 @@ class DriverPopulation:
         rng: the drivers' path-choice generator (the run's ``drivers`` stream).
         strategies: (M,) True = cooperates with the grid company (all True without the game).
         rng_game: generator of the strategy revisions (the run's ``game_drivers`` stream).
+        sampler: ``compiled`` (default) or ``numpy`` (see :meth:`DriverGroup.choose`).
     """
 
     def __init__(self, groups: list[DriverGroup], distribution: str, rng: np.random.Generator,
-                 strategies: np.ndarray, rng_game: np.random.Generator | None = None):
+                 strategies: np.ndarray, rng_game: np.random.Generator | None = None,
+                 sampler: str = "compiled"):
         self.groups = groups
         self.distribution = distribution
+        self.sampler = sampler
         self.size = int(sum(g.drivers.size for g in groups))
         self.hours = groups[0].network.hours
         self.strategies = strategies
@@ -175,7 +196,7 @@ class DriverPopulation:
         for g in self.groups:
             net = g.network
             res = prediction.results[g.index] if self.distribution == "extremal" else None
-            choice = g.choose(self._rng, rebate, self.distribution, res)
+            choice = g.choose(self._rng, rebate, self.distribution, res, self.sampler)
             per_hour = np.where(net.duration > 0, net.energy_kwh / net.duration, 0.0)
             plug_g = choice.plugged(net)
             plugged[g.drivers] = plug_g

@@ -278,7 +278,7 @@ def run_spec(scenario: Scenario) -> RunSpec:
         fleet=fleet, market=market_spec(scenario), policy=policy,
         beliefs=BeliefSpec(mode=p.beliefs, calibration_days=p.calibration_days,
                            recalibrate_every=p.recalibrate_every),
-        game=game_spec(scenario),
+        game=game_spec(scenario), sampler=scenario.drivers.sampler,
     )
 
 

@@ -148,6 +148,13 @@ class DriversConfig(Strict):
         "probability 1/2), or extremal (path-correlated two-point utilities that attain the "
         "persistency bound, models.md D2).",
     )
+    sampler: Literal["compiled", "numpy"] = Field(
+        default="compiled",
+        description="How normal, uniform and two_point utilities are drawn and solved: compiled "
+        "(every driver's own Philox stream, drawn and solved in a numba kernel; fast, no "
+        "(arcs x drivers) array) or numpy (the reference implementation: numpy's generator and "
+        "the vectorized longest-path DP, as before issue #16). Same model, different draws.",
+    )
     battery_kwh: float = Field(default=60.0, gt=0, le=1e4,
                                description="Battery capacity per EV (kWh), at most 10 MWh.")
     charger_kw: float = Field(

@@ -6,12 +6,14 @@ run holds at its peak; :func:`memory_problems` compares it with the memory of th
 (:func:`memory_limit`). The terms, in bytes (M drivers, T hours, A arcs and N nodes of the largest
 cluster network; counts of :func:`network_size`, an upper bound of the built network):
 
-* **fleet** ``M * (AGENT + 9 T + max(c_dist A, 4 A + 8 N + 4 T, 27 T))``: the driver agents and
-  fleet arrays (``AGENT``), the day's plugged/travel arrays (9 T), and the largest of the phases
-  of :meth:`v2gsim.agents.driver.DriverPopulation.choose`: sampling the (A, M) utilities
-  (:func:`v2gsim.behavior.sampling.sample_utilities`: float32 plus the temporaries of the
-  distribution, ``c_dist`` bytes per arc), the longest-path programme (float32 utilities, float32
-  distances and int32 predecessors per node, int32 arcs per hour) or the per-hour gathers.
+* **fleet** ``M * (AGENT + 9 T + 27 T)``: the driver agents and fleet arrays (``AGENT``), the
+  day's plugged/travel arrays (9 T), and the per-hour gathers of
+  :meth:`v2gsim.agents.driver.DriverPopulation.choose` (27 T), which exceed the compiled kernel's
+  own result (int32 arc per hour, :mod:`v2gsim.behavior.compiled`: it keeps no (A, M) array). The
+  ``extremal`` population is sampled with numpy instead, so its term is
+  ``max(c_dist A, 4 A + 8 N + 4 T, 27 T)``: the (A, M) utilities (float32 plus the sampler's
+  temporaries, ``c_dist`` bytes per arc), the numpy longest-path programme (float32 utilities,
+  float32 distances and int32 predecessors per node, int32 arcs per hour) or the gathers.
 * **tables** ``days * T * ROW``: the hourly and daily rows the model collects.
 * **history** ``requirement_days * 43200 * 48``: the synthetic AGC history of the ``chance`` and
   ``bilevel`` policies (2-s samples, the generator's working arrays).
@@ -57,10 +59,10 @@ AGENT_BYTES = 900.0
 ROW_BYTES = 2000.0
 HISTORY_BYTES_PER_SAMPLE = 48.0
 SAMPLES_PER_DAY = 43200  # 2-s AGC samples
-#: Bytes per arc and driver of sampling the utilities, by distribution (float32 result plus the
-#: distribution's temporaries: two-point draws float32 uniforms, a boolean mask and a float64
-#: array; uniform two float32 and one float64 temporary; extremal float32 rows plus signs).
-SAMPLE_BYTES_PER_ARC = {"normal": 4.0, "extremal": 12.0, "two_point": 13.0, "uniform": 16.0}
+#: Bytes per arc and driver of sampling the ``extremal`` utilities with numpy (float32 rows plus signs).
+SAMPLE_BYTES_PER_ARC = {"extremal": 12.0}
+#: Distributions the compiled kernel draws (no (arcs x drivers) array; v2gsim.behavior.compiled).
+KERNEL_DISTRIBUTIONS = ("normal", "uniform", "two_point")
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,11 @@ def estimate_memory(scenario: Scenario) -> MemoryEstimate:
     sizes = [network_size(n) for n in nets]
     big = max(sizes, key=lambda s: s.arcs)
     a, n, t = float(big.arcs), float(big.nodes), float(scenario.network.hours)
-    c = SAMPLE_BYTES_PER_ARC.get(scenario.drivers.distribution, 16.0)
-    per_driver = AGENT_BYTES + 9 * t + max(c * a, 4 * a + 8 * n + 4 * t, 27 * t)
+    if scenario.drivers.distribution in KERNEL_DISTRIBUTIONS:
+        per_driver = AGENT_BYTES + 9 * t + 27 * t
+    else:
+        c = SAMPLE_BYTES_PER_ARC.get(scenario.drivers.distribution, 16.0)
+        per_driver = AGENT_BYTES + 9 * t + max(c * a, 4 * a + 8 * n + 4 * t, 27 * t)
     platform = scenario.platform
     copies = 1 + (len(platform.bilevel.levels) if platform.policy == "bilevel" else 0)
     history_days = (platform.chance.requirement_days

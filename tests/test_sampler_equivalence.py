@@ -1,0 +1,33 @@
+"""Smoke test of analysis/sampler_equivalence.py (the compiled sampler vs the numpy reference)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _study():
+    path = ROOT / "analysis" / "sampler_equivalence.py"
+    spec = importlib.util.spec_from_file_location("sampler_equivalence", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_sampler_equivalence_quick(capsys):
+    mod = _study()
+    out = mod.main(["--scenario", "tiny", "--days", "2", "--replications", "2", "--quiet"])
+    assert out["seeds"] == [1, 2]
+    profit = out["metrics"]["profit"]
+    lo, hi = profit["ci95"]
+    assert lo <= profit["difference"] <= hi
+    assert profit["difference"] == pytest.approx(profit["compiled_mean"] - profit["numpy_mean"], abs=1e-5)
+    assert 0.0 <= profit["p_value"] <= 1.0
+    assert out["plugged_by_hour"]["mean_plugged_compiled"] > 0
+    assert '"plugged_by_hour"' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        mod.main(["--replications", "1"])
