@@ -41,12 +41,12 @@ def test_philox_known_answers(ctr, key, expected):
 
 @pytest.mark.parametrize("words", [4, 8, 64])
 def test_stream_fill_is_philox_block_by_block_across_refills(words):
-    ctx, buf, lanes = philox.stream_arrays(words)
+    ctx, buf, keys = philox.stream_arrays(words)
     driver = 2**32 + 5  # both driver words are used
-    philox.stream_start(ctx, buf, lanes, 11, 22, driver, 3)
+    philox.stream_start(ctx, buf, keys, 11, 22, driver, 3)
     got = [buf.copy()]
     for _ in range(80 // words):
-        philox.stream_fill(ctx, buf, lanes)
+        philox.stream_fill(ctx, buf, keys)
         got.append(buf.copy())
     seq = np.concatenate(got)
     ref = [w for j in range(seq.size // 4) for w in philox.philox4x32_10(j, 5, 1, 3, 11, 22)]

@@ -6,7 +6,10 @@ No module of v2gsim touches global random state. A run's root sequence is
 adding a component never shifts the others' streams. The components (:data:`COMPONENTS`):
 
 * ``fleet`` - initial states of charge;
-* ``drivers`` - sampled arc utilities (path choices);
+* ``drivers`` - sampled arc utilities (path choices): with the compiled sampler each cluster draws
+  two 32-bit key words a day from it, and driver j's utilities are the Philox4x32-10 stream of
+  (key, j) (:mod:`v2gsim.behavior.philox`), so they do not depend on threads or chunking; with
+  ``drivers.sampler = "numpy"`` the utilities are drawn from it directly;
 * ``agc`` - synthetic AGC days;
 * ``prices`` - synthetic regulation prices;
 * ``policy`` - the generator a platform policy is given (the built-in policies draw nothing);

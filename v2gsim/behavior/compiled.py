@@ -87,7 +87,7 @@ def _kernel(k0: int, k1: int, dist: int, mean: np.ndarray, sigma: np.ndarray, or
     """
     ctx = np.zeros(5, dtype=np.uint64)
     buf = np.empty(words, dtype=np.uint32)
-    lanes = np.empty((4, words // 4), dtype=np.uint32)
+    keys = np.zeros((2, 10), dtype=np.uint32)
     n_nodes = in_ptr.size - 1
     v = np.empty((mean.size, _LANES), dtype=np.float32)
     best = np.zeros((n_nodes, _LANES), dtype=np.float32)
@@ -97,7 +97,7 @@ def _kernel(k0: int, k1: int, dist: int, mean: np.ndarray, sigma: np.ndarray, or
         n_lanes = min(_LANES, hi - i0)
         for lane in range(n_lanes):
             i = i0 + lane
-            pos = stream_start(ctx, buf, lanes, k0, k1, i, _PURPOSE_UTILITIES)
+            pos = stream_start(ctx, buf, keys, k0, k1, i, _PURPOSE_UTILITIES)
             for a in range(mean.size):
                 if dist == 0:
                     ok = False
@@ -106,11 +106,11 @@ def _kernel(k0: int, k1: int, dist: int, mean: np.ndarray, sigma: np.ndarray, or
                     if ok:
                         pos += 1
                     else:
-                        x, pos = stream_normal(ctx, buf, lanes, pos)
+                        x, pos = stream_normal(ctx, buf, keys, pos)
                     z = np.float32(x)
                 else:
                     if pos >= n_buf:
-                        w, pos = stream_word(ctx, buf, lanes, pos)
+                        w, pos = stream_word(ctx, buf, keys, pos)
                     else:
                         w = buf[pos]
                         pos += 1

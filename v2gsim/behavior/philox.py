@@ -41,8 +41,6 @@ _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
 _W0 = np.uint64(0x9E3779B9)
 _W1 = np.uint64(0xBB67AE85)
-_W0_32 = np.uint32(0x9E3779B9)
-_W1_32 = np.uint32(0xBB67AE85)
 _MASK = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 
@@ -128,85 +126,82 @@ STREAM_BUFFER = 64
 
 
 def stream_arrays(words: int = STREAM_BUFFER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scratch of one stream: ``ctx`` (5,) uint64, ``buf`` (words,) and ``lanes`` (4, words // 4) uint32.
+    """Scratch of one stream: ``ctx`` (5,) uint64, ``buf`` (words,) uint32 and ``keys`` (2, 10) uint32.
 
-    ``words`` must be a positive multiple of 4. ``ctx`` is ``[k0, k1, driver, purpose, next_block]``.
+    ``words`` must be a positive multiple of 4. ``ctx`` is ``[k0, k1, driver, purpose, next_block]``;
+    ``keys`` holds the ten round keys of ``(k0, k1)`` (filled by :func:`stream_start`).
     """
     if words < 4 or words % 4:
         raise ValueError(f"a stream buffers a positive multiple of 4 words, got {words}")
     return (np.zeros(5, dtype=np.uint64), np.zeros(words, dtype=np.uint32),
-            np.zeros((4, words // 4), dtype=np.uint32))
+            np.zeros((2, 10), dtype=np.uint32))
 
 
 @numba.njit(cache=True, nogil=True)
-def stream_fill(ctx: np.ndarray, buf: np.ndarray, lanes: np.ndarray) -> None:
+def stream_fill(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray) -> None:
     """Fill ``buf`` with the next ``buf.size // 4`` blocks of the stream ``ctx``.
 
     Word ``w`` of the stream is output ``w mod 4`` of Philox4x32-10 on the counter
-    ``(w // 4, driver mod 2^32, driver // 2^32, purpose)`` under the key ``(k0, k1)`` of ``ctx``.
-    The blocks are computed side by side in the uint32 ``lanes`` (one row per counter word), so
-    the compiler vectorizes the rounds (32 x 32 -> 64-bit products); the result equals
-    :func:`philox4x32_10` block by block.
+    ``(w // 4, driver mod 2^32, driver // 2^32, purpose)`` under the key ``(k0, k1)`` of ``ctx``,
+    whose round keys are ``keys``. Each block's ten rounds are straight-line code over uint32
+    words (32 x 32 -> 64-bit products), so the compiler vectorizes the loop over blocks; the result
+    equals :func:`philox4x32_10` block by block.
     """
     nb = buf.size // 4
-    c0, c1, c2, c3 = lanes[0], lanes[1], lanes[2], lanes[3]
     d_lo = np.uint32(ctx[2] & _MASK)
     d_hi = np.uint32(ctx[2] >> _S32)
     purpose = np.uint32(ctx[3])
     j0 = ctx[4]
     for j in range(nb):
-        c0[j] = np.uint32((j0 + np.uint64(j)) & _MASK)
-        c1[j] = d_lo
-        c2[j] = d_hi
-        c3[j] = purpose
-    k0 = np.uint32(ctx[0])
-    k1 = np.uint32(ctx[1])
-    for _ in range(10):
-        for j in range(nb):
-            p0 = _M0 * np.uint64(c0[j])
-            p1 = _M1 * np.uint64(c2[j])
-            n0 = np.uint32(p1 >> _S32) ^ c1[j] ^ k0
-            n2 = np.uint32(p0 >> _S32) ^ c3[j] ^ k1
-            c0[j] = n0
-            c1[j] = np.uint32(p1 & _MASK)
-            c2[j] = n2
-            c3[j] = np.uint32(p0 & _MASK)
-        k0 = np.uint32(k0 + _W0_32)
-        k1 = np.uint32(k1 + _W1_32)
-    for j in range(nb):
-        buf[4 * j] = c0[j]
-        buf[4 * j + 1] = c1[j]
-        buf[4 * j + 2] = c2[j]
-        buf[4 * j + 3] = c3[j]
+        c0 = np.uint32((j0 + np.uint64(j)) & _MASK)
+        c1 = d_lo
+        c2 = d_hi
+        c3 = purpose
+        for r in range(10):
+            p0 = _M0 * np.uint64(c0)
+            p1 = _M1 * np.uint64(c2)
+            n0 = np.uint32(p1 >> _S32) ^ c1 ^ keys[0, r]
+            n2 = np.uint32(p0 >> _S32) ^ c3 ^ keys[1, r]
+            c0 = n0
+            c1 = np.uint32(p1 & _MASK)
+            c2 = n2
+            c3 = np.uint32(p0 & _MASK)
+        buf[4 * j] = c0
+        buf[4 * j + 1] = c1
+        buf[4 * j + 2] = c2
+        buf[4 * j + 3] = c3
     ctx[4] = j0 + np.uint64(nb)
 
 
 @numba.njit(cache=True, nogil=True)
-def stream_start(ctx: np.ndarray, buf: np.ndarray, lanes: np.ndarray, k0: int, k1: int,
+def stream_start(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, k0: int, k1: int,
                  driver: int, purpose: int) -> int:
-    """Start the stream of ``driver`` under key (k0, k1): fills ``buf``, returns the position 0."""
+    """Start the stream of ``driver`` under key (k0, k1): fills ``keys`` and ``buf``, returns 0."""
+    for r in range(10):
+        keys[0, r] = np.uint32((np.uint64(k0) + np.uint64(r) * _W0) & _MASK)
+        keys[1, r] = np.uint32((np.uint64(k1) + np.uint64(r) * _W1) & _MASK)
     ctx[0] = k0
     ctx[1] = k1
     ctx[2] = driver
     ctx[3] = purpose
     ctx[4] = 0
-    stream_fill(ctx, buf, lanes)
+    stream_fill(ctx, buf, keys)
     return 0
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def stream_word(ctx: np.ndarray, buf: np.ndarray, lanes: np.ndarray, pos: int) -> tuple[int, int]:
+def stream_word(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) -> tuple[int, int]:
     """Next 32-bit word of the stream and the new position (refills ``buf`` when it is used up)."""
     if pos >= buf.size:
-        stream_fill(ctx, buf, lanes)
+        stream_fill(ctx, buf, keys)
         pos = 0
     return buf[pos], pos + 1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def stream_uniform(ctx: np.ndarray, buf: np.ndarray, lanes: np.ndarray, pos: int) -> tuple[float, int]:
+def stream_uniform(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) -> tuple[float, int]:
     """Uniform draw in the open interval (0, 1) on a 2^-24 grid (one word) and the new position."""
-    w, pos = stream_word(ctx, buf, lanes, pos)
+    w, pos = stream_word(ctx, buf, keys, pos)
     return (float(w >> np.uint64(8)) + 0.5) * _U24, pos
 
 
@@ -222,10 +217,10 @@ def ziggurat_fast(w: int) -> tuple[bool, float]:
 
 
 @numba.njit(cache=True, nogil=True)
-def stream_normal(ctx: np.ndarray, buf: np.ndarray, lanes: np.ndarray, pos: int) -> tuple[float, int]:
+def stream_normal(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) -> tuple[float, int]:
     """Standard normal draw by the 256-layer ziggurat (module docstring) and the new position."""
     while True:
-        w, pos = stream_word(ctx, buf, lanes, pos)
+        w, pos = stream_word(ctx, buf, keys, pos)
         ok, x = ziggurat_fast(w)
         if ok:
             return x, pos
@@ -233,11 +228,11 @@ def stream_normal(ctx: np.ndarray, buf: np.ndarray, lanes: np.ndarray, pos: int)
         neg = (w >> np.uint64(8)) & np.uint64(1)
         if idx == 0:  # the tail beyond r (Marsaglia's exponential rejection)
             while True:
-                u1, pos = stream_uniform(ctx, buf, lanes, pos)
-                u2, pos = stream_uniform(ctx, buf, lanes, pos)
+                u1, pos = stream_uniform(ctx, buf, keys, pos)
+                u2, pos = stream_uniform(ctx, buf, keys, pos)
                 xt = -math.log(u1) * _INV_R
                 if -2.0 * math.log(u2) >= xt * xt:
                     return (-(_R + xt) if neg else _R + xt), pos
-        u, pos = stream_uniform(ctx, buf, lanes, pos)
+        u, pos = stream_uniform(ctx, buf, keys, pos)
         if _FN[idx] + u * (_FN[idx - 1] - _FN[idx]) < math.exp(-0.5 * x * x):
             return x, pos
