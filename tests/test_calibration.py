@@ -155,3 +155,35 @@ def test_input_validation():
     with pytest.raises(ValueError, match="either"):
         calibrate(B, f, [0.5, 0.5], sigma=[1.0, 1.0], sigma_map=np.eye(2))
     np.testing.assert_array_equal(tie_map([3, 1, 3]), [[0, 1], [1, 0], [0, 1]])
+
+
+@pytest.mark.parametrize("seed", [0, 6])
+def test_reused_program_equals_fresh_problems(seed):
+    """The cached, re-parameterized stages (program.py) give the fresh problems' answer, for
+    several observations solved one after the other on the same program (data refilled)."""
+    from v2gsim.behavior.calibration.program import calibration_program
+
+    rng = np.random.default_rng(seed)
+    B, f = random_dag(rng, 7, 6)
+    m = B.shape[1]
+    sigma = rng.uniform(0.5, 3.0, m)
+    free = np.arange(0, m, 2)
+    mu_map = np.eye(m)[:, free]
+    for k in range(3):  # same structure, new data each time
+        mu = rng.uniform(-4, 4, m)
+        y_hat = solve_persistency(B, f, mu, sigma, method="newton").y
+        offset = np.where(np.isin(np.arange(m), free), 0.0, mu + 0.3 * k)
+        kw = {"mu_map": mu_map, "mu_offset": offset, "sigma": sigma, "polish": False}
+        fast = calibrate(B, f, y_hat, reuse=True, **kw)
+        ref = calibrate(B, f, y_hat, reuse=False, **kw)
+        assert fast.epsilon_socp == pytest.approx(ref.epsilon_socp, abs=1e-6)
+        np.testing.assert_allclose(fast.mu, ref.mu, atol=1e-5)
+        np.testing.assert_allclose(fast.epsilon, ref.epsilon, atol=1e-6)
+    # with a reference arc and the min-norm selection (not identified: every arc free)
+    y_hat = solve_persistency(B, f, mu, sigma, method="newton").y
+    kw = {"sigma": sigma, "reference_arc": 0, "reference_value": 2.0, "polish": False}
+    fast, ref = calibrate(B, f, y_hat, reuse=True, **kw), calibrate(B, f, y_hat, reuse=False, **kw)
+    assert fast.mu[0] == pytest.approx(2.0, abs=1e-6)
+    np.testing.assert_allclose(fast.mu, ref.mu, atol=1e-4)
+    net = network_arrays(B, f)
+    assert calibration_program(net, mu_map, None) is calibration_program(net, mu_map, None)

@@ -24,6 +24,7 @@ from v2gsim.behavior.calibration.kkt import (
     parameterisation,
     polish_kkt,
 )
+from v2gsim.behavior.calibration.program import calibration_program
 from v2gsim.behavior.persistency.arrays import (
     NetworkArrays,
     as_network,
@@ -198,14 +199,13 @@ def _solve_stages(
 
 
 def _solution(
-    st: _EpsilonStage, net: NetworkArrays, yh: NDArray, par: Parameterisation,
-    reference_arc: int | None, reference_value: float, polish: bool,
+    theta_mu: NDArray, theta_sig: NDArray, rho: NDArray, net: NetworkArrays, yh: NDArray,
+    par: Parameterisation, reference_arc: int | None, reference_value: float, polish: bool,
 ) -> tuple[NDArray, NDArray, NDArray, bool]:
-    """``(θμ, θσ, ρ, polished)`` of the solved stages, projected onto the KKT set if ``polish``."""
-    theta_mu = np.asarray(st.th_mu.value, float)
-    theta_sig = np.asarray(st.th_sig.value, float) if st.th_sig is not None else np.zeros(0)
+    """``(θμ, θσ, ρ, polished)`` of the solved stages (``rho`` over the kept nodes), projected onto
+    the KKT set if ``polish``."""
     rho_full = np.zeros(net.n_nodes)
-    rho_full[net.keep] = np.asarray(st.rho.value, float)
+    rho_full[net.keep] = rho
     if polish:
         out = polish_kkt(net, yh, par, reference_arc, reference_value, theta_mu, theta_sig, rho_full)
         if out is not None:
@@ -231,6 +231,7 @@ def calibrate(
     flow_tol: float = 1e-6,
     solver: str | None = None,
     solver_options: dict[str, Any] | None = None,
+    reuse: bool = True,
 ) -> CalibrationResult:
     """Calibrate (μ, σ) from observed persistencies by inverse optimisation (C1)-(C4).
 
@@ -256,6 +257,9 @@ def calibrate(
         flow_tol: tolerance of the feasibility check of ``ŷ``.
         solver: cvxpy solver (default Clarabel).
         solver_options: extra options for the solve.
+        reuse: with a known ``sigma``, solve the cached, re-parameterized stages of
+            :func:`~v2gsim.behavior.calibration.program.calibration_program` (built once per
+            network and map); False builds both stages afresh (the reference path).
 
     Returns:
         The :class:`CalibrationResult`.
@@ -269,16 +273,25 @@ def calibrate(
     yh = _check_observation(net, y_hat, flow_tol)
     par = parameterisation(net.n_arcs, mu_map, mu_offset, sigma, sigma_map)
     _check_options(net.n_arcs, sigma, reference_arc, selection)
-    st = _epsilon_stage(net, yh, par, reference_arc, reference_value)
     ident = identify(net, yh, par, reference_arc, reference_value, 1e-9)
     what = f"calibration SOCP ({net.n_nodes} nodes, {net.n_arcs} arcs)"
-    status, eps_star = _solve_stages(
-        st, par, what, solver_settings(solver, solver_options),
-        selection == "min_norm" and not (ident.identified and ident.consistent), reference_value,
-        theta_prior,
-    )
+    select = selection == "min_norm" and not (ident.identified and ident.consistent)
+    settings = solver_settings(solver, solver_options)
+    if reuse and par.Msig.shape[1] == 0:
+        prior = np.zeros(par.Mmu.shape[1]) if theta_prior is None else np.asarray(theta_prior[0], float)
+        prog = calibration_program(net, par.Mmu, reference_arc)
+        status, eps_star, th_mu, rho = prog.solve(yh, par.mmu, par.msig, reference_value, select,
+                                                  prior, settings, what)
+        th_sig = np.zeros(0)
+    else:
+        st = _epsilon_stage(net, yh, par, reference_arc, reference_value)
+        status, eps_star = _solve_stages(st, par, what, settings, select, reference_value, theta_prior)
+        th_mu = np.asarray(st.th_mu.value, float)
+        th_sig = np.asarray(st.th_sig.value, float) if st.th_sig is not None else np.zeros(0)
+        rho = np.asarray(st.rho.value, float)
     theta_mu, theta_sig, rho_full, polished = _solution(
-        st, net, yh, par, reference_arc, reference_value, polish and eps_star <= polish_tol
+        th_mu, th_sig, rho, net, yh, par, reference_arc, reference_value,
+        polish and eps_star <= polish_tol,
     )
     mu_v = par.Mmu @ theta_mu + par.mmu
     sig_v = np.clip(par.Msig @ theta_sig + par.msig, 0.0, None)
