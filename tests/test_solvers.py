@@ -150,3 +150,15 @@ def test_no_solution_at_a_time_limit_is_a_solver_error() -> None:
         solve_checked(prob, "SCIP", name="hurried", scip_params={"limits/time": 0.0})
     assert err.value.status == "timelimit" and "hurried" in str(err.value)
     assert err.value.dual_bound is None  # SCIP proved nothing yet (its bound is "infinity")
+
+
+def test_quiet_highs_prints_no_banner():
+    import subprocess
+    import sys
+
+    code = ("from v2gsim.optimize.solvers.highs import quiet_highs\n"
+            "h = quiet_highs(); g = quiet_highs()\n"
+            "print('after', h.getOptionValue('output_flag')[1], g.getOptionValue('output_flag')[1])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HiGHS" not in out.stdout and "HiGHS" not in out.stderr
+    assert out.stdout.strip() == "after False False"

@@ -36,6 +36,7 @@ from v2gsim.optimize.robust.feedback_lp import FeedbackSpec, solve_feedback
 from v2gsim.optimize.robust.paths import EnergyPaths, box_paths, scenario_paths
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations, RobustPlan
 from v2gsim.optimize.solvers.errors import InfeasibleError
+from v2gsim.optimize.solvers.highs import quiet_highs
 
 __all__ = ["RobustPlan", "RobustPlanner"]
 
@@ -142,8 +143,7 @@ class RobustPlanner:
         lp.row_lower_, lp.row_upper_ = lo, hi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = quiet_highs()
         h.passModel(lp)
         self._h, self._e = h, e
 

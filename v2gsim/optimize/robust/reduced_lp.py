@@ -19,6 +19,7 @@ import numpy as np
 
 from v2gsim.optimize.robust.assumptions import check_inputs, violated_assumptions
 from v2gsim.optimize.robust.reduced import ProfitabilityResult, _unique, gammas
+from v2gsim.optimize.solvers.highs import quiet_highs
 
 __all__ = ["ReducedLP", "profitability_lp"]
 
@@ -37,8 +38,7 @@ class ReducedLP:
         self.business = business
         self.tol = tol
         self.n_cols = 4 + (6 if business == "PC" else 0)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = quiet_highs()
         inf = highspy.kHighsInf
         h.addVars(self.n_cols, np.zeros(self.n_cols), np.full(self.n_cols, inf))
         # rows 0, 1: robust counterpart (12)
