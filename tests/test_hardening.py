@@ -447,3 +447,15 @@ def test_headroom_without_capability_is_an_input_error(capsys, tmp_path, policy)
                "--no-figures", "--set", f'platform.policy="{policy}"',
                "--set", 'platform.chance.capability="charger"'])
     assert rc == 0
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    (['sessions.enabled=false'], "sessions.enabled"),
+    (['sessions.model="paths"', 'sessions.place="home"'], "sessions.model"),
+    (['market.energy.source="none"'], "market.energy.source"),
+])
+def test_robust_policy_inputs_are_checked_at_validation(capsys, overrides, field):
+    """Found by the fuzz script: these used to escape as a ValueError when the model was built."""
+    rc, lines = _validate(capsys, "bianchi2023_parking", *overrides)
+    assert rc == 2 and len(lines) == 1
+    assert f": {field}: policy 'robust'" in lines[0]

@@ -38,5 +38,7 @@ def test_outside_box_violations_reported():
 
 
 def test_needs_energy_prices():
-    with pytest.raises(ValueError, match=r"market\.energy"):
+    from v2gsim.config.base import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"market\.energy\.source: policy 'robust'"):
         _run(['market.energy.source="none"'], days=1)

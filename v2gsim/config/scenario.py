@@ -115,7 +115,23 @@ class Scenario(Strict):
         s = self.sessions
         if s.enabled and s.model == "paths" and s.place not in places:
             raise ValueError(f"sessions.place {s.place!r} is not in [network]; allowed: {places}")
+        self._check_policy_inputs()
         return self
+
+    def _check_policy_inputs(self) -> None:
+        """Sections a policy cannot run without (seed 004's ``robust``: sessions and energy prices)."""
+        if self.platform.policy != "robust":
+            return
+        s = self.sessions
+        if not s.enabled:
+            raise field_error("sessions.enabled", "policy 'robust' plans the sessions of a site: "
+                              "set sessions.enabled = true with model = 'preset' or 'parametric'")
+        if s.model not in ("preset", "parametric"):
+            raise field_error("sessions.model", f"policy 'robust' needs model = 'preset' or "
+                              f"'parametric' (it samples the declared sessions), got {s.model!r}")
+        if self.market.energy.source == "none":
+            raise field_error("market.energy.source", "policy 'robust' prices the day-ahead plan: "
+                              "allowed: synthetic, gme, pjm_lmp, tou (not 'none')")
 
     def cluster_networks(self) -> list[tuple[str, float, NetworkConfig]]:
         """``(name, share, network template)`` per driver cluster (one when none is declared)."""
