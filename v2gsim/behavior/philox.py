@@ -9,7 +9,7 @@ threads, in any order. The implementation is checked against the Random123 known
 
 Standard normals use the ziggurat method of Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000) with
 256 layers of equal area and a 32-bit word per attempt: 8 bits choose the layer, 1 bit the sign and
-23 bits the abscissa (separate bits, unlike the original SHR3 variant). About 99 % of the draws
+23 bits the abscissa (separate bits, unlike the original SHR3 variant). 98.5 % of the draws
 take one word and no transcendental function; the wedge and tail rejections take further words of
 the same driver's stream. The method is exact (the tables only decide acceptance; the accepted
 points are uniform under the density), up to the 23-bit grid of the abscissa.
@@ -207,7 +207,7 @@ def stream_uniform(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int)
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def ziggurat_fast(w: int) -> tuple[bool, float]:
-    """The ziggurat's one-word test: (accepted, signed abscissa). About 99 % of words are accepted."""
+    """The ziggurat's one-word test: (accepted, signed abscissa); 98.5 % of words are accepted."""
     idx = w & np.uint64(0xFF)
     mag = w >> np.uint64(9)
     x = float(mag) * _WN[idx]
