@@ -249,10 +249,12 @@ class _ChainPolicy:
         refresh: recompute the W of a node when its triple rows are at most this fraction of the
             rows of the W it inherited (0: only at the root; 1: at every node); otherwise the
             inherited W are re-masked (valid, as the box only shrinks).
+        deadline: no new W after this ``time.perf_counter()`` value (the search stops then).
     """
 
     on: bool = True
     refresh: float = 0.5
+    deadline: float = np.inf
 
 
 def _chain_state(
@@ -260,7 +262,7 @@ def _chain_state(
     W: NDArray[np.float64] | None, W_rows: int, policy: _ChainPolicy,
 ) -> tuple[NDArray[np.float64] | None, int]:
     """The chain W to use at this node: inherited, or recomputed per the policy (T >= 2 only)."""
-    if not policy.on or dom.shape[0] < 2 or inc.prunes(bnd.ub):
+    if not policy.on or dom.shape[0] < 2 or inc.prunes(bnd.ub) or time.perf_counter() > policy.deadline:
         return W, W_rows
     rows = chain_rows(dom)
     if W is None or rows <= policy.refresh * W_rows:
@@ -418,7 +420,7 @@ def branch_and_bound(
         exhausted).
     """
     ev0 = ld.evaluations
-    policy = _ChainPolicy(chain, chain_refresh)
+    policy = _ChainPolicy(chain, chain_refresh, deadline)
     if incumbent is None:
         idx0 = np.zeros(ld.hours, dtype=np.int64)
         incumbent = SearchResult(levels_idx=idx0, value=ld.point(idx0)[0], upper_bound=np.inf)
