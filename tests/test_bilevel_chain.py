@@ -22,28 +22,33 @@ from v2gsim.optimize.bilevel.chain import chain_bounds, chain_dp, chain_rows, co
 from v2gsim.optimize.bilevel.search import branch_and_bound, coordinate_search
 
 
-def test_chain_dp_matches_enumeration() -> None:
-    rng = np.random.default_rng(3)
-    for T, H in ((2, 3), (4, 3), (5, 2)):
-        W = rng.normal(size=(T, H, H, H))
-        W[rng.uniform(size=W.shape) < 0.15] = -np.inf
-        W[0] = W[0, :1].copy()  # dummy neighbours at the ends
-        W[T - 1] = W[T - 1, :, :, :1].copy()
+def _window_index(seq: list[int], t: int, r: int, H: int) -> int:
+    """Flat W index of hour t's window levels (hours outside the day at level 0)."""
+    T = len(seq)
+    levels = [seq[k] if 0 <= k < T else 0 for k in range(t - r, t + r + 1)]
+    return int(np.ravel_multi_index(tuple(levels), (H,) * (2 * r + 1)))
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_chain_dp_matches_enumeration(radius: int) -> None:
+    rng = np.random.default_rng(3 + radius)
+    for T, H in ((2, 3), (4, 3), (6, 2)):
+        W = rng.normal(size=(T, H ** (2 * radius + 1)))
+        dom = rng.uniform(size=(T, H)) < 0.7
+        dom[np.arange(T), rng.integers(H, size=T)] = True
         best = np.full((T, H), -np.inf)
         top = -np.inf
-        for seq in itertools.product(range(H), repeat=T):
-            v = sum(W[t, seq[max(t - 1, 0)] if t else 0, seq[t], seq[t + 1] if t < T - 1 else 0]
-                    for t in range(T))
+        for seq in itertools.product(*[np.flatnonzero(d) for d in dom]):
+            v = sum(W[t, _window_index(list(seq), t, radius, H)] for t in range(T))
             top = max(top, v)
             for t in range(T):
                 best[t, seq[t]] = max(best[t, seq[t]], v)
-        ub, L, path = chain_dp(W)
+        ub, L, path = chain_dp(W, dom, radius)
         assert ub == pytest.approx(top, abs=1e-12)
         np.testing.assert_allclose(L, best, atol=1e-12)
-        if np.isfinite(top):
-            p = [int(x) for x in path]
-            val = sum(W[t, p[t - 1] if t else 0, p[t], p[t + 1] if t < T - 1 else 0] for t in range(T))
-            assert val == pytest.approx(top, abs=1e-12)
+        p = [int(x) for x in path]
+        assert all(dom[t, p[t]] for t in range(T))
+        assert sum(W[t, _window_index(p, t, radius, H)] for t in range(T)) == pytest.approx(top, abs=1e-12)
 
 
 def _random_domain(rng: np.random.Generator, inst: BilevelInstance, root: bool) -> np.ndarray:
@@ -72,19 +77,16 @@ def _box_values(prob: BilevelProblem, dom: np.ndarray) -> tuple[np.ndarray, np.n
     return idx, vt
 
 
-def _check_box(prob: BilevelProblem, dom: np.ndarray, W: np.ndarray) -> None:
+def _check_box(prob: BilevelProblem, dom: np.ndarray, W: np.ndarray, radius: int) -> None:
     ld = prob._ld
-    T = dom.shape[0]
+    T, H = dom.shape
     idx, vt = _box_values(prob, dom)
     V = vt.sum(axis=1)
     scale = 1e-9 * max(1.0, float(np.abs(V).max()))
-    t = np.arange(T)
-    a = np.where(t > 0, idx[:, np.maximum(t - 1, 0)], 0)
-    c = np.where(t < T - 1, idx[:, np.minimum(t + 1, T - 1)], 0)
-    Wv = W[t[None, :], a, idx, c]
+    Wv = np.array([[W[t, _window_index(list(row), t, radius, H)] for t in range(T)] for row in idx])
     assert np.all(vt <= Wv + scale), "an hour's value exceeds its chain bound"
     bnd = node_bounds(ld, dom, None, None)
-    ub, L, _ = combine(np.where(dom, bnd.U, -np.inf), dom, W)
+    ub, L, _ = combine(np.where(dom, bnd.U, -np.inf), dom, W, radius)
     assert ub >= V.max() - scale
     for tt in range(T):
         for h in np.flatnonzero(dom[tt]):
@@ -98,13 +100,14 @@ def test_chain_bound_is_valid_on_tiny_instances(seed: int) -> None:
     prob._ld.nu = prob._nu()
     rng = np.random.default_rng(100 + seed)
     for k in range(3):
+        radius = 1 + k % 2
         dom = _random_domain(rng, inst, root=k == 0)
-        cb = chain_bounds(prob._ld, dom, None, None)
-        assert chain_rows(dom) > 0
-        _check_box(prob, dom, cb.W)
+        cb = chain_bounds(prob._ld, dom, None, None, radius)
+        assert cb.radius == radius and chain_rows(dom, radius) > 0
+        _check_box(prob, dom, cb.W, radius)
         sub = dom & _random_domain(rng, inst, root=False)  # a smaller box: the masked W stay valid
         if sub.any(axis=1).all():
-            _check_box(prob, sub, mask_chain(cb.W, sub))
+            _check_box(prob, sub, mask_chain(cb.W, sub, radius), radius)
 
 
 @pytest.mark.parametrize("seed", [0, 5, 11])
@@ -115,7 +118,7 @@ def test_chain_bound_is_valid_where_rebates_pay(seed: int) -> None:
     rng = np.random.default_rng(200 + seed)
     for k in range(2):
         dom = _random_domain(rng, inst, root=k == 0)
-        _check_box(prob, dom, chain_bounds(prob._ld, dom, None, None).W)
+        _check_box(prob, dom, chain_bounds(prob._ld, dom, None, None, 1 + k).W, 1 + k)
 
 
 def test_chain_bound_tightens_the_root_of_a_hard_instance() -> None:
@@ -140,8 +143,9 @@ def test_branch_and_bound_with_and_without_chain_agree(seed: int) -> None:
     ld = prob._ld
     ld.nu = prob._nu()
     bf = prob.solve("brute_force")
-    for chain in (False, True):
-        res = branch_and_bound(ld, None, rel_gap=1e-9, chain=chain, chain_refresh=1.0)
+    for chain, radius in ((False, 1), (True, 1), (True, 3)):
+        res = branch_and_bound(ld, None, rel_gap=1e-9, chain=chain, chain_refresh=1.0,
+                               chain_radius=radius)
         assert res.status == "optimal"
         assert res.value == pytest.approx(bf.objective, rel=1e-7)
         assert res.upper_bound >= bf.objective - 1e-9 * abs(bf.objective)

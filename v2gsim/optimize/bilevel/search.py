@@ -160,6 +160,7 @@ class _Node:
     rho_hi: list[NDArray] | None = field(compare=False, default=None)
     W: NDArray[np.float64] | None = field(compare=False, default=None)
     W_rows: int = field(compare=False, default=0)
+    W_radius: int = field(compare=False, default=1)
 
 
 @dataclass
@@ -238,6 +239,7 @@ class _Bounded:
     L: NDArray[np.float64]
     W: NDArray[np.float64] | None
     W_rows: int
+    W_radius: int
 
 
 @dataclass(frozen=True)
@@ -250,24 +252,36 @@ class _ChainPolicy:
             rows of the W it inherited (0: only at the root; 1: at every node); otherwise the
             inherited W are re-masked (valid, as the box only shrinks).
         deadline: no new W after this ``time.perf_counter()`` value (the search stops then).
+        max_radius: widest window radius; a node gets the widest whose rows fit in ``budget``
+            (deep nodes have small domains, so wider windows become affordable).
+        budget: row budget of a W with radius > 1.
     """
 
     on: bool = True
     refresh: float = 0.5
     deadline: float = np.inf
+    max_radius: int = 1
+    budget: int = 3000
+
+    def radius(self, dom: NDArray[np.bool_]) -> int:
+        """The widest window (radius <= ``max_radius``) with at most ``budget`` rows; at least 1."""
+        r = 1
+        while r < self.max_radius and chain_rows(dom, r + 1) <= self.budget:
+            r += 1
+        return r
 
 
 def _chain_state(
     ld: LeaderData, inc: _Incumbent, dom: NDArray[np.bool_], bnd: NodeBounds,
-    W: NDArray[np.float64] | None, W_rows: int, policy: _ChainPolicy,
-) -> tuple[NDArray[np.float64] | None, int]:
-    """The chain W to use at this node: inherited, or recomputed per the policy (T >= 2 only)."""
+    W: tuple[NDArray[np.float64] | None, int, int], policy: _ChainPolicy,
+) -> tuple[NDArray[np.float64] | None, int, int]:
+    """The chain ``(W, rows, radius)`` to use at this node: inherited, or recomputed per the policy."""
     if not policy.on or dom.shape[0] < 2 or inc.prunes(bnd.ub) or time.perf_counter() > policy.deadline:
-        return W, W_rows
-    rows = chain_rows(dom)
-    if W is None or rows <= policy.refresh * W_rows:
-        W, W_rows = chain_bounds(ld, dom, bnd.rho_lo, bnd.rho_hi).W, rows
-    return W, W_rows
+        return W
+    r = policy.radius(dom)
+    if W[0] is None or r > W[2] or chain_rows(dom, W[2]) <= policy.refresh * W[1]:
+        return chain_bounds(ld, dom, bnd.rho_lo, bnd.rho_hi, r).W, chain_rows(dom, r), r
+    return W
 
 
 def _bound_node(
@@ -284,7 +298,7 @@ def _bound_node(
     """
     dom = node.dom.copy()
     rho_lo, rho_hi = node.rho_lo, node.rho_hi
-    W, W_rows = node.W, node.W_rows
+    W = (node.W, node.W_rows, node.W_radius)
     rounds = 0
     bnd: NodeBounds | None = None
     first: tuple[list, list] | None = None
@@ -296,10 +310,10 @@ def _bound_node(
             rho_lo, rho_hi = bnd.rho_lo, bnd.rho_hi
             if first is None:
                 first = (bnd.rho_lo, bnd.rho_hi)
-            W, W_rows = _chain_state(ld, inc, dom, bnd, W, W_rows, policy)
+            W = _chain_state(ld, inc, dom, bnd, W, policy)
         assert bnd is not None
         bnd.U = np.where(dom, bnd.U, -np.inf)
-        ub, L, path = combine(bnd.U, dom, W)
+        ub, L, path = combine(bnd.U, dom, W[0], W[2])
         bnd.ub = ub
         _offer_candidates(ld, inc, bnd, path)
         if inc.prunes(bnd.ub):
@@ -314,7 +328,7 @@ def _bound_node(
         dom = keep
         lo_new, hi_new = domain_extremes(dom)
         recompute = bool((lo_old != lo_new).any() or (hi_old != hi_new).any())
-    return _Bounded(dom, bnd, L, W, W_rows), rounds, first
+    return _Bounded(dom, bnd, L, *W), rounds, first
 
 
 def _influence(ld: LeaderData, dom: NDArray[np.bool_], rho_hi: list[NDArray]) -> NDArray[np.float64]:
@@ -385,6 +399,7 @@ def branch_and_bound(
     root_rho: tuple[list[NDArray], list[NDArray]] | None = None,
     chain: bool = True,
     chain_refresh: float = 0.5,
+    chain_radius: int = 1,
 ) -> SearchResult:
     """Exact maximisation of V(s) over s ∈ L^T by branch-and-bound on level domains.
 
@@ -413,6 +428,8 @@ def branch_and_bound(
             separable bound does not prune (its W inherited by the children).
         chain_refresh: recompute a node's chain W when its triple rows are at most this fraction
             of those of the inherited W (0: root only, 1: every node).
+        chain_radius: widest window radius of the chain bound (1: three hours); wider windows
+            are used where their rows fit the budget of :class:`_ChainPolicy`.
 
     Returns:
         A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
@@ -420,7 +437,7 @@ def branch_and_bound(
         exhausted).
     """
     ev0 = ld.evaluations
-    policy = _ChainPolicy(chain, chain_refresh, deadline)
+    policy = _ChainPolicy(chain, chain_refresh, deadline, chain_radius)
     if incumbent is None:
         idx0 = np.zeros(ld.hours, dtype=np.int64)
         incumbent = SearchResult(levels_idx=idx0, value=ld.point(idx0)[0], upper_bound=np.inf)
@@ -459,7 +476,7 @@ def branch_and_bound(
         for d, b in _children(ld, bounded, branching, split):
             if b > inc.value + inc.tol():
                 heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi, bounded.W,
-                                           bounded.W_rows))
+                                           bounded.W_rows, bounded.W_radius))
             else:
                 inc.close(b)
     ub = max([inc.value, inc.closed] + [n.bound for n in heap])
