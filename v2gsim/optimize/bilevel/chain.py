@@ -116,16 +116,6 @@ def _window_batch(
     return S
 
 
-def _taylor_starts(
-    ld: LeaderData, base: NDArray[np.float64], S: NDArray[np.float64], rho: list | None
-) -> list[NDArray[np.float64]] | None:
-    """First-order Newton warm starts ``ρ(base) + ∂ρ/∂s (S − base)`` per cluster (None without ρ)."""
-    if rho is None or any(not f.smooth for f in ld.followers):
-        return rho
-    D = S - base[None, :]
-    return [r[None, :] + D @ f.rho_sensitivity(base, r).T for f, r in zip(ld.followers, rho, strict=True)]
-
-
 def chain_bounds(
     ld: LeaderData, dom: NDArray[np.bool_], rho_lo: list | None, rho_hi: list | None,
     radius: int = 1,
@@ -144,8 +134,8 @@ def chain_bounds(
     s_lo, s_hi = ld.levels[lo], ld.levels[hi]
     t, combo = _window_rows(dom, r)
     S_lo, S_hi = _window_batch(ld, t, combo, s_lo), _window_batch(ld, t, combo, s_hi)
-    Y_lo, _ = ld.responses(S_lo, _taylor_starts(ld, s_lo, S_lo, rho_lo))
-    Y_hi, _ = ld.responses(S_hi, _taylor_starts(ld, s_hi, S_hi, rho_hi))
+    Y_lo, _ = ld.responses(S_lo, ld.taylor_starts(s_lo, S_lo, rho_lo))
+    Y_hi, _ = ld.responses(S_hi, ld.taylor_starts(s_hi, S_hi, rho_hi))
     k = np.arange(len(t))
     nc = len(ld.followers)
     margin = np.full((T, nc), Y_TOL)

@@ -153,6 +153,18 @@ class LeaderData:
         self.evaluations += len(miss) * nc
         return Y, rhos
 
+    def taylor_starts(
+        self, base: NDArray[np.float64], S: NDArray[np.float64], rho: list[NDArray] | None
+    ) -> list[NDArray[np.float64]] | None:
+        """First-order Newton warm starts ``ρ(base) + ∂ρ/∂s (S − base)`` per cluster for a batch S
+        near ``base`` (``rho``: potentials at ``base``; returned unchanged when None or when a
+        follower uses the conic fallback)."""
+        if rho is None or any(not f.smooth for f in self.followers):
+            return rho
+        D = S - base[None, :]
+        return [r[None, :] + D @ f.rho_sensitivity(base, r).T
+                for f, r in zip(self.followers, rho, strict=True)]
+
     def bids(self, Y: NDArray[np.float64]) -> NDArray[np.float64]:
         """Closed-form bids C*_t (kW) for persistencies Y (..., T, n_clusters); 0 where p̄_t <= 0."""
         b, a = mixture_terms(Y, self.M, self.psi)

@@ -161,6 +161,7 @@ class _Node:
     W: NDArray[np.float64] | None = field(compare=False, default=None)
     W_rows: int = field(compare=False, default=0)
     W_radius: int = field(compare=False, default=1)
+    base: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -297,7 +298,7 @@ def _bound_node(
         first bound)``.
     """
     dom = node.dom.copy()
-    rho_lo, rho_hi = node.rho_lo, node.rho_hi
+    rho_lo, rho_hi, base = node.rho_lo, node.rho_hi, node.base
     W = (node.W, node.W_rows, node.W_radius)
     rounds = 0
     bnd: NodeBounds | None = None
@@ -306,8 +307,8 @@ def _bound_node(
     while True:
         if recompute and (rounds < max_rounds or bnd is None):
             rounds += 1
-            bnd = node_bounds(ld, dom, rho_lo, rho_hi)
-            rho_lo, rho_hi = bnd.rho_lo, bnd.rho_hi
+            bnd = node_bounds(ld, dom, rho_lo, rho_hi, base)
+            rho_lo, rho_hi, base = bnd.rho_lo, bnd.rho_hi, (bnd.s_lo, bnd.s_hi)
             if first is None:
                 first = (bnd.rho_lo, bnd.rho_hi)
             W = _chain_state(ld, inc, dom, bnd, W, policy)
@@ -476,7 +477,7 @@ def branch_and_bound(
         for d, b in _children(ld, bounded, branching, split):
             if b > inc.value + inc.tol():
                 heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi, bounded.W,
-                                           bounded.W_rows, bounded.W_radius))
+                                           bounded.W_rows, bounded.W_radius, (bnd.s_lo, bnd.s_hi)))
             else:
                 inc.close(b)
     ub = max([inc.value, inc.closed] + [n.bound for n in heap])
