@@ -23,6 +23,8 @@ and bounded with the Lipschitz constant), and ``Σ_t max_{ℓ∈D_t} U_tℓ`` bo
 (:func:`node_bounds`). The node bounds cut the range [n̲, n̄] into :data:`A_PIECES` slices and use
 on each slice the smallest a over the box ∩ slab (:func:`sliced_hour_bound`; ours, issue #17: the
 bound is very sensitive to a̲ at 400 EVs, 5 % more a̲ moves the root bound by 0.5 %).
+:mod:`v2gsim.optimize.bilevel.chain` tightens these node bounds by fixing a window of consecutive
+hours instead of one (the same box argument outside the window).
 The same box at the root node (all levels, ``lo = 0``, ``hi`` = the top level)
 gives the level-specific bounds ``y̲_cth``, ``ȳ_cth`` of the (B3) rows of the MISOCP
 (:func:`level_bounds`).

@@ -16,8 +16,8 @@ This module maximises V over s ∈ L^T (L the discrete rebate levels) with three
 * :func:`branch_and_bound`: an exact method over level domains D_t ⊆ L. Its bound uses the
   monotone response of the follower (models.md B3, see :mod:`v2gsim.optimize.bilevel.bounds`),
   tightened by the chain bound (:mod:`v2gsim.optimize.bilevel.chain`: the monotone response applied
-  outside a window of three consecutive hours, maximised over level sequences by dynamic
-  programming; ours, issue #17). Its per-level bounds (the best bound with s_t = ℓ) drive the
+  outside a window of 2r + 1 consecutive hours, r = 1 by default, maximised over level sequences
+  by dynamic programming; ours, issue #17). Its per-level bounds (the best bound with s_t = ℓ) drive the
   filtering and the children's bounds, and its maximising sequence is an incumbent candidate.
   Levels whose bound cannot beat the incumbent are filtered from the domains (reduced-cost fixing),
   which shrinks the box and tightens the bound again. The node is then split on the hour with the
