@@ -23,6 +23,8 @@ and bounded with the Lipschitz constant), and ``Σ_t max_{ℓ∈D_t} U_tℓ`` bo
 (:func:`node_bounds`). The node bounds cut the range [n̲, n̄] into :data:`A_PIECES` slices and use
 on each slice the smallest a over the box ∩ slab (:func:`sliced_hour_bound`; ours, issue #17: the
 bound is very sensitive to a̲ at 400 EVs, 5 % more a̲ moves the root bound by 0.5 %).
+:mod:`v2gsim.optimize.bilevel.chain` tightens these node bounds by fixing a window of consecutive
+hours instead of one (the same box argument outside the window).
 The same box at the root node (all levels, ``lo = 0``, ``hi`` = the top level)
 gives the level-specific bounds ``y̲_cth``, ``ȳ_cth`` of the (B3) rows of the MISOCP
 (:func:`level_bounds`).
@@ -64,6 +66,7 @@ class NodeBounds:
         ub: ``Σ_t max_ℓ U_tℓ``, the node's bound on V ($).
         rho_lo: per cluster, potentials at the node's lower corner (warm starts).
         rho_hi: per cluster, potentials at the node's upper corner.
+        s_lo, s_hi: (T,) rebates of the two corners ($).
         cand_idx: level indices of the exactly evaluated candidates (the two corners).
         cand_val: their exact leader values V ($).
     """
@@ -72,6 +75,8 @@ class NodeBounds:
     ub: float
     rho_lo: list[NDArray]
     rho_hi: list[NDArray]
+    s_lo: NDArray[np.float64]
+    s_hi: NDArray[np.float64]
     cand_idx: list[NDArray[np.int64]]
     cand_val: NDArray[np.float64]
 
@@ -216,9 +221,15 @@ def domain_extremes(dom: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[
 
 
 def node_bounds(
-    ld: LeaderData, dom: NDArray[np.bool_], rho_lo: list | None, rho_hi: list | None
+    ld: LeaderData, dom: NDArray[np.bool_], rho_lo: list | None, rho_hi: list | None,
+    base: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> NodeBounds:
-    """Per-(hour, level) upper bounds U_tℓ of a node and exact values of its candidate points."""
+    """Per-(hour, level) upper bounds U_tℓ of a node and exact values of its candidate points.
+
+    ``rho_lo``, ``rho_hi`` are Newton warm starts (per cluster); with ``base``, the rebates at which
+    they were solved (e.g. the parent's corners), the starts are first-order
+    (:meth:`~v2gsim.optimize.bilevel.leader.LeaderData.taylor_starts`).
+    """
     H = dom.shape[1]
     lv = ld.levels
     lo, hi = domain_extremes(dom)
@@ -228,6 +239,8 @@ def node_bounds(
     th, hh = np.nonzero(dom & (np.arange(H)[None, :] != hi[:, None]))
     S_lo = single_hour_changes(s_lo, tl, lv[hl], keep_base=True)
     S_hi = single_hour_changes(s_hi, th, lv[hh], keep_base=True)
+    if base is not None:
+        rho_lo, rho_hi = ld.taylor_starts(base[0], S_lo, rho_lo), ld.taylor_starts(base[1], S_hi, rho_hi)
     Y_lo, r_lo = ld.responses(S_lo, rho_lo)
     Y_hi, r_hi = ld.responses(S_hi, rho_hi)
     nc = len(ld.followers)
@@ -250,6 +263,7 @@ def node_bounds(
     return NodeBounds(
         U=U, ub=ub,
         rho_lo=[r_lo[c][0] for c in range(nc)], rho_hi=[r_hi[c][0] for c in range(nc)],
+        s_lo=s_lo, s_hi=s_hi,
         cand_idx=[lo, hi], cand_val=np.array([v_lo, v_hi]),
     )
 

@@ -410,3 +410,26 @@ class BatchFollower:
         X = np.linalg.solve(H, BDA)
         ADA = np.einsum("tm,km,sm->kts", self.A, d, self.A)
         return ADA - np.swapaxes(BDA, 1, 2) @ X
+
+    def rho_sensitivity(self, s: ArrayLike, rho: ArrayLike) -> NDArray[np.float64]:
+        """Derivative of the optimal potentials in the hourly rebates, (n_nodes, T) ($/$).
+
+        From the optimality condition ``f − B y(λ) = 0`` of (D4): ``∂ρ/∂s = L⁻¹ B D Aᵀ`` on the
+        reduced nodes (0 at the sink), with D and L as in :meth:`jacobian`. Used for first-order
+        warm starts ``ρ(s') ≈ ρ(s) + ∂ρ/∂s (s' − s)`` of batches near one solved vector.
+
+        Args:
+            s: (T,) hourly rebates ($) of the solved vector.
+            rho: (n_nodes,) its potentials.
+        """
+        Sa = np.asarray(s, dtype=float).reshape(1, -1)
+        rho_a = np.asarray(rho, dtype=float).reshape(1, -1)
+        lam = self._lam(rho_a, self.utilities(Sa))
+        h = np.hypot(lam, self.sigma[None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(h > 0, self._weights(h), 0.0)
+        H = self._hessian(np.where(h > 0, h, 1.0))[0]
+        BDA = (self._Bk_T.T * d[0][None, :]) @ self.A.T
+        out = np.zeros((self._n, self.hours))
+        out[self._keep] = np.linalg.solve(H, BDA)
+        return out

@@ -103,8 +103,8 @@ class LeaderData:
         """Hourly persistencies of every cluster for a (K, T) batch of rebates.
 
         Rebate vectors solved before are taken from a cache (at most ``cache_size`` entries; their
-        potentials are then the warm start, not the solution). Only new vectors count in
-        ``evaluations``.
+        potentials are then the warm start, not the solution); rows repeated within the batch are
+        solved once. Only new vectors count in ``evaluations``.
 
         Args:
             S: (K, T) rebates ($ per plugged EV-hour).
@@ -119,14 +119,20 @@ class LeaderData:
         keys = [row.tobytes() for row in S]
         Y = np.empty((K, self.hours, nc))
         rhos = [np.empty((K, f.net.n_nodes)) for f in self.followers]
-        todo = []
+        todo: list[int] = []
+        first: dict[bytes, int] = {}
+        dup: list[tuple[int, int]] = []  # repeated rows of the batch: solved once
         for k, key in enumerate(keys):
             hit = self._cache.get(key)
-            if hit is None:
-                todo.append(k)
-            else:
+            if hit is not None:
                 Y[k] = hit
+            elif key in first:
+                dup.append((k, first[key]))
+            else:
+                first[key] = k
+                todo.append(k)
         miss = np.asarray(todo, dtype=np.int64)
+        hit_rows = np.setdiff1d(np.arange(K), np.concatenate([miss, [d for d, _ in dup]]).astype(np.int64))
         for c, fol in enumerate(self.followers):
             r0 = None if rho0 is None else np.asarray(rho0[c])
             if len(miss):
@@ -134,7 +140,9 @@ class LeaderData:
                 res = fol.solve(S[miss], r0m)
                 Y[miss, :, c] = res.y_hours
                 rhos[c][miss] = res.rho
-            hit_rows = np.setdiff1d(np.arange(K), miss)
+            for k, k0 in dup:
+                Y[k, :, c] = Y[k0, :, c]
+                rhos[c][k] = rhos[c][k0]
             if len(hit_rows):
                 base = fol.base_rho if r0 is None else (r0 if r0.ndim == 1 else r0[hit_rows])
                 rhos[c][hit_rows] = base
@@ -144,6 +152,18 @@ class LeaderData:
             self._cache[keys[k]] = Y[k].copy()
         self.evaluations += len(miss) * nc
         return Y, rhos
+
+    def taylor_starts(
+        self, base: NDArray[np.float64], S: NDArray[np.float64], rho: list[NDArray] | None
+    ) -> list[NDArray[np.float64]] | None:
+        """First-order Newton warm starts ``ρ(base) + ∂ρ/∂s (S − base)`` per cluster for a batch S
+        near ``base`` (``rho``: potentials at ``base``; returned unchanged when None or when a
+        follower uses the conic fallback)."""
+        if rho is None or any(not f.smooth for f in self.followers):
+            return rho
+        D = S - base[None, :]
+        return [r[None, :] + D @ f.rho_sensitivity(base, r).T
+                for f, r in zip(self.followers, rho, strict=True)]
 
     def bids(self, Y: NDArray[np.float64]) -> NDArray[np.float64]:
         """Closed-form bids C*_t (kW) for persistencies Y (..., T, n_clusters); 0 where p̄_t <= 0."""

@@ -14,7 +14,11 @@ This module maximises V over s ∈ L^T (L the discrete rebate levels) with three
   of the best change of every hour), every candidate evaluated exactly with the batched follower.
   A heuristic: no bound.
 * :func:`branch_and_bound`: an exact method over level domains D_t ⊆ L. Its bound uses the
-  monotone response of the follower (models.md B3, see :mod:`v2gsim.optimize.bilevel.bounds`).
+  monotone response of the follower (models.md B3, see :mod:`v2gsim.optimize.bilevel.bounds`),
+  tightened by the chain bound (:mod:`v2gsim.optimize.bilevel.chain`: the monotone response applied
+  outside a window of 2r + 1 consecutive hours, r = 1 by default, maximised over level sequences
+  by dynamic programming; ours, issue #17). Its per-level bounds (the best bound with s_t = ℓ) drive the
+  filtering and the children's bounds, and its maximising sequence is an incumbent candidate.
   Levels whose bound cannot beat the incumbent are filtered from the domains (reduced-cost fixing),
   which shrinks the box and tightens the bound again. The node is then split on the hour with the
   largest own ambiguity plus influence on the other hours (its rebate range times the cross
@@ -22,8 +26,8 @@ This module maximises V over s ∈ L^T (L the discrete rebate levels) with three
   domain; nodes are processed best-bound first. At a leaf (all domains single levels) the bound
   equals V exactly, so the method is exact up to the validity of the monotone bounds; each node
   also evaluates its two corners and its greedy point exactly as incumbent candidates.
-* :func:`brute_force_search`: enumeration of every level vector over the free hours (tiny
-  instances, to cross-check the others).
+* :func:`brute_force_search` (in :mod:`v2gsim.optimize.bilevel.enumeration`): enumeration of every
+  level vector over the free hours (tiny instances, to cross-check the others).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +42,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.optimize.bilevel.bounds import NodeBounds, domain_extremes, node_bounds
+from v2gsim.optimize.bilevel.chain import chain_bounds, chain_rows, combine
+from v2gsim.optimize.bilevel.enumeration import brute_force_search, check_enumeration, level_vectors
 from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult, single_hour_changes
 
 __all__ = [
@@ -153,6 +158,10 @@ class _Node:
     bound: float = field(compare=False)
     rho_lo: list[NDArray] | None = field(compare=False, default=None)
     rho_hi: list[NDArray] | None = field(compare=False, default=None)
+    W: NDArray[np.float64] | None = field(compare=False, default=None)
+    W_rows: int = field(compare=False, default=0)
+    W_radius: int = field(compare=False, default=1)
+    base: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -197,59 +206,121 @@ def _root_domain(ld: LeaderData) -> NDArray[np.bool_]:
     return dom0
 
 
-def _offer_candidates(ld: LeaderData, inc: _Incumbent, bnd: NodeBounds) -> None:
-    """Incumbent update from a node's exact candidates: its two corners and its greedy point."""
+def _offer_candidates(
+    ld: LeaderData, inc: _Incumbent, bnd: NodeBounds, path: NDArray[np.int64] | None = None
+) -> None:
+    """Incumbent update from a node's exact candidates: its corners, greedy point and chain path."""
     greedy = np.argmax(bnd.U, axis=1)
-    vg, _ = ld.point(greedy, bnd.rho_lo)
     cands = [*bnd.cand_idx, greedy]
-    cvals = [*bnd.cand_val.tolist(), vg]
+    cvals = [*bnd.cand_val.tolist(), ld.point(greedy, bnd.rho_lo)[0]]
+    if path is not None and not np.array_equal(path, greedy):
+        cands.append(path)
+        cvals.append(ld.point(path, bnd.rho_lo)[0])
     k = int(np.argmax(cvals))
     inc.offer(cands[k], cvals[k])
 
 
 def _filter_levels(
-    inc: _Incumbent, dom: NDArray[np.bool_], bnd: NodeBounds
+    inc: _Incumbent, dom: NDArray[np.bool_], L: NDArray[np.float64]
 ) -> NDArray[np.bool_] | None:
-    """Reduced-cost fixing: the levels whose bound can beat the incumbent; None if an hour has none."""
-    rowmax = bnd.U.max(axis=1)
-    slack = bnd.ub - rowmax  # bound of the other hours
-    cut = slack[:, None] + bnd.U
-    keep = dom & (cut > inc.value + inc.tol())
+    """Reduced-cost fixing: the levels whose bound L (sub-box s_t = ℓ) can beat the incumbent;
+    None if an hour has none."""
+    keep = dom & (L > inc.value + inc.tol())
     if (dom & ~keep).any():
-        inc.close(float(cut[dom & ~keep].max()))
+        inc.close(float(L[dom & ~keep].max()))
     return keep if keep.any(axis=1).all() else None
 
 
+@dataclass
+class _Bounded:
+    """A bounded node: domains after filtering, bounds, per-level bounds L and the chain W."""
+
+    dom: NDArray[np.bool_]
+    bnd: NodeBounds
+    L: NDArray[np.float64]
+    W: NDArray[np.float64] | None
+    W_rows: int
+    W_radius: int
+
+
+@dataclass(frozen=True)
+class _ChainPolicy:
+    """When the chain bound (:mod:`~v2gsim.optimize.bilevel.chain`) is used at a node.
+
+    Attributes:
+        on: use it at all (else the separable bound only).
+        refresh: recompute the W of a node when its triple rows are at most this fraction of the
+            rows of the W it inherited (0: only at the root; 1: at every node); otherwise the
+            inherited W are re-masked (valid, as the box only shrinks).
+        deadline: no new W after this ``time.perf_counter()`` value (the search stops then).
+        max_radius: widest window radius; a node gets the widest whose rows fit in ``budget``
+            (deep nodes have small domains, so wider windows become affordable).
+        budget: row budget of a W with radius > 1.
+    """
+
+    on: bool = True
+    refresh: float = 0.5
+    deadline: float = np.inf
+    max_radius: int = 1
+    budget: int = 3000
+
+    def radius(self, dom: NDArray[np.bool_]) -> int:
+        """The widest window (radius <= ``max_radius``) with at most ``budget`` rows; at least 1."""
+        r = 1
+        while r < self.max_radius and chain_rows(dom, r + 1) <= self.budget:
+            r += 1
+        return r
+
+
+def _chain_state(
+    ld: LeaderData, inc: _Incumbent, dom: NDArray[np.bool_], bnd: NodeBounds,
+    W: tuple[NDArray[np.float64] | None, int, int], policy: _ChainPolicy,
+) -> tuple[NDArray[np.float64] | None, int, int]:
+    """The chain ``(W, rows, radius)`` to use at this node: inherited, or recomputed per the policy."""
+    if not policy.on or dom.shape[0] < 2 or inc.prunes(bnd.ub) or time.perf_counter() > policy.deadline:
+        return W
+    r = policy.radius(dom)
+    if W[0] is None or r > W[2] or chain_rows(dom, W[2]) <= policy.refresh * W[1]:
+        return chain_bounds(ld, dom, bnd.rho_lo, bnd.rho_hi, r).W, chain_rows(dom, r), r
+    return W
+
+
 def _bound_node(
-    ld: LeaderData, inc: _Incumbent, node: _Node, max_rounds: int
-) -> tuple[tuple[NDArray[np.bool_], NodeBounds] | None, int, tuple[list, list] | None]:
+    ld: LeaderData, inc: _Incumbent, node: _Node, max_rounds: int, policy: _ChainPolicy
+) -> tuple[_Bounded | None, int, tuple[list, list] | None]:
     """Bound a node, filter its domains and re-bound while the box shrinks (at most ``max_rounds``).
 
+    The separable bound is recomputed when the box shrinks; the chain W (inherited or computed,
+    :func:`_chain_state`) is re-masked after every filtering and the DP re-run.
+
     Returns:
-        ``((domains, bounds) or None when the node is pruned, bound rounds used, corner potentials
-        of the first bound)``.
+        ``(the bounded node or None when it is pruned, bound rounds used, corner potentials of the
+        first bound)``.
     """
     dom = node.dom.copy()
-    rho_lo, rho_hi = node.rho_lo, node.rho_hi
+    rho_lo, rho_hi, base = node.rho_lo, node.rho_hi, node.base
+    W = (node.W, node.W_rows, node.W_radius)
     rounds = 0
     bnd: NodeBounds | None = None
     first: tuple[list, list] | None = None
     recompute = True
     while True:
-        if recompute:
-            if rounds >= max_rounds and bnd is not None:
-                break
+        if recompute and (rounds < max_rounds or bnd is None):
             rounds += 1
-            bnd = node_bounds(ld, dom, rho_lo, rho_hi)
-            rho_lo, rho_hi = bnd.rho_lo, bnd.rho_hi
+            bnd = node_bounds(ld, dom, rho_lo, rho_hi, base)
+            rho_lo, rho_hi, base = bnd.rho_lo, bnd.rho_hi, (bnd.s_lo, bnd.s_hi)
             if first is None:
                 first = (bnd.rho_lo, bnd.rho_hi)
-            _offer_candidates(ld, inc, bnd)
+            W = _chain_state(ld, inc, dom, bnd, W, policy)
         assert bnd is not None
+        bnd.U = np.where(dom, bnd.U, -np.inf)
+        ub, L, path = combine(bnd.U, dom, W[0], W[2])
+        bnd.ub = ub
+        _offer_candidates(ld, inc, bnd, path)
         if inc.prunes(bnd.ub):
             inc.close(bnd.ub)
             return None, rounds, first
-        keep = _filter_levels(inc, dom, bnd)
+        keep = _filter_levels(inc, dom, L)
         if keep is None:
             return None, rounds, first
         if (keep == dom).all():
@@ -258,10 +329,7 @@ def _bound_node(
         dom = keep
         lo_new, hi_new = domain_extremes(dom)
         recompute = bool((lo_old != lo_new).any() or (hi_old != hi_new).any())
-        if not recompute:  # same box: the bounds stay valid, drop the filtered levels
-            bnd.U = np.where(dom, bnd.U, -np.inf)
-            bnd.ub = float(bnd.U.max(axis=1).sum())
-    return (dom, bnd), rounds, first
+    return _Bounded(dom, bnd, L, *W), rounds, first
 
 
 def _influence(ld: LeaderData, dom: NDArray[np.bool_], rho_hi: list[NDArray]) -> NDArray[np.float64]:
@@ -302,10 +370,12 @@ def _split_domain(
 
 
 def _children(
-    ld: LeaderData, dom: NDArray[np.bool_], bnd: NodeBounds,
-    branching: Literal["influence", "ambiguity"], split: Literal["half", "best"],
+    ld: LeaderData, nd: _Bounded, branching: Literal["influence", "ambiguity"],
+    split: Literal["half", "best"],
 ) -> list[tuple[NDArray[np.bool_], float]]:
-    """Branching: the hour to split (ambiguity, plus influence) and the two children with their bounds."""
+    """Branching: the hour to split (ambiguity, plus influence) and the two children with their
+    bounds (the largest per-level bound L of the split hour over the child's domain)."""
+    dom, bnd = nd.dom, nd.bnd
     sizes = dom.sum(axis=1)
     U = np.where(dom, bnd.U, np.nan)
     score = np.nanmax(U, axis=1) - np.nanmin(U, axis=1)  # spread of the hour's level bounds
@@ -314,8 +384,7 @@ def _children(
     score = np.where(sizes > 1, score, -np.inf)
     t = int(np.argmax(score))
     d1, d2 = _split_domain(dom, U, t, split)
-    rmax = np.nanmax(U[t])
-    return [(d, float(bnd.ub - rmax + np.nanmax(np.where(d[t], bnd.U[t], np.nan)))) for d in (d1, d2)]
+    return [(d, float(min(bnd.ub, np.max(np.where(d[t], nd.L[t], -np.inf))))) for d in (d1, d2)]
 
 
 def branch_and_bound(
@@ -329,6 +398,9 @@ def branch_and_bound(
     branching: Literal["influence", "ambiguity"] = "influence",
     split: Literal["half", "best"] = "half",
     root_rho: tuple[list[NDArray], list[NDArray]] | None = None,
+    chain: bool = True,
+    chain_refresh: float = 0.5,
+    chain_radius: int = 1,
 ) -> SearchResult:
     """Exact maximisation of V(s) over s ∈ L^T by branch-and-bound on level domains.
 
@@ -353,6 +425,12 @@ def branch_and_bound(
             a third of the nodes of "ambiguity"/"best".)
         root_rho: warm-start potentials (per cluster) of the root's lower and upper corner, e.g.
             those of yesterday's root (:attr:`SearchResult.root_rho`); only the Newton start.
+        chain: also use the chain bound (:mod:`v2gsim.optimize.bilevel.chain`) at every node the
+            separable bound does not prune (its W inherited by the children).
+        chain_refresh: recompute a node's chain W when its triple rows are at most this fraction
+            of those of the inherited W (0: root only, 1: every node).
+        chain_radius: widest window radius of the chain bound (1: three hours); wider windows
+            are used where their rows fit the budget of :class:`_ChainPolicy`.
 
     Returns:
         A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
@@ -360,6 +438,7 @@ def branch_and_bound(
         exhausted).
     """
     ev0 = ld.evaluations
+    policy = _ChainPolicy(chain, chain_refresh, deadline, chain_radius)
     if incumbent is None:
         idx0 = np.zeros(ld.hours, dtype=np.int64)
         incumbent = SearchResult(levels_idx=idx0, value=ld.point(idx0)[0], upper_bound=np.inf)
@@ -384,86 +463,25 @@ def branch_and_bound(
             inc.close(node.bound)
             continue
         nodes += 1
-        bounded, used, rho_pair = _bound_node(ld, inc, node, max_rounds)
+        bounded, used, rho_pair = _bound_node(ld, inc, node, max_rounds, policy)
         rounds += used
         if root_out is None:
             root_out = rho_pair
         if bounded is None:
             continue
-        dom, bnd = bounded
+        dom, bnd = bounded.dom, bounded.bnd
         if (dom.sum(axis=1) == 1).all():  # leaf: evaluate the single point exactly
             leaf = np.argmax(dom, axis=1)
             inc.offer(leaf, ld.point(leaf, bnd.rho_lo)[0])
             continue
-        for d, b in _children(ld, dom, bnd, branching, split):
+        for d, b in _children(ld, bounded, branching, split):
             if b > inc.value + inc.tol():
-                heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi))
+                heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi, bounded.W,
+                                           bounded.W_rows, bounded.W_radius, (bnd.s_lo, bnd.s_hi)))
             else:
                 inc.close(b)
     ub = max([inc.value, inc.closed] + [n.bound for n in heap])
     return SearchResult(
         levels_idx=inc.idx, value=inc.value, upper_bound=ub, nodes=nodes,
         evaluations=ld.evaluations - ev0, status=status, iterations=rounds, root_rho=root_out,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Enumeration
-# --------------------------------------------------------------------------------------------------
-
-
-def check_enumeration(n_levels: int, n_free: int, max_vectors: int) -> int:
-    """Number ``n_levels ** n_free`` of rebate vectors an enumeration visits.
-
-    Raises:
-        ValueError: if it exceeds ``max_vectors``.
-    """
-    n = n_levels**n_free
-    if n > max_vectors:
-        raise ValueError(f"brute force would enumerate {n} rebate vectors (> {max_vectors})")
-    return n
-
-
-def level_vectors(
-    hours: int, n_levels: int, free: NDArray[np.bool_], batch: int
-) -> Iterator[NDArray[np.int64]]:
-    """Every level-index vector over the free hours (others at level 0), ``batch`` rows at a time.
-
-    Args:
-        hours: number of hours T.
-        n_levels: number of rebate levels H.
-        free: (T,) hours whose level varies.
-        batch: rows per chunk.
-
-    Yields:
-        (<= batch, T) level indices, in lexicographic order over the free hours.
-    """
-    fh = np.flatnonzero(free)
-    combos = itertools.product(range(n_levels), repeat=len(fh))
-    while chunk := list(itertools.islice(combos, batch)):
-        idx = np.zeros((len(chunk), hours), dtype=np.int64)
-        idx[:, fh] = np.asarray(chunk, dtype=np.int64).reshape(len(chunk), len(fh))
-        yield idx
-
-
-def brute_force_search(ld: LeaderData, *, batch: int = 512) -> SearchResult:
-    """Enumerate every rebate vector over the free hours (others at level 0) exactly.
-
-    Args:
-        ld: the leader data.
-        batch: rebate vectors per follower batch.
-
-    Returns:
-        The best :class:`SearchResult` (``upper_bound == value``, status ``"optimal"``).
-    """
-    ev0 = ld.evaluations
-    best_val, best_idx = -np.inf, np.zeros(ld.hours, dtype=np.int64)
-    for idx in level_vectors(ld.hours, ld.n_levels, ld.free, batch):
-        v, _, _ = ld.evaluate(ld.rebates(idx))
-        k = int(np.argmax(v))
-        if v[k] > best_val:
-            best_val, best_idx = float(v[k]), idx[k].copy()
-    return SearchResult(
-        levels_idx=best_idx, value=best_val, upper_bound=best_val, evaluations=ld.evaluations - ev0,
-        status="optimal",
     )
