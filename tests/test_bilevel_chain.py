@@ -93,12 +93,17 @@ def _check_box(prob: BilevelProblem, dom: np.ndarray, W: np.ndarray, radius: int
             assert L[tt, h] >= V[idx[:, tt] == h].max() - scale
 
 
+def _prepared(inst) -> BilevelProblem:
+    """The instance's problem with its leader data ready for the bound functions."""
+    prob = BilevelProblem(inst)
+    prob._ld.nu = prob._nu()
+    return prob
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_chain_bound_is_valid_on_tiny_instances(seed: int) -> None:
     inst = tiny_instance(seed)
-    prob = BilevelProblem(inst)
-    prob._ld.nu = prob._nu()
-    rng = np.random.default_rng(100 + seed)
+    prob, rng = _prepared(inst), np.random.default_rng(100 + seed)
     for k in range(3):
         radius = 1 + k % 2
         dom = _random_domain(rng, inst, root=k == 0)
@@ -113,9 +118,7 @@ def test_chain_bound_is_valid_on_tiny_instances(seed: int) -> None:
 @pytest.mark.parametrize("seed", [0, 5, 11])
 def test_chain_bound_is_valid_where_rebates_pay(seed: int) -> None:
     inst = paying_instance(seed)
-    prob = BilevelProblem(inst)
-    prob._ld.nu = prob._nu()
-    rng = np.random.default_rng(200 + seed)
+    prob, rng = _prepared(inst), np.random.default_rng(200 + seed)
     for k in range(2):
         dom = _random_domain(rng, inst, root=k == 0)
         _check_box(prob, dom, chain_bounds(prob._ld, dom, None, None, 1 + k).W, 1 + k)
