@@ -23,7 +23,7 @@ Clock: the model's slot 0 is 12:00; the loop's hour h is slot ``(h - 12) mod 24`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -109,7 +109,7 @@ class EvaPolicy:
 
     def settle(self, outcome: DayOutcome) -> Mapping[str, float]:
         """Predicted vs realized response shares and revenue of the day (currency, shares in [0, 1])."""
-        from v2gsim.optimize.eva.revenue import RevenueInputs, solve_revenue
+        from v2gsim.optimize.eva.revenue import solve_revenue
 
         plan = self._plan
         assert plan is not None, "settle() before decide()"
@@ -121,8 +121,8 @@ class EvaPolicy:
         x, _, _ = instance_from_spec(self.spec, ev=ev, labels=labels)
         u = self.rng.random(ev.M)  # one draw per driver: responds to level k iff u < pi_i(delta_k)
         commit = (plan.plan["r_up_kw"] + plan.plan["r_down_kw"]) * self._scale
-        real = RevenueInputs(**{**self._realized_shares(x, labels, u).__dict__, "commit_kw": commit,
-                                "shortfall_price": self.shortfall_price})
+        real = replace(self._realized_shares(x, labels, u), commit_kw=commit,
+                       shortfall_price=self.shortfall_price)
         levels = (plan.plan["discount_level"], plan.plan["subsidy_level"])
         b = solve_revenue(real, fixed_levels=levels)
         return {"eva_planned_revenue": plan.total_operating_revenue * self._scale,
@@ -136,16 +136,13 @@ class EvaPolicy:
 
     def _realized_shares(self, x: RevenueInputs, labels: np.ndarray, u: np.ndarray) -> RevenueInputs:
         """The instance with sampled response shares per level in place of the expected ones."""
-        from v2gsim.optimize.eva.revenue import RevenueInputs
-
         def sampled(forms: Mapping[str, Any], levels: np.ndarray, pi: np.ndarray) -> np.ndarray:
             if not np.any(pi):
                 return np.zeros_like(pi)
             cw = ClusterWillingness(forms)
             return np.array([float(np.mean(u < cw.prob(float(d), labels))) for d in levels])
-        return RevenueInputs(**{**x.__dict__,
-                                "pi_disc": sampled(self.spec.discount_forms, x.disc_levels, x.pi_disc),
-                                "pi_sub": sampled(self.spec.subsidy_forms, x.sub_levels, x.pi_sub)})
+        return replace(x, pi_disc=sampled(self.spec.discount_forms, x.disc_levels, x.pi_disc),
+                       pi_sub=sampled(self.spec.subsidy_forms, x.sub_levels, x.pi_sub))
 
 
 def make_eva(spec: EvaSpec, inputs: PolicyInputs) -> EvaPolicy:

@@ -7,7 +7,7 @@ the seed's; the seed's extraction holds no parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -90,11 +90,9 @@ def instance_from_spec(spec: EvaSpec, ev: EVSessions | None = None, labels: np.n
     on = {"cbdr": (True, False), "dbdr": (False, True), "hybrid": (True, True)}[spec.mode]
     d_form = FleetShare(ClusterWillingness(spec.discount_forms), labels)
     s_form = FleetShare(ClusterWillingness(spec.subsidy_forms), labels)
-    from v2gsim.optimize.eva.revenue import RevenueInputs
-
     x = build_inputs(ev, spec.day, disc, d_form, sub, s_form, discount_in_purchase=spec.discount_in_purchase)
     if not on[0]:
-        x = RevenueInputs(**{**x.__dict__, "pi_disc": np.zeros(1)})
+        x = replace(x, pi_disc=np.zeros(1))
     if not on[1]:
-        x = RevenueInputs(**{**x.__dict__, "pi_sub": np.zeros(1)})
+        x = replace(x, pi_sub=np.zeros(1))
     return x, ev, labels

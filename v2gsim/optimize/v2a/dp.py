@@ -11,6 +11,8 @@ in a slot only if P <= P^B_t. Of V2H and V2G, which reach the same state, the ch
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from v2gsim.optimize.v2a.instance import MODE_CODES, SiteInstance
@@ -121,4 +123,4 @@ def solve_single_ev_sites(inst: SiteInstance) -> SiteSchedule:
     sched = evaluate_modes(inst, modes)
     const = float(inst.dt_h * inst.load_price @ inst.base_load) * inst.n_groups
     info = {"method": "dp", "dp_objective": float(best_val.sum()) + const}
-    return SiteSchedule(**{**sched.__dict__, "info": info})
+    return replace(sched, info=info)

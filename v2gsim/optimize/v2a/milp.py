@@ -15,6 +15,7 @@ price, lambda or discharge switch is a new :meth:`SiteInstance.replace` and a ne
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -271,4 +272,4 @@ def solve_site(inst: SiteInstance, time_limit: float = 30.0, gap: float = 1e-6) 
     info = {"milp_objective": float(res.fun) + const, "status": res.message,
             "mip_gap": getattr(res, "mip_gap", None), "limit_reached": bool(res.status == 1),
             "max_modes_per_slot": int(n_on.max(initial=0))}
-    return SiteSchedule(**{**sched.__dict__, "solve_time_s": time.perf_counter() - t0, "info": info})
+    return replace(sched, solve_time_s=time.perf_counter() - t0, info=info)
