@@ -68,7 +68,7 @@ class ChainBounds:
     path: NDArray[np.int64]
 
 
-def _padded(dom: NDArray[np.bool_], r: int) -> NDArray[np.bool_]:
+def padded_domain(dom: NDArray[np.bool_], r: int) -> NDArray[np.bool_]:
     """(T + 2r, H) domains with r dummy hours (level 0 only) before and after."""
     dummy = np.zeros((r, dom.shape[1]), dtype=bool)
     dummy[:, 0] = True
@@ -77,15 +77,19 @@ def _padded(dom: NDArray[np.bool_], r: int) -> NDArray[np.bool_]:
 
 def chain_rows(dom: NDArray[np.bool_], radius: int = 1) -> int:
     """Number of (hour, window levels) rows :func:`chain_bounds` evaluates at each corner."""
-    sizes = _padded(dom, radius).sum(axis=1).astype(np.int64)
+    sizes = padded_domain(dom, radius).sum(axis=1).astype(np.int64)
     T = dom.shape[0]
     return int(sum(np.prod(sizes[t : t + 2 * radius + 1]) for t in range(T)))
 
 
 def _window_mask(dom: NDArray[np.bool_], r: int) -> NDArray[np.bool_]:
     """(T, H, ..., H) the window level combinations inside the domains, per hour."""
-    T, H = dom.shape
-    dp = _padded(dom, r)
+    return padded_window_mask(padded_domain(dom, r), r)
+
+
+def padded_window_mask(dp: NDArray[np.bool_], r: int) -> NDArray[np.bool_]:
+    """(T, H, ..., H) the window combinations inside the padded domains ``dp`` (T + 2r, H)."""
+    T, H = dp.shape[0] - 2 * r, dp.shape[1]
     keep = np.ones((T,) + (H,) * (2 * r + 1), dtype=bool)
     for j in range(2 * r + 1):
         shape = [T] + [1] * (2 * r + 1)
@@ -182,18 +186,7 @@ def chain_dp(
     r = int(radius)
     win = (H,) * (2 * r + 1)
     Wm = np.where(_window_mask(dom, r), W.reshape((T, *win)), -np.inf)
-    dp = _padded(dom, r)
-    F0 = np.zeros((H,) * (2 * r))
-    for j in range(2 * r):
-        shape = [1] * (2 * r)
-        shape[j] = H
-        F0 = F0 + np.where(dp[j], 0.0, -np.inf).reshape(shape)
-    F = [F0]  # F[t]: best Σ_{k<t} W_k as a function of the levels of hours t−r..t+r−1
-    for t in range(T):
-        F.append((F[t][..., None] + Wm[t]).max(axis=0))
-    B = [np.zeros((H,) * (2 * r))] * (T + 1)  # B[t]: best Σ_{k>=t} W_k given the same levels
-    for t in range(T - 1, -1, -1):
-        B[t] = (Wm[t] + B[t + 1][None, ...]).max(axis=-1)
+    F, B = dp_messages(Wm, padded_domain(dom, r), r)
     ub = float(F[T].max())
     L = np.empty((T, H))
     for t in range(T):
@@ -207,6 +200,36 @@ def chain_dp(
             nxt = Wm[t][tuple(state)] + B[t + 1][tuple(state[1:])]
             state = [*state[1:], int(np.argmax(nxt))]
     return ub, L, path
+
+
+def dp_messages(
+    fac: NDArray[np.float64], dp: NDArray[np.bool_], r: int
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
+    """Forward and backward messages of the longest path ``max Σ_t fac_t(x_{t−r}, ..., x_{t+r})``.
+
+    Args:
+        fac: (T, G, ..., G) factors over the 2r + 1 window states (G values per hour).
+        dp: (T + 2r, G) allowed values of every padded hour (the r dummy hours at each end).
+        r: window radius.
+
+    Returns:
+        ``(F, B)``: ``F[t]`` the best sum of the factors before t and ``B[t]`` of those from t on,
+        as functions of the states of hours t−r..t+r−1 (T + 1 arrays of shape (G,)^(2r) each).
+    """
+    T, G = fac.shape[0], fac.shape[1]
+    fm = np.where(padded_window_mask(dp, r), fac, -np.inf)
+    F0 = np.zeros((G,) * (2 * r))
+    for j in range(2 * r):
+        shape = [1] * (2 * r)
+        shape[j] = G
+        F0 = F0 + np.where(dp[j], 0.0, -np.inf).reshape(shape)
+    F = [F0]
+    for t in range(T):
+        F.append((F[t][..., None] + fm[t]).max(axis=0))
+    B = [np.zeros((G,) * (2 * r))] * (T + 1)
+    for t in range(T - 1, -1, -1):
+        B[t] = (fm[t] + B[t + 1][None, ...]).max(axis=-1)
+    return F, B
 
 
 def mask_chain(W: NDArray[np.float64], dom: NDArray[np.bool_], radius: int) -> NDArray[np.float64]:

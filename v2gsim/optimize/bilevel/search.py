@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from v2gsim.optimize.bilevel.bounds import NodeBounds, domain_extremes, node_bounds
 from v2gsim.optimize.bilevel.chain import chain_bounds, chain_rows, combine
 from v2gsim.optimize.bilevel.enumeration import brute_force_search, check_enumeration, level_vectors
+from v2gsim.optimize.bilevel.groups import GroupWindows, group_rows, group_windows
 from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult, single_hour_changes
 
 __all__ = [
@@ -162,6 +163,7 @@ class _Node:
     W_rows: int = field(compare=False, default=0)
     W_radius: int = field(compare=False, default=1)
     base: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(compare=False, default=None)
+    G: GroupWindows | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -207,15 +209,17 @@ def _root_domain(ld: LeaderData) -> NDArray[np.bool_]:
 
 
 def _offer_candidates(
-    ld: LeaderData, inc: _Incumbent, bnd: NodeBounds, path: NDArray[np.int64] | None = None
+    ld: LeaderData, inc: _Incumbent, bnd: NodeBounds, paths: list[NDArray[np.int64] | None] | None = None
 ) -> None:
-    """Incumbent update from a node's exact candidates: its corners, greedy point and chain path."""
+    """Incumbent update from a node's exact candidates: its corners, greedy point and the
+    maximising sequences of the chain and group-window DPs."""
     greedy = np.argmax(bnd.U, axis=1)
     cands = [*bnd.cand_idx, greedy]
     cvals = [*bnd.cand_val.tolist(), ld.point(greedy, bnd.rho_lo)[0]]
-    if path is not None and not np.array_equal(path, greedy):
-        cands.append(path)
-        cvals.append(ld.point(path, bnd.rho_lo)[0])
+    for path in paths or []:
+        if path is not None and not any(np.array_equal(path, c) for c in cands):
+            cands.append(path)
+            cvals.append(ld.point(path, bnd.rho_lo)[0])
     k = int(np.argmax(cvals))
     inc.offer(cands[k], cvals[k])
 
@@ -241,6 +245,7 @@ class _Bounded:
     W: NDArray[np.float64] | None
     W_rows: int
     W_radius: int
+    G: GroupWindows | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +261,10 @@ class _ChainPolicy:
         max_radius: widest window radius; a node gets the widest whose rows fit in ``budget``
             (deep nodes have small domains, so wider windows become affordable).
         budget: row budget of a W with radius > 1.
+        groups: radius of the group-window bound (:mod:`~v2gsim.optimize.bilevel.groups`) used
+            beside the chain; 0: not used.
+        group_refresh: recompute a node's group windows when its rows are at most this fraction of
+            the rows of the inherited ones.
     """
 
     on: bool = True
@@ -263,6 +272,8 @@ class _ChainPolicy:
     deadline: float = np.inf
     max_radius: int = 1
     budget: int = 3000
+    groups: int = 0
+    group_refresh: float = 0.5
 
     def radius(self, dom: NDArray[np.bool_]) -> int:
         """The widest window (radius <= ``max_radius``) with at most ``budget`` rows; at least 1."""
@@ -285,6 +296,18 @@ def _chain_state(
     return W
 
 
+def _group_state(
+    ld: LeaderData, inc: _Incumbent, dom: NDArray[np.bool_], bnd: NodeBounds, G: GroupWindows | None,
+    policy: _ChainPolicy,
+) -> GroupWindows | None:
+    """The group windows to use at this node: inherited, or recomputed per the policy."""
+    if policy.groups < 1 or dom.shape[0] < 2 or inc.prunes(bnd.ub) or time.perf_counter() > policy.deadline:
+        return G
+    if G is None or group_rows(dom, policy.groups) <= policy.group_refresh * G.rows:
+        return group_windows(ld, dom, bnd.rho_lo, bnd.rho_hi, policy.groups)
+    return G
+
+
 def _bound_node(
     ld: LeaderData, inc: _Incumbent, node: _Node, max_rounds: int, policy: _ChainPolicy
 ) -> tuple[_Bounded | None, int, tuple[list, list] | None]:
@@ -300,6 +323,7 @@ def _bound_node(
     dom = node.dom.copy()
     rho_lo, rho_hi, base = node.rho_lo, node.rho_hi, node.base
     W = (node.W, node.W_rows, node.W_radius)
+    G = node.G
     rounds = 0
     bnd: NodeBounds | None = None
     first: tuple[list, list] | None = None
@@ -312,11 +336,16 @@ def _bound_node(
             if first is None:
                 first = (bnd.rho_lo, bnd.rho_hi)
             W = _chain_state(ld, inc, dom, bnd, W, policy)
+            G = _group_state(ld, inc, dom, bnd, G, policy)
         assert bnd is not None
         bnd.U = np.where(dom, bnd.U, -np.inf)
         ub, L, path = combine(bnd.U, dom, W[0], W[2])
+        gpath = None
+        if G is not None:
+            ub_g, L_g, gpath = G.solve(dom)
+            ub, L = min(ub, ub_g), np.where(dom, np.minimum(L, L_g), -np.inf)
         bnd.ub = ub
-        _offer_candidates(ld, inc, bnd, path)
+        _offer_candidates(ld, inc, bnd, [path, gpath])
         if inc.prunes(bnd.ub):
             inc.close(bnd.ub)
             return None, rounds, first
@@ -329,7 +358,7 @@ def _bound_node(
         dom = keep
         lo_new, hi_new = domain_extremes(dom)
         recompute = bool((lo_old != lo_new).any() or (hi_old != hi_new).any())
-    return _Bounded(dom, bnd, L, *W), rounds, first
+    return _Bounded(dom, bnd, L, *W, G), rounds, first
 
 
 def _influence(ld: LeaderData, dom: NDArray[np.bool_], rho_hi: list[NDArray]) -> NDArray[np.float64]:
@@ -401,6 +430,8 @@ def branch_and_bound(
     chain: bool = True,
     chain_refresh: float = 0.5,
     chain_radius: int = 1,
+    groups: int = 0,
+    group_refresh: float = 0.5,
 ) -> SearchResult:
     """Exact maximisation of V(s) over s ∈ L^T by branch-and-bound on level domains.
 
@@ -431,6 +462,11 @@ def branch_and_bound(
             of those of the inherited W (0: root only, 1: every node).
         chain_radius: widest window radius of the chain bound (1: three hours); wider windows
             are used where their rows fit the budget of :class:`_ChainPolicy`.
+        groups: radius R of the group-window bound (:mod:`v2gsim.optimize.bilevel.groups`: the
+            own level exact and the lower or upper half of the domains of the 2R neighbours) used
+            with the other bounds at every node the separable bound does not prune; 0: off.
+        group_refresh: recompute a node's group windows when their rows are at most this
+            fraction of those of the inherited ones.
 
     Returns:
         A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
@@ -438,7 +474,8 @@ def branch_and_bound(
         exhausted).
     """
     ev0 = ld.evaluations
-    policy = _ChainPolicy(chain, chain_refresh, deadline, chain_radius)
+    policy = _ChainPolicy(chain, chain_refresh, deadline, chain_radius, groups=groups,
+                          group_refresh=group_refresh)
     if incumbent is None:
         idx0 = np.zeros(ld.hours, dtype=np.int64)
         incumbent = SearchResult(levels_idx=idx0, value=ld.point(idx0)[0], upper_bound=np.inf)
@@ -477,7 +514,8 @@ def branch_and_bound(
         for d, b in _children(ld, bounded, branching, split):
             if b > inc.value + inc.tol():
                 heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi, bounded.W,
-                                           bounded.W_rows, bounded.W_radius, (bnd.s_lo, bnd.s_hi)))
+                                           bounded.W_rows, bounded.W_radius, (bnd.s_lo, bnd.s_hi),
+                                           bounded.G))
             else:
                 inc.close(b)
     ub = max([inc.value, inc.closed] + [n.bound for n in heap])
