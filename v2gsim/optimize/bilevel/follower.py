@@ -40,11 +40,16 @@ from v2gsim.behavior.persistency import PersistencyModel, PersistencySolveError,
 from v2gsim.behavior.persistency.closed_form import stable_h_plus_lam
 from v2gsim.behavior.persistency.newton import damped_newton
 from v2gsim.graph import longest_path_to_sink
+from v2gsim.optimize.bilevel.follower_kernel import NEEDS_FALLBACK, newton_rows
 
 _BAND_MIN_BATCH = 48
 """Batches at least this large use the banded Cholesky solver (smaller ones: dense LAPACK)."""
 
-__all__ = ["BatchFollower", "FollowerBatch"]
+ENGINES = ("compiled", "numpy")
+"""Newton engines of :class:`BatchFollower`: the numba kernel (:mod:`~v2gsim.optimize.bilevel.
+follower_kernel`, banded networks without forced arcs) or the vectorised numpy reference."""
+
+__all__ = ["ENGINES", "BatchFollower", "FollowerBatch"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class BatchFollower:
         hours: number of hours T.
         tol: Newton stops when the flow-conservation residual ``‖f − B y‖∞ <= tol``.
         max_iter: Newton iteration limit.
+        engine: ``"compiled"`` (default) runs the Newton iterations in the numba kernel of
+            :mod:`~v2gsim.optimize.bilevel.follower_kernel` where the network allows it (banded
+            Laplacian, no forced arcs, σ > 0); ``"numpy"`` always uses the vectorised reference.
+            Both give the same solution to rounding.
 
     Raises:
         ValueError: on malformed inputs, or an arc on no source-sink path.
@@ -129,7 +138,11 @@ class BatchFollower:
         *,
         tol: float = 1e-10,
         max_iter: int = 100,
+        engine: str = "compiled",
     ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        self.engine = engine
         self.net = network_arrays(B, f)
         if not self.net.on_path.all():
             bad = np.flatnonzero(~self.net.on_path)[:5].tolist()
@@ -210,6 +223,7 @@ class BatchFollower:
         ii, ll = np.triu_indices(w, 0)
         self._band = {
             "G": G, "w": w, "perm": perm, "pairs": (ii + 1, ll + 1), "nk": nk,
+            "tail": pt, "head": phd,
         }
 
     def _newton_step(self, h: NDArray, g: NDArray) -> NDArray:
@@ -299,7 +313,11 @@ class BatchFollower:
         r0 = np.broadcast_to(np.asarray(rho0, dtype=float), (K, self._n))
         r0 = r0 - r0[:, [self.net.sink]]
         r = np.ascontiguousarray(r0[:, self._keep])
-        r, iters, ok = self._newton(r, util)
+        y = None
+        if self.engine == "compiled" and self._band is not None:
+            r, y, iters, ok = self._newton_compiled(r, util)
+        else:
+            r, iters, ok = self._newton(r, util)
         if not ok.all():
             bad = np.flatnonzero(~ok)[:3].tolist()
             size = f"{self.net.n_nodes} nodes, {self.net.n_arcs} arcs"
@@ -310,7 +328,8 @@ class BatchFollower:
             )
         rho = np.zeros((K, self._n))
         rho[:, self._keep] = r
-        y = self._y(rho, util)
+        if y is None:
+            y = self._y(rho, util)
         return FollowerBatch(y=y, y_hours=self.hourly(y), rho=rho, iterations=iters)
 
     def _solve_fallback(self, util: NDArray) -> FollowerBatch:
@@ -376,6 +395,29 @@ class BatchFollower:
 
         out = damped_newton(r, parts, direction, tol=self.tol, max_iter=self.max_iter)
         return out.x, out.iterations, out.converged
+
+    def _newton_compiled(self, r: NDArray, util: NDArray) -> tuple[NDArray, NDArray, int, NDArray]:
+        """The compiled kernel in band order: ``(r, y, iterations, converged)``; rows it cannot
+        factor go to :meth:`_newton`."""
+        band = self._band
+        assert band is not None
+        perm = band["perm"]
+        rp, y, status, iters = newton_rows(
+            r[:, perm], util, self.sigma, band["tail"], band["head"], self._fk[perm], band["w"],
+            tol=self.tol, max_iter=self.max_iter,
+        )
+        out = np.empty_like(rp)
+        out[:, perm] = rp
+        ok = status == 0
+        it = int(iters.max()) if iters.size else 0
+        back = np.flatnonzero(status == NEEDS_FALLBACK)
+        if back.size:
+            out[back], it_b, ok[back] = self._newton(r[back], util[back])
+            full = np.zeros((back.size, self._n))
+            full[:, self._keep] = out[back]
+            y[back] = self._y(full, util[back])
+            it = max(it, it_b)
+        return out, y, it, ok
 
     # -- sensitivities -----------------------------------------------------------------------------
 
