@@ -458,15 +458,9 @@ def branch_and_bound(
             those of yesterday's root (:attr:`SearchResult.root_rho`); only the Newton start.
         chain: also use the chain bound (:mod:`v2gsim.optimize.bilevel.chain`) at every node the
             separable bound does not prune (its W inherited by the children).
-        chain_refresh: recompute a node's chain W when its triple rows are at most this fraction
-            of those of the inherited W (0: root only, 1: every node).
-        chain_radius: widest window radius of the chain bound (1: three hours); wider windows
-            are used where their rows fit the budget of :class:`_ChainPolicy`.
-        groups: radius R of the group-window bound (:mod:`v2gsim.optimize.bilevel.groups`: the
-            own level exact and the lower or upper half of the domains of the 2R neighbours) used
-            with the other bounds at every node the separable bound does not prune; 0: off.
-        group_refresh: recompute a node's group windows when their rows are at most this
-            fraction of those of the inherited ones.
+        chain_refresh, chain_radius, groups, group_refresh: the :class:`_ChainPolicy` (when to
+            recompute the chain W, its widest window radius; the radius of the group-window bound
+            of :mod:`v2gsim.optimize.bilevel.groups`, 0 off, and when to recompute it).
 
     Returns:
         A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
