@@ -452,8 +452,7 @@ def branch_and_bound(
             weighted, from the exact Jacobian at the node's upper corner); ``"ambiguity"``: the
             spread alone.
         split: ``"half"`` (default): lower and upper half of the hour's domain; ``"best"``: its
-            best level against the rest. (On the default instance "influence"/"half" needed about
-            a third of the nodes of "ambiguity"/"best".)
+            best level against the rest ("influence"/"half" needed a third of the nodes).
         root_rho: warm-start potentials (per cluster) of the root's lower and upper corner, e.g.
             those of yesterday's root (:attr:`SearchResult.root_rho`); only the Newton start.
         chain: also use the chain bound (:mod:`v2gsim.optimize.bilevel.chain`) at every node the
