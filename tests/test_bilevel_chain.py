@@ -132,11 +132,13 @@ def test_chain_bound_tightens_the_root_of_a_hard_instance() -> None:
     ld = prob._ld
     ld.nu = prob._nu()
     cs = coordinate_search(ld)
-    sep = branch_and_bound(ld, cs, max_nodes=1, chain=False, rel_gap=1e-4)
-    ch = branch_and_bound(ld, cs, max_nodes=1, chain=True, rel_gap=1e-4)
+    sep = branch_and_bound(ld, cs, max_nodes=1, chain=False, groups=0, rel_gap=1e-4)
+    ch = branch_and_bound(ld, cs, max_nodes=1, chain=True, groups=0, rel_gap=1e-4)
     assert ch.value <= ch.upper_bound
     assert ch.upper_bound < sep.upper_bound
     assert ch.upper_bound - ch.value < (2.0 / 3.0) * (sep.upper_bound - sep.value)
+    both = branch_and_bound(ld, cs, max_nodes=1, rel_gap=1e-4)  # default: chain and group windows
+    assert both.value <= both.upper_bound <= ch.upper_bound + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -148,7 +150,7 @@ def test_branch_and_bound_with_and_without_chain_agree(seed: int) -> None:
     bf = prob.solve("brute_force")
     for chain, radius in ((False, 1), (True, 1), (True, 3)):
         res = branch_and_bound(ld, None, rel_gap=1e-9, chain=chain, chain_refresh=1.0,
-                               chain_radius=radius)
+                               chain_radius=radius, enumerate_limit=0)  # bounds only, no enumeration
         assert res.status == "optimal"
         assert res.value == pytest.approx(bf.objective, rel=1e-7)
         assert res.upper_bound >= bf.objective - 1e-9 * abs(bf.objective)

@@ -115,7 +115,8 @@ def test_branch_and_bound_with_groups_agrees_with_brute_force(seed: int) -> None
     ld.nu = prob._nu()
     bf = prob.solve("brute_force")
     for groups, chain in ((1, True), (2, False)):
-        res = branch_and_bound(ld, None, rel_gap=1e-9, chain=chain, groups=groups, group_refresh=1.0)
+        res = branch_and_bound(ld, None, rel_gap=1e-9, chain=chain, groups=groups, group_refresh=1.0,
+                               enumerate_limit=0)
         assert res.status == "optimal"
         assert res.value == pytest.approx(bf.objective, rel=1e-7)
         assert res.upper_bound >= bf.objective - 1e-9 * abs(bf.objective)

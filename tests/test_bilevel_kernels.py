@@ -5,7 +5,9 @@
   and against the flow-conservation optimality condition;
 * the hour-value bound (:mod:`v2gsim.optimize.bilevel.hour_kernel`) against a dense grid of the
   function it bounds (never below) and the golden-section path of
-  :func:`~v2gsim.optimize.bilevel.bounds.hour_bound` (never above it by more than rounding).
+  :func:`~v2gsim.optimize.bilevel.bounds.hour_bound` (never above it by more than rounding);
+* the slab minima of the spread (:func:`~v2gsim.optimize.bilevel.hour_kernel.slab_spreads`) against
+  the numpy path of :func:`~v2gsim.optimize.bilevel.bounds.sliced_hour_bound` and a sampled minimum.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import pytest
 from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelProblem
 from v2gsim.optimize.bilevel.bids import cstar
-from v2gsim.optimize.bilevel.bounds import hour_bound
+from v2gsim.optimize.bilevel.bounds import hour_bound, sliced_hour_bound
 from v2gsim.optimize.bilevel.follower import BatchFollower
-from v2gsim.optimize.bilevel.hour_kernel import hour_value_bound
+from v2gsim.optimize.bilevel.hour_kernel import hour_value_bound, slab_spreads
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +91,45 @@ def test_hour_kernel_agrees_with_golden_section(hard_problem: BilevelProblem) ->
     scale = 1e-9 * (1.0 + np.abs(gold))
     assert np.all(fast <= gold + scale)  # tangents are at least as tight as the Lipschitz term
     assert np.all(fast >= gold - 1e-6 * (1.0 + np.abs(gold)))  # and both bound the same maximum
+
+
+def test_compiled_slab_spreads_match_numpy(hard_problem: BilevelProblem) -> None:
+    ld = hard_problem._ld
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0.0, 1.0, (2, ld.hours, ld.n_levels, len(ld.followers)))
+    ylo, yhi = np.minimum(a, b), np.maximum(a, b)
+    ylo[0, 0] = yhi[0, 0]  # a degenerate box (a point)
+    for pieces in (1, 4):
+        ref = sliced_hour_bound(ld, ylo, yhi, pieces, compiled=False)
+        out = sliced_hour_bound(ld, ylo, yhi, pieces)
+        np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-9)
+
+
+def test_slab_minimum_closed_form_for_one_cluster() -> None:
+    """One cluster: slab k is y in [y_k, y_k+1] and a concave, so a_min = ψ²M min(f(y_k), f(y_k+1))."""
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0.0, 1.0, (2, 30, 1))
+    ylo, yhi = np.minimum(a, b), np.maximum(a, b)
+    cuts, amin = slab_spreads(ylo, yhi, np.array([150.0]), 20.0, 3)
+    ys = ylo + (yhi - ylo) * np.linspace(0.0, 1.0, 4)[None, :]  # (30, 4) slab ends
+    np.testing.assert_allclose(cuts, 150.0 * ys, rtol=1e-12)
+    f = 400.0 * 150.0 * ys * (1.0 - ys)
+    np.testing.assert_allclose(amin, np.minimum(f[:, :-1], f[:, 1:]), rtol=1e-12, atol=1e-9)
+
+
+def test_slab_minimum_is_below_every_sampled_spread() -> None:
+    """Three clusters: a_min of every slab lies below a at sampled points of box ∩ slab."""
+    rng = np.random.default_rng(3)
+    M = rng.uniform(50.0, 200.0, 3)
+    a, b = rng.uniform(0.0, 1.0, (2, 40, 3))
+    ylo, yhi = np.minimum(a, b), np.maximum(a, b)
+    cuts, amin = slab_spreads(ylo, yhi, M, 20.0, 3)
+    y = ylo[:, None, :] + (yhi - ylo)[:, None, :] * rng.uniform(size=(40, 4000, 3))
+    n = y @ M
+    spread = 400.0 * ((y * (1.0 - y)) @ M)
+    for k in range(3):
+        inside = (n >= cuts[:, k, None]) & (n <= cuts[:, k + 1, None])
+        assert inside.any(axis=1).all()
+        low = np.where(inside, spread, np.inf).min(axis=1)
+        assert np.all(amin[:, k] <= low + 1e-9)
+        assert np.all(amin[:, k] > 0.0)

@@ -14,6 +14,8 @@ import pytest
 
 from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
+from v2gsim.optimize.bilevel.enumeration import domain_size, enumerate_domain, level_vectors
+from v2gsim.optimize.bilevel.search import branch_and_bound
 
 #: Hours where the full search puts rebates at 15-40 kW (night and evening charging at home).
 REBATE_HOURS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 19, 20, 21, 22, 23)
@@ -44,10 +46,37 @@ def test_branch_and_bound_matches_brute_force_where_rebates_pay(seed: int) -> No
     assert abs(bb.objective - bf.objective) <= 1e-7 * scale
     assert bb.upper_bound >= bf.objective - 1e-9 * scale  # every reported bound is valid
     assert np.all(bb.rebates[~inst.free] == 0)
+    # the bounds alone (no enumeration of small boxes) reach the same optimum with a valid bound
+    ld = prob._ld
+    ld.nu = prob._nu()
+    pure = branch_and_bound(ld, None, rel_gap=1e-9, enumerate_limit=0)
+    assert pure.status == "optimal" and pure.value == pytest.approx(bf.objective, rel=1e-7)
+    assert pure.upper_bound >= bf.objective - 1e-9 * scale
     # a 0.5 s limit: still a valid bound, and never a worse value than no rebates
     short = BilevelProblem(inst).solve("bnb", rel_gap=1e-9, time_limit=0.5)
     assert short.upper_bound >= bf.objective - 1e-9 * scale
     assert short.objective <= bf.objective + 1e-9 * scale
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_enumerate_domain_is_the_best_vector_of_its_box(seed: int) -> None:
+    """The exact closing of small branch-and-bound nodes against a brute-force mask of all vectors."""
+    inst = paying_instance(seed)
+    ld = BilevelProblem(inst)._ld
+    idx = np.concatenate(list(level_vectors(inst.hours, inst.levels.size, inst.free, 1000)))
+    values = ld.evaluate(ld.rebates(idx))[0]
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        dom = np.zeros((inst.hours, inst.levels.size), dtype=bool)
+        dom[:, 0] = True
+        for t in np.flatnonzero(inst.free):
+            dom[t] = rng.random(inst.levels.size) < 0.5
+            dom[t, rng.integers(inst.levels.size)] = True
+        inside = dom[np.arange(inst.hours)[None, :], idx].all(axis=1)
+        assert inside.sum() == domain_size(dom)
+        best_idx, best = enumerate_domain(ld, dom, batch=7)  # several batches
+        assert dom[np.arange(inst.hours), best_idx].all()
+        assert best == pytest.approx(values[inside].max(), rel=1e-9)
 
 
 def test_unchanged_instance_reuses_the_proven_solution() -> None:

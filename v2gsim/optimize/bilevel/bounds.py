@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 
 from v2gsim.optimize.bilevel.bids import cstar
 from v2gsim.optimize.bilevel.follower import BatchFollower
-from v2gsim.optimize.bilevel.hour_kernel import hour_value_bound
+from v2gsim.optimize.bilevel.hour_kernel import hour_value_bound, slab_spreads
 from v2gsim.optimize.bilevel.instance import top_rebates
 from v2gsim.optimize.bilevel.leader import LeaderData, single_hour_changes
 
@@ -187,7 +187,8 @@ def _min_spread_at(
 
 
 def sliced_hour_bound(
-    ld: LeaderData, ylo: NDArray[np.float64], yhi: NDArray[np.float64], pieces: int
+    ld: LeaderData, ylo: NDArray[np.float64], yhi: NDArray[np.float64], pieces: int,
+    *, compiled: bool = True,
 ) -> NDArray[np.float64]:
     """U_tℓ of :func:`hour_bound` with the range of n cut into ``pieces`` slices, (T, H).
 
@@ -200,7 +201,13 @@ def sliced_hour_bound(
         ld: the leader data.
         ylo, yhi: (T, H, n_clusters) persistency box of every hour and level.
         pieces: number of slices (1: the plain bound).
+        compiled: take the cuts and slab minima from the compiled
+            :func:`~v2gsim.optimize.bilevel.hour_kernel.slab_spreads` (default) instead of the
+            numpy loops below (the reference it is tested against).
     """
+    if compiled:
+        cuts_k, a_k = slab_spreads(ylo, yhi, ld.M, ld.psi, pieces)
+        return hour_bound(ld, cuts_k[..., :-1], cuts_k[..., 1:], a_k).max(axis=-1)
     n_lo, n_hi = ylo @ ld.M, yhi @ ld.M
     nc = ylo.shape[-1]
     verts = []

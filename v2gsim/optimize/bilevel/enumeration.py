@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult
 
-__all__ = ["brute_force_search", "check_enumeration", "level_vectors"]
+__all__ = ["brute_force_search", "check_enumeration", "domain_size", "enumerate_domain", "level_vectors"]
 
 
 def check_enumeration(n_levels: int, n_free: int, max_vectors: int) -> int:
@@ -68,3 +68,45 @@ def brute_force_search(ld: LeaderData, *, batch: int = 512) -> SearchResult:
         levels_idx=best_idx, value=best_val, upper_bound=best_val, evaluations=ld.evaluations - ev0,
         status="optimal",
     )
+
+
+def domain_size(dom: NDArray[np.bool_]) -> float:
+    """Number of level vectors in the box of level domains ``dom`` (T, H) (a float: it may be huge)."""
+    return float(np.prod(dom.sum(axis=1).astype(float)))
+
+
+def enumerate_domain(
+    ld: LeaderData, dom: NDArray[np.bool_], rho: list[NDArray] | None = None,
+    base: NDArray[np.float64] | None = None, *, batch: int = 1024,
+) -> tuple[NDArray[np.int64], float]:
+    """The best level vector of a box of level domains, every vector evaluated exactly (B1).
+
+    Used by the branch-and-bound to close small nodes exactly instead of branching further.
+
+    Args:
+        ld: the leader data.
+        dom: (T, H) level domains (every hour at least one level).
+        rho: Newton warm-start potentials per cluster at the rebates ``base`` (e.g. the node's
+            lower corner); with ``base`` the starts are first-order (``ld.taylor_starts``).
+        base: (T,) rebates ($) at which ``rho`` was solved.
+        batch: rebate vectors per follower batch.
+
+    Returns:
+        ``(level indices (T,), exact value V in $)`` of the best vector.
+    """
+    members = [np.flatnonzero(row) for row in dom]
+    multi = [t for t, m in enumerate(members) if m.size > 1]
+    idx0 = np.array([m[0] for m in members], dtype=np.int64)
+    combos = itertools.product(*(members[t] for t in multi))
+    best_val, best_idx = -np.inf, idx0
+    while chunk := list(itertools.islice(combos, batch)):
+        idx = np.repeat(idx0[None, :], len(chunk), axis=0)
+        if multi:
+            idx[:, multi] = np.asarray(chunk, dtype=np.int64).reshape(len(chunk), len(multi))
+        S = ld.rebates(idx)
+        starts = rho if base is None or rho is None else ld.taylor_starts(base, S, rho)
+        v, _, _ = ld.evaluate(S, starts)
+        k = int(np.argmax(v))
+        if v[k] > best_val:
+            best_val, best_idx = float(v[k]), idx[k].copy()
+    return best_idx, best_val

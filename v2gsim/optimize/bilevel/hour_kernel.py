@@ -15,6 +15,11 @@ and otherwise bisection on the sign of g' with the tangents at the two bracket e
 intersection is a rigorous upper bound of a concave function on the bracket (ours; it replaces
 60 golden-section steps plus a Lipschitz term and stops when the tangent bound is within
 :data:`TANGENT_TOL` of the best value found). A small relative margin covers rounding.
+
+:func:`slab_spreads` is the compiled form of the slab minima of the spread
+``a = ψ² Σ_c M_c y_c (1 − y_c)`` that :func:`~v2gsim.optimize.bilevel.bounds.sliced_hour_bound`
+takes over a box of persistencies cut into slabs of ``n = Σ_c M_c y_c`` (the same vertices, the
+same tolerance; it replaces a Python loop over clusters and box corners).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TANGENT_TOL", "hour_value_bound"]
+__all__ = ["TANGENT_TOL", "hour_value_bound", "slab_spreads"]
 
 TANGENT_TOL = 1e-9
 """Bisection stops when the tangent bound exceeds the best evaluated value by at most this ($)."""
@@ -104,3 +109,94 @@ def hour_value_bound(
     out = np.empty(flat[0].size)
     _kernel(*flat, float(psi), float(kappa), out)
     return out.reshape(shape)
+
+
+@numba.njit(cache=True, inline="always")
+def _spread(y, M, psi2):
+    """a = ψ² Σ_c M_c y_c (1 − y_c) of one persistency vector (kW²)."""
+    a = 0.0
+    for c in range(y.size):
+        a += M[c] * y[c] * (1.0 - y[c])
+    return psi2 * a
+
+
+@numba.njit(cache=True, inline="always")
+def _min_at_plane(lo, hi, M, psi2, n, y):
+    """min of a over the box [lo, hi] ∩ {Σ_c M_c y_c = n}, at its box edges (+inf if none)."""
+    nc = lo.size
+    best = np.inf
+    for c in range(nc):
+        for mask in range(1 << (nc - 1)):
+            rest = 0.0
+            bit = 0
+            for k in range(nc):
+                if k == c:
+                    continue
+                y[k] = hi[k] if (mask >> bit) & 1 else lo[k]
+                rest += y[k] * M[k]
+                bit += 1
+            yc = (n - rest) / M[c]
+            tol = 1e-12 * (1.0 + abs(yc))
+            if yc >= lo[c] - tol and yc <= hi[c] + tol:
+                y[c] = min(max(yc, lo[c]), hi[c])
+                best = min(best, _spread(y, M, psi2))
+    return best
+
+
+@numba.njit(cache=True, nogil=True)
+def _slab_kernel(ylo, yhi, M, psi, cuts, amin):
+    """Cuts (N, P + 1) and slab minima (N, P) of every row of the (N, n_c) boxes."""
+    nrow, nc = ylo.shape
+    pieces = amin.shape[1]
+    psi2 = psi * psi
+    y = np.empty(nc)
+    at = np.empty(pieces + 1)
+    for i in range(nrow):
+        lo, hi = ylo[i], yhi[i]
+        nlo = 0.0
+        nhi = 0.0
+        for c in range(nc):
+            nlo += lo[c] * M[c]
+            nhi += hi[c] * M[c]
+        for k in range(pieces + 1):
+            cuts[i, k] = nhi if k == pieces else nlo + (nhi - nlo) * (k / pieces)
+            at[k] = _min_at_plane(lo, hi, M, psi2, cuts[i, k], y)
+        for k in range(pieces):
+            amin[i, k] = min(at[k], at[k + 1])
+        for mask in range(1 << nc):  # box vertices inside a slab
+            nv = 0.0
+            for c in range(nc):
+                y[c] = hi[c] if (mask >> c) & 1 else lo[c]
+                nv += y[c] * M[c]
+            av = _spread(y, M, psi2)
+            for k in range(pieces):
+                if nv >= cuts[i, k] and nv <= cuts[i, k + 1]:
+                    amin[i, k] = min(amin[i, k], av)
+        for k in range(pieces):
+            if not np.isfinite(amin[i, k]):
+                amin[i, k] = 0.0  # no vertex found (round-off): the weakest a
+
+
+def slab_spreads(
+    ylo: NDArray[np.float64], yhi: NDArray[np.float64], M: NDArray[np.float64], psi: float, pieces: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Slab cuts of the expected plugged EVs and the smallest spread on every slab.
+
+    Args:
+        ylo, yhi: (..., n_clusters) persistency boxes.
+        M: (n_clusters,) cluster sizes (EVs).
+        psi: charger power ψ (kW).
+        pieces: number of slabs P between ``n̲ = Σ M y̲`` and ``n̄ = Σ M ȳ``.
+
+    Returns:
+        ``(cuts (..., P + 1) in EVs, a_min (..., P) in kW²)``: slab k is ``cuts_k <= n <= cuts_k+1``
+        and ``a_min_k`` the minimum of a over box ∩ slab (0 where round-off left no vertex).
+    """
+    shape = ylo.shape[:-1]
+    nc = ylo.shape[-1]
+    lo = np.ascontiguousarray(ylo, dtype=np.float64).reshape(-1, nc)
+    hi = np.ascontiguousarray(yhi, dtype=np.float64).reshape(-1, nc)
+    cuts = np.empty((lo.shape[0], pieces + 1))
+    amin = np.empty((lo.shape[0], pieces))
+    _slab_kernel(lo, hi, np.ascontiguousarray(M, dtype=np.float64), float(psi), cuts, amin)
+    return cuts.reshape(*shape, pieces + 1), amin.reshape(*shape, pieces)

@@ -82,10 +82,12 @@ class LeaderData:
     evaluations: int = 0
     cache_size: int = 200_000
     _cache: dict[bytes, NDArray[np.float64]] = field(default_factory=dict, repr=False)
+    _sens: dict[tuple[int, bytes, bytes], NDArray[np.float64]] = field(default_factory=dict, repr=False)
 
     def clear_cache(self) -> None:
-        """Forget cached follower responses (call after changing utilities)."""
+        """Forget cached follower responses and sensitivities (call after changing utilities)."""
         self._cache.clear()
+        self._sens.clear()
 
     @property
     def hours(self) -> int:
@@ -162,8 +164,18 @@ class LeaderData:
         if rho is None or any(not f.smooth for f in self.followers):
             return rho
         D = S - base[None, :]
-        return [r[None, :] + D @ f.rho_sensitivity(base, r).T
-                for f, r in zip(self.followers, rho, strict=True)]
+        return [r[None, :] + D @ self._sensitivity(c, base, r).T for c, r in enumerate(rho)]
+
+    def _sensitivity(self, c: int, base: NDArray[np.float64], rho: NDArray[np.float64]) -> NDArray:
+        """``∂ρ/∂s`` of cluster c at ``(base, rho)``, remembered for the last few points (a node's
+        corners are the bases of its chain, its group windows and both children's starts)."""
+        key = (c, np.ascontiguousarray(base, dtype=float).tobytes(), np.ascontiguousarray(rho).tobytes())
+        hit = self._sens.get(key)
+        if hit is None:
+            if len(self._sens) >= 64:
+                self._sens.pop(next(iter(self._sens)))
+            hit = self._sens[key] = self.followers[c].rho_sensitivity(base, rho)
+        return hit
 
     def bids(self, Y: NDArray[np.float64]) -> NDArray[np.float64]:
         """Closed-form bids C*_t (kW) for persistencies Y (..., T, n_clusters); 0 where p̄_t <= 0."""

@@ -350,7 +350,7 @@ class BilevelProblem:
             ld.nu = self._nu()
             if method == "bnb":  # fast path: the root bound may already prove the known solution
                 root = branch_and_bound(ld, best, rel_gap=rel_gap, deadline=deadline, max_nodes=1,
-                                        root_rho=self._root_rho, chain=False)
+                                        root_rho=self._root_rho, chain=False, groups=0)
                 self._root_rho = root.root_rho
                 root_ub = root.upper_bound
                 if root.value > best.value:  # the root's candidates start the coordinate search

@@ -43,7 +43,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.optimize.bilevel.bounds import NodeBounds, domain_extremes, node_bounds
 from v2gsim.optimize.bilevel.chain import chain_bounds, chain_rows, combine
-from v2gsim.optimize.bilevel.enumeration import brute_force_search, check_enumeration, level_vectors
+from v2gsim.optimize.bilevel.enumeration import (
+    brute_force_search,
+    check_enumeration,
+    domain_size,
+    enumerate_domain,
+    level_vectors,
+)
 from v2gsim.optimize.bilevel.groups import GroupWindows, group_rows, group_windows
 from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult, single_hour_changes
 
@@ -268,12 +274,12 @@ class _ChainPolicy:
     """
 
     on: bool = True
-    refresh: float = 0.5
+    refresh: float = 0.75
     deadline: float = np.inf
     max_radius: int = 1
     budget: int = 3000
-    groups: int = 0
-    group_refresh: float = 0.5
+    groups: int = 2
+    group_refresh: float = 0.75
 
     def radius(self, dom: NDArray[np.bool_]) -> int:
         """The widest window (radius <= ``max_radius``) with at most ``budget`` rows; at least 1."""
@@ -416,6 +422,18 @@ def _children(
     return [(d, float(min(bnd.ub, np.max(np.where(d[t], nd.L[t], -np.inf))))) for d in (d1, d2)]
 
 
+def _enumerated(
+    ld: LeaderData, inc: _Incumbent, dom: NDArray[np.bool_], rho: list[NDArray] | None,
+    base: tuple[NDArray[np.float64], NDArray[np.float64]] | None, limit: float,
+) -> bool:
+    """Close a box of at most ``limit`` level vectors by evaluating every one exactly (the best is
+    offered to the incumbent); ``rho`` are potentials at the rebates ``base[0]`` (Newton starts)."""
+    if domain_size(dom) > limit:
+        return False
+    inc.offer(*enumerate_domain(ld, dom, rho, None if base is None else base[0]))
+    return True
+
+
 def branch_and_bound(
     ld: LeaderData,
     incumbent: SearchResult | None = None,
@@ -428,10 +446,11 @@ def branch_and_bound(
     split: Literal["half", "best"] = "half",
     root_rho: tuple[list[NDArray], list[NDArray]] | None = None,
     chain: bool = True,
-    chain_refresh: float = 0.5,
+    chain_refresh: float = 0.75,
     chain_radius: int = 1,
-    groups: int = 0,
-    group_refresh: float = 0.5,
+    groups: int = 2,
+    group_refresh: float = 0.75,
+    enumerate_limit: int = 512,
 ) -> SearchResult:
     """Exact maximisation of V(s) over s ∈ L^T by branch-and-bound on level domains.
 
@@ -448,18 +467,17 @@ def branch_and_bound(
         max_nodes: node limit.
         max_rounds: bound recomputations per node.
         branching: ``"influence"`` (default): split the hour with the largest spread of its level
-            bounds plus its rebate range times its cross effects on the other hours (revenue-
-            weighted, from the exact Jacobian at the node's upper corner); ``"ambiguity"``: the
-            spread alone.
+            bounds plus its rebate range times its revenue-weighted cross effects (exact Jacobian
+            at the node's upper corner); ``"ambiguity"``: the spread alone.
         split: ``"half"`` (default): lower and upper half of the hour's domain; ``"best"``: its
-            best level against the rest ("influence"/"half" needed a third of the nodes).
-        root_rho: warm-start potentials (per cluster) of the root's lower and upper corner, e.g.
-            those of yesterday's root (:attr:`SearchResult.root_rho`); only the Newton start.
-        chain: also use the chain bound (:mod:`v2gsim.optimize.bilevel.chain`) at every node the
-            separable bound does not prune (its W inherited by the children).
+            best level against the rest.
+        root_rho: Newton starts (per cluster) of the root's corners, e.g. yesterday's root's.
+        chain: also use the chain bound (:mod:`~v2gsim.optimize.bilevel.chain`; W inherited).
         chain_refresh, chain_radius, groups, group_refresh: the :class:`_ChainPolicy` (when to
             recompute the chain W, its widest window radius; the radius of the group-window bound
             of :mod:`v2gsim.optimize.bilevel.groups`, 0 off, and when to recompute it).
+        enumerate_limit: a node whose box holds at most this many level vectors is closed by
+            evaluating every one exactly (one follower batch) instead of being bounded and split.
 
     Returns:
         A :class:`SearchResult` whose ``upper_bound`` is the largest bound of the open nodes and of
@@ -493,6 +511,8 @@ def branch_and_bound(
             inc.close(node.bound)
             continue
         nodes += 1
+        if _enumerated(ld, inc, node.dom, node.rho_lo, node.base, enumerate_limit):
+            continue
         bounded, used, rho_pair = _bound_node(ld, inc, node, max_rounds, policy)
         rounds += used
         if root_out is None:
@@ -500,10 +520,8 @@ def branch_and_bound(
         if bounded is None:
             continue
         dom, bnd = bounded.dom, bounded.bnd
-        if (dom.sum(axis=1) == 1).all():  # leaf: evaluate the single point exactly
-            leaf = np.argmax(dom, axis=1)
-            inc.offer(leaf, ld.point(leaf, bnd.rho_lo)[0])
-            continue
+        if _enumerated(ld, inc, dom, bnd.rho_lo, (bnd.s_lo, bnd.s_hi), max(enumerate_limit, 1)):
+            continue  # a leaf or a small box: every vector evaluated exactly
         for d, b in _children(ld, bounded, branching, split):
             if b > inc.value + inc.tol():
                 heapq.heappush(heap, _Node(-b, next(seq), d, b, bnd.rho_lo, bnd.rho_hi, bounded.W,
