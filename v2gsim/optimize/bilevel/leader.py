@@ -122,19 +122,22 @@ class LeaderData:
         Y = np.empty((K, self.hours, nc))
         rhos = [np.empty((K, f.net.n_nodes)) for f in self.followers]
         todo: list[int] = []
+        hits: list[int] = []
         first: dict[bytes, int] = {}
         dup: list[tuple[int, int]] = []  # repeated rows of the batch: solved once
+        cache = self._cache
         for k, key in enumerate(keys):
-            hit = self._cache.get(key)
+            hit = cache.get(key)
             if hit is not None:
                 Y[k] = hit
+                hits.append(k)
             elif key in first:
                 dup.append((k, first[key]))
             else:
                 first[key] = k
                 todo.append(k)
         miss = np.asarray(todo, dtype=np.int64)
-        hit_rows = np.setdiff1d(np.arange(K), np.concatenate([miss, [d for d, _ in dup]]).astype(np.int64))
+        hit_rows = np.asarray(hits, dtype=np.int64)
         for c, fol in enumerate(self.followers):
             r0 = None if rho0 is None else np.asarray(rho0[c])
             if len(miss):
