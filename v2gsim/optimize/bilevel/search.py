@@ -276,8 +276,8 @@ class _ChainPolicy:
     on: bool = True
     refresh: float = 0.75
     deadline: float = np.inf
-    max_radius: int = 1
-    budget: int = 3000
+    max_radius: int = 2
+    budget: int = 1500
     groups: int = 2
     group_refresh: float = 0.75
 
@@ -447,7 +447,7 @@ def branch_and_bound(
     root_rho: tuple[list[NDArray], list[NDArray]] | None = None,
     chain: bool = True,
     chain_refresh: float = 0.75,
-    chain_radius: int = 1,
+    chain_radius: int = 2,
     groups: int = 2,
     group_refresh: float = 0.75,
     enumerate_limit: int = 512,
