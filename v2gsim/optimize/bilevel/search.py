@@ -16,16 +16,19 @@ This module maximises V over s ∈ L^T (L the discrete rebate levels) with three
 * :func:`branch_and_bound`: an exact method over level domains D_t ⊆ L. Its bound uses the
   monotone response of the follower (models.md B3, see :mod:`v2gsim.optimize.bilevel.bounds`),
   tightened by the chain bound (:mod:`v2gsim.optimize.bilevel.chain`: the monotone response applied
-  outside a window of 2r + 1 consecutive hours, r = 1 by default, maximised over level sequences
-  by dynamic programming; ours, issue #17). Its per-level bounds (the best bound with s_t = ℓ) drive the
-  filtering and the children's bounds, and its maximising sequence is an incumbent candidate.
+  outside a window of 2r + 1 consecutive hours, r = 1, or 2 where the node's windows fit in 1500
+  rows, maximised over level sequences by dynamic programming; ours, issue #17) and the
+  group-window bound (:mod:`v2gsim.optimize.bilevel.groups`: halves of the domains of the four
+  neighbours; ours). Their per-level bounds (the best bound with s_t = ℓ) drive the filtering and
+  the children's bounds, and their maximising sequences are incumbent candidates.
   Levels whose bound cannot beat the incumbent are filtered from the domains (reduced-cost fixing),
   which shrinks the box and tightens the bound again. The node is then split on the hour with the
   largest own ambiguity plus influence on the other hours (its rebate range times the cross
   effects ∂y_t'/∂s_t, weighted by the revenue slopes), into the lower and upper half of its
   domain; nodes are processed best-bound first. At a leaf (all domains single levels) the bound
   equals V exactly, so the method is exact up to the validity of the monotone bounds; each node
-  also evaluates its two corners and its greedy point exactly as incumbent candidates.
+  also evaluates its two corners and its greedy point exactly as incumbent candidates, and a node
+  whose box holds at most 512 level vectors is closed by evaluating all of them exactly.
 * :func:`brute_force_search` (in :mod:`v2gsim.optimize.bilevel.enumeration`): enumeration of every
   level vector over the free hours (tiny instances, to cross-check the others).
 """
