@@ -33,7 +33,10 @@ def test_bench_bilevel_hard_subset_json_is_consistent(capsys):
     assert keys == [(7.2, 0.6, 100.0), (20.0, 0.6, 100.0)]
     for r in rows:
         assert r["upper_bound"] >= r["objective"] - 1e-6
-        assert r["gap_at_2s"] >= r["gap"] - 1e-12 and r["gap_at_10s"] >= r["gap"] - 1e-12
+        for cut in (2, 10):  # the gap reached by then: the final gap, or a re-solve's with that limit
+            assert r[f"gap_at_{cut}s"] >= 0.0
+            if r["solve_time_s"] <= cut:
+                assert r[f"gap_at_{cut}s"] == r["gap"]
         if r["status"] == "optimal":
             assert r["gap"] <= 1e-4 and r["time_to_proof_s"] == r["solve_time_s"]
         seed = {"no_vi": 676.23, "no_vi_solved_pct": 62, "vi": 171.98, "vi_solved_pct": 98}
