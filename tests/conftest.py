@@ -7,8 +7,10 @@ missing they are skipped on a developer machine, but when the ``CI`` environment
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -32,6 +34,16 @@ def require_shared(relpath: str) -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
+
+
+def load_script(relpath: str) -> ModuleType:
+    """Import the script ``<repo>/<relpath>`` (e.g. ``analysis/benchmarks/bench_scale.py``) as a module."""
+    path = REPO / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

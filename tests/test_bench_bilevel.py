@@ -8,24 +8,15 @@ the rows and the seed's row is attached.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _bench():
-    path = ROOT / "analysis" / "benchmarks" / "bench_bilevel.py"
-    spec = importlib.util.spec_from_file_location("bench_bilevel", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def test_bench_bilevel_hard_subset_json_is_consistent(capsys):
-    out = _bench().main(["--hard", "--chargers", "7.2,20", "--compositions", "0.6", "--fleets", "100",
-                         "--time-limit", "20"])
+    bench = load_script("analysis/benchmarks/bench_bilevel.py")
+    out = bench.main(["--hard", "--chargers", "7.2,20", "--compositions", "0.6", "--fleets", "100",
+                      "--time-limit", "20"])
     printed = json.loads(capsys.readouterr().out)
     assert printed["hard_summary"] == out["hard_summary"]
     rows = out["hard_set"]

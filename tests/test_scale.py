@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 import v2gsim.agents.driver as driver_mod
 import v2gsim.behavior.sampling as sampling
@@ -74,16 +74,8 @@ def test_chunked_extremal_choice_equals_draws_chunk_after_chunk(net, monkeypatch
     assert got.arc_at_hour.shape == (700, net.hours)
 
 
-def _bench():
-    path = ROOT / "analysis" / "benchmarks" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_bench_scale_quick_json_is_sane(capsys):
-    out = _bench().main(["--quick"])
+    out = load_script("analysis/benchmarks/bench_scale.py").main(["--quick"])
     assert out["quick"] is True
     paths = out["item8_sample_paths"]
     assert paths["network_arcs"] == 170 and paths["drivers"] == 5_000
