@@ -10,7 +10,10 @@ from numpy.typing import NDArray
 
 from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult
 
-__all__ = ["brute_force_search", "check_enumeration", "domain_size", "enumerate_domain", "level_vectors"]
+__all__ = [
+    "brute_force_search", "check_enumeration", "domain_size", "enumerate_domain", "level_vectors",
+    "root_domain",
+]
 
 
 def check_enumeration(n_levels: int, n_free: int, max_vectors: int) -> int:
@@ -58,16 +61,19 @@ def brute_force_search(ld: LeaderData, *, batch: int = 512) -> SearchResult:
         The best :class:`SearchResult` (``upper_bound == value``, status ``"optimal"``).
     """
     ev0 = ld.evaluations
-    best_val, best_idx = -np.inf, np.zeros(ld.hours, dtype=np.int64)
-    for idx in level_vectors(ld.hours, ld.n_levels, ld.free, batch):
-        v, _, _ = ld.evaluate(ld.rebates(idx))
-        k = int(np.argmax(v))
-        if v[k] > best_val:
-            best_val, best_idx = float(v[k]), idx[k].copy()
+    best_idx, best_val = enumerate_domain(ld, root_domain(ld), batch=batch)
     return SearchResult(
         levels_idx=best_idx, value=best_val, upper_bound=best_val, evaluations=ld.evaluations - ev0,
         status="optimal",
     )
+
+
+def root_domain(ld: LeaderData) -> NDArray[np.bool_]:
+    """(T, H) level domains of the whole search space: every level on the free hours, level 0 elsewhere."""
+    dom = np.zeros((ld.hours, ld.n_levels), dtype=bool)
+    dom[ld.free, :] = True
+    dom[~ld.free, 0] = True
+    return dom
 
 
 def domain_size(dom: NDArray[np.bool_]) -> float:

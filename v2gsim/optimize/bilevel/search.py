@@ -52,6 +52,7 @@ from v2gsim.optimize.bilevel.enumeration import (
     domain_size,
     enumerate_domain,
     level_vectors,
+    root_domain,
 )
 from v2gsim.optimize.bilevel.groups import GroupWindows, group_rows, group_windows
 from v2gsim.optimize.bilevel.leader import LeaderData, SearchResult, single_hour_changes
@@ -207,14 +208,6 @@ class _Incumbent:
     def close(self, bound: float) -> None:
         """Record the bound of a discarded part of the search space."""
         self.closed = max(self.closed, bound)
-
-
-def _root_domain(ld: LeaderData) -> NDArray[np.bool_]:
-    """(T, H) level domains of the root node: every level on the free hours, level 0 elsewhere."""
-    dom0 = np.zeros((ld.hours, ld.n_levels), dtype=bool)
-    dom0[ld.free, :] = True
-    dom0[~ld.free, 0] = True
-    return dom0
 
 
 def _offer_candidates(
@@ -497,7 +490,7 @@ def branch_and_bound(
                      rel_gap)
     seq = itertools.count()
     r_lo, r_hi = (None, None) if root_rho is None else root_rho
-    heap: list[_Node] = [_Node(-np.inf, next(seq), _root_domain(ld), np.inf, r_lo, r_hi)]
+    heap: list[_Node] = [_Node(-np.inf, next(seq), root_domain(ld), np.inf, r_lo, r_hi)]
     root_out: tuple[list[NDArray], list[NDArray]] | None = None
     nodes = 0
     rounds = 0
