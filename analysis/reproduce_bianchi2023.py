@@ -41,9 +41,9 @@ def classify(up_kwh: float, down_kwh: float) -> str:
 def reproduce(scenario_name: str = "bianchi2023_parking",
               overrides: list[str] | None = None) -> dict[str, Any]:
     """Solve the three cases; returns case -> report (working point, regimes, plan energies)."""
-    from v2gsim.cli_robust import scenario_day, site_report
+    from v2gsim.cli.profitability import scenario_day, site_report
     from v2gsim.config import load_scenario
-    from v2gsim.config.build import robust_spec
+    from v2gsim.specs.build import robust_spec
 
     scenario = load_scenario(scenario_name, overrides or [])
     base = replace(robust_spec(scenario), business="PC", **BASE)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res = reproduce(args.scenario, args.overrides)
     if not args.no_figures:
-        from v2gsim.plots_robust import plane_figure
+        from v2gsim.reporting.robust import plane_figure
 
         args.out.mkdir(parents=True, exist_ok=True)
         pts = [(n.split()[0], r["closed_form"]["gamma_down"], r["closed_form"]["gamma_up"])

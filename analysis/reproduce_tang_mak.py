@@ -3,7 +3,7 @@
 Instance: the scenario ``--scenario`` (default the shipped ``scenarios/tang_mak2024.toml``): its two
 driver clusters (``commuters`` and ``flexible``, ``[[drivers.clusters]]``), fleet size, charger rate,
 cluster shares, rebate levels, η and bound as the base case, on
-:func:`v2gsim.config.build.default_instance`'s market: PJM 2016 hour-of-day price
+:func:`v2gsim.specs.build.default_instance`'s market: PJM 2016 hour-of-day price
 shapes, synthetic RegD requirement statistics, η = 0.05, bound (3), rebate levels 0–0.4 $ per
 plugged EV-hour. Every row is solved with the exact branch-and-bound (``bnb``, relative gap 1e-4)
 under ``--time-limit``; when the limit is reached the row says ``time_limit`` and gives the certified
@@ -81,12 +81,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from v2gsim.config.build import cluster_specs, default_instance
 from v2gsim.config.loading import load_scenario
 from v2gsim.config.scenario import Scenario
-from v2gsim.network import build_network
+from v2gsim.core.network import build_network
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
 from v2gsim.optimize.bilevel.instance import DriverCluster
+from v2gsim.specs.build import cluster_specs, default_instance
 
 REL_GAP = 1e-4
 """Relative gap below which a solve counts as solved."""

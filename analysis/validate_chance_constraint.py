@@ -37,7 +37,7 @@ policy                      y_t (predicted plug-in fraction)            capabili
 ==========================  ==========================================  =========================
 
 ``chance_reserve`` is the registered policy with the default ``capability = "headroom"``
-(:func:`v2gsim.config.build.build_policy`), ``chance`` the one with ``capability = "charger"``;
+(:func:`v2gsim.specs.build.build_policy`), ``chance`` the one with ``capability = "charger"``;
 the variants change one ingredient: the plug-in prediction (the persistency model can predict plug-ins
 the sampled drivers never make) or the capability (with baseline charging B the fleet's
 down-capability is ψK - B, so ψ - ω makes ψK >= rC sufficient for the score in the fleet model).
@@ -70,11 +70,11 @@ import pandas as pd
 from scipy.stats import beta
 
 from v2gsim.config import SCENARIO_DIR, Scenario, load_scenario
-from v2gsim.config.build import chance_spec, inputs_for, run_spec
 from v2gsim.market.requirement import requirement_per_hour
-from v2gsim.model import V2GMarketModel, default_signals
 from v2gsim.policies import Policy
 from v2gsim.policies.chance import make_chance
+from v2gsim.sim.model import V2GMarketModel, default_signals
+from v2gsim.specs.build import chance_spec, inputs_for, run_spec
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "analysis" / "out" / "validate_chance_constraint"

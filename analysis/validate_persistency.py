@@ -94,8 +94,8 @@ from v2gsim.behavior.logit import RecursiveLogitResult, recursive_logit, sample_
 from v2gsim.behavior.persistency import PersistencyModel, PersistencyResult, network_arrays
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import SCENARIO_DIR, NetworkConfig, load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.network import ActivityNetwork, build_network
+from v2gsim.core.network import ActivityNetwork, build_network
+from v2gsim.specs.build import network_template
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "analysis" / "out" / "validate_persistency"

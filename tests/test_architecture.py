@@ -24,7 +24,7 @@ import v2gsim
 
 PKG = Path(v2gsim.__file__).resolve().parent
 PURE_PREFIXES = ("v2gsim.behavior", "v2gsim.market", "v2gsim.optimize", "v2gsim.game")
-PURE_MODULES = ("v2gsim.network", "v2gsim.fleet", "v2gsim.fleet_degradation", "v2gsim.graph")
+PURE_MODULES = ("v2gsim.core.network", "v2gsim.core.fleet", "v2gsim.core.degradation", "v2gsim.core.graph")
 FORBIDDEN_IN_PURE = ("v2gsim.config", "pydantic", "mesa")
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 100

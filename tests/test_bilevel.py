@@ -2,7 +2,7 @@
 
 Reference results: brute-force enumeration of every rebate vector with the follower re-solved, the
 persistency model of :mod:`v2gsim.behavior.persistency`, the chance-bound closed form
-:func:`v2gsim.market.chance.max_bid`, and finite differences.
+:func:`v2gsim.optimize.chance.bounds.max_bid`, and finite differences.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import pytest
 
 from v2gsim.behavior.persistency import PersistencyModel
 from v2gsim.config import NetworkConfig
-from v2gsim.config.build import default_instance, network_template
-from v2gsim.market.chance import max_bid
-from v2gsim.network import build_network
+from v2gsim.core.network import build_network
 from v2gsim.optimize.bilevel import (
     BatchFollower,
     BilevelInstance,
@@ -26,6 +24,8 @@ from v2gsim.optimize.bilevel import (
     solve_bilevel,
     substitution_report,
 )
+from v2gsim.optimize.chance.bounds import max_bid
+from v2gsim.specs.build import default_instance, network_template
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_cstar_matches_max_bid() -> None:
     y = rng.uniform(0, 1, (50, 2))
     Mc = np.array([80.0, 120.0])
     psi, r, sg, eta = 10.0, 0.88, 0.05, 0.05
-    from v2gsim.market.chance import kappa
+    from v2gsim.optimize.chance.bounds import kappa
 
     b = psi * (y @ Mc)
     a = psi**2 * ((y * (1 - y)) @ Mc)
@@ -160,7 +160,7 @@ def test_objective_without_rebates_is_the_chance_closed_form(default_problem: Bi
     bids = max_bid(y, inst.cluster_sizes, inst.psi, inst.r_bar, inst.sigma_dev, inst.eta, inst.bound)
     assert default_problem.objective(np.zeros(inst.hours)) == pytest.approx(inst.price @ bids, rel=1e-12)
     # one cluster: the chance policy's own closed form
-    from v2gsim.optimize.chance_bids import closed_form_bids
+    from v2gsim.optimize.chance.bids import closed_form_bids
 
     one = inst.replace(clusters=inst.clusters[:1], shares=np.ones(1))
     prob = BilevelProblem(one)

@@ -15,11 +15,11 @@ import pytest
 from test_bilevel import tiny_instance
 from test_bilevel_pay import paying_instance
 
-from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
 from v2gsim.optimize.bilevel.bounds import node_bounds
 from v2gsim.optimize.bilevel.chain import chain_bounds, chain_dp, chain_rows, combine, mask_chain
 from v2gsim.optimize.bilevel.search import branch_and_bound, coordinate_search
+from v2gsim.specs.build import default_instance
 
 
 def _window_index(seq: list[int], t: int, r: int, H: int) -> int:

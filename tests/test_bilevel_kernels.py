@@ -15,12 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelProblem
 from v2gsim.optimize.bilevel.bids import cstar
 from v2gsim.optimize.bilevel.bounds import hour_bound, sliced_hour_bound
 from v2gsim.optimize.bilevel.follower import BatchFollower
 from v2gsim.optimize.bilevel.hour_kernel import hour_value_bound, slab_spreads
+from v2gsim.specs.build import default_instance
 
 
 @pytest.fixture(scope="module")

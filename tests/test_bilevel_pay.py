@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
 from v2gsim.optimize.bilevel.enumeration import domain_size, enumerate_domain, level_vectors
 from v2gsim.optimize.bilevel.search import branch_and_bound
+from v2gsim.specs.build import default_instance
 
 #: Hours where the full search puts rebates at 15-40 kW (night and evening charging at home).
 REBATE_HOURS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 19, 20, 21, 22, 23)

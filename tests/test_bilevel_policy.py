@@ -10,9 +10,9 @@ import pytest
 
 from v2gsim.cli import main
 from v2gsim.config import load_scenario
-from v2gsim.config.build import build_policy
-from v2gsim.model import V2GMarketModel
-from v2gsim.runner import run_scenario
+from v2gsim.experiments.runner import run_scenario
+from v2gsim.sim.model import V2GMarketModel
+from v2gsim.specs.build import build_policy
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 RICH = ["drivers.charger_kw=30", "drivers.count=200"]  # rebates pay at 30 kW chargers

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from v2gsim.config import POLICY_NAMES, load_scenario, packaged_scenario, packaged_scenarios
-from v2gsim.config.build import run_spec
-from v2gsim.model import V2GMarketModel, default_signals
+from v2gsim.core.rng import COMPONENTS, component_rng, run_seed_sequence
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.policies import Decision, Observation, available_policies
-from v2gsim.rng import COMPONENTS, component_rng, run_seed_sequence
-from v2gsim.runner import run_scenario
+from v2gsim.sim.model import V2GMarketModel, default_signals
+from v2gsim.specs.build import run_spec
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -104,7 +104,7 @@ def test_shipped_scenarios_are_package_data(tmp_path, monkeypatch):
 
 
 def test_rng_components_are_exactly_the_streams_a_run_uses(monkeypatch):
-    import v2gsim.model as model_mod
+    import v2gsim.sim.model as model_mod
 
     used: list[str] = []
 

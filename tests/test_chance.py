@@ -1,4 +1,4 @@
-"""Tests for v2gsim.market.chance: bounds (3) and (4) of models.md §1.4 and their cvxpy forms."""
+"""Tests for v2gsim.optimize.chance.bounds: bounds (3) and (4) of models.md §1.4 and their cvxpy forms."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from v2gsim.market.chance import (
+from v2gsim.market.deviations import bernoulli_deviations, forward_backward
+from v2gsim.optimize.chance.bounds import (
     bound3_lhs,
     bound4_lhs,
     bound_lhs,
@@ -18,8 +19,7 @@ from v2gsim.market.chance import (
     no_bid_threshold,
     plugin_moments,
 )
-from v2gsim.market.chance_cones import bound3_constraint, bound4_constraint
-from v2gsim.market.deviations import bernoulli_deviations, forward_backward
+from v2gsim.optimize.chance.cones import bound3_constraint, bound4_constraint
 
 M, PSI = 200, 10.0  # models.md §1.6/§1.7 toy: 200 EVs, 10 kW chargers
 

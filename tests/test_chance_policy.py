@@ -1,4 +1,4 @@
-"""Tests for the ``chance`` policy (v2gsim.policies.chance, v2gsim.optimize.chance_bids; models.md §1.4)."""
+"""Tests for the ``chance`` policy (v2gsim.policies.chance, v2gsim.optimize.chance.bids; models.md §1.4)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import pytest
 from conftest import REPO, require_shared
 
 from v2gsim.config import load_scenario
-from v2gsim.config.build import build_policy
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.market.agc import synthetic_regd
-from v2gsim.market.chance import bound_lhs, kappa, max_bid, no_bid_threshold
 from v2gsim.market.requirement import RequirementStats, requirement_per_hour
-from v2gsim.model import V2GMarketModel
-from v2gsim.optimize.chance_bids import ChanceBidProblem, closed_form_bids, expected_price_per_kw
+from v2gsim.optimize.chance.bids import ChanceBidProblem, closed_form_bids, expected_price_per_kw
+from v2gsim.optimize.chance.bounds import bound_lhs, kappa, max_bid, no_bid_threshold
 from v2gsim.policies import Observation, PlugBeliefs, available_policies
 from v2gsim.policies.chance import ChancePolicy, predicted_plug_fraction
-from v2gsim.runner import run_scenario
+from v2gsim.sim.model import V2GMarketModel
+from v2gsim.specs.build import build_policy
 
 M, PSI = 200, 10.0
 TINY = REPO / "scenarios" / "tiny.toml"

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from v2gsim.cli import main
-from v2gsim.compare import load_policy_tables, run_compare
 from v2gsim.config import ScenarioError, load_scenario
+from v2gsim.experiments.compare import load_policy_tables, run_compare
 
 POLICIES = ["naive", "chance", "bilevel"]
 # bilevel with the single rebate level 0 pays nothing: what drivers see is the same as under naive

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from v2gsim.agents.driver import DriverGroup
 from v2gsim.behavior import philox
 from v2gsim.behavior.compiled import choose_paths, draw_utilities, kernel_threads
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.network import PLUG, ActivityNetwork, build_network
+from v2gsim.core.network import PLUG, ActivityNetwork, build_network
+from v2gsim.sim.agents.driver import DriverGroup
+from v2gsim.specs.build import network_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,7 +207,7 @@ def test_sampler_field_is_validated_and_reaches_the_run(tmp_path, capsys):
     runs = {}
     for sampler in ("compiled", "numpy"):
         scen = load_scenario("tiny", [f'drivers.sampler="{sampler}"'], days=2)
-        from v2gsim.runner import run_scenario
+        from v2gsim.experiments.runner import run_scenario
 
         runs[sampler] = run_scenario(scen, progress=False).hourly
     # same model, different draws: the tables differ, their shapes do not

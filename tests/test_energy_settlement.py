@@ -9,12 +9,12 @@ import pytest
 from conftest import require_shared
 
 from v2gsim.config import ScenarioError, load_scenario
-from v2gsim.config.build import energy_spec, market_spec
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.market.energy_settlement import settle_energy
 from v2gsim.market.energy_sources import EnergySpec, energy_price_table
-from v2gsim.model import DAILY_REPORTERS, HOURLY_COLUMNS, V2GMarketModel
-from v2gsim.plots import run_figures
-from v2gsim.runner import run_scenario
+from v2gsim.reporting.figures import run_figures
+from v2gsim.sim.model import DAILY_REPORTERS, HOURLY_COLUMNS, V2GMarketModel
+from v2gsim.specs.build import energy_spec, market_spec
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 TAGS = ["scenario", "replication", "seed"]

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from v2gsim.config import DriversConfig, ScenarioError, load_scenario
-from v2gsim.config.build import fleet_spec
 from v2gsim.config.catalog import CATALOG_COLUMNS, CatalogError, ev_catalog, read_catalog
 from v2gsim.config.loading import scenario_from_dict
 from v2gsim.config.scenario import Scenario
-from v2gsim.fleet import EVModelSpec
+from v2gsim.core.fleet import EVModelSpec
+from v2gsim.specs.build import fleet_spec
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

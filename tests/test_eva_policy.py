@@ -6,10 +6,10 @@ import numpy as np
 
 from v2gsim import load_scenario
 from v2gsim.config.eva import eva_spec
-from v2gsim.model import V2GMarketModel
 from v2gsim.optimize.eva.revenue import RevenueInputs, solve_revenue
 from v2gsim.optimize.eva.spec import instance_from_spec
 from v2gsim.policies.eva import EvaPolicy, sessions_to_slots
+from v2gsim.sim.model import V2GMarketModel
 
 
 def test_eva_runs_in_the_loop_with_planned_and_realized_columns():

@@ -15,8 +15,8 @@ import pytest
 
 from v2gsim.cli import main
 from v2gsim.config import load_scenario
-from v2gsim.experiment import SweepSpec, parse_grid, run_sweep, split_values
-from v2gsim.report import aggregate
+from v2gsim.experiments.aggregate import aggregate
+from v2gsim.experiments.sweep import SweepSpec, parse_grid, run_sweep, split_values
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 GRID = {"drivers.count": [8, 12], "platform.naive.bid_fraction": [0.3, 0.6]}

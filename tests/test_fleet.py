@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from v2gsim.config import DriversConfig
-from v2gsim.config.build import fleet_spec
 from v2gsim.config.scenario import Scenario
-from v2gsim.fleet import Fleet
+from v2gsim.core.fleet import Fleet
+from v2gsim.specs.build import fleet_spec
 
 
 def _spec(**drivers):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from v2gsim.fleet_degradation import (
+from v2gsim.core.degradation import (
     DegradationMeter,
     DegradationSpec,
     battery_throughput_kwh,

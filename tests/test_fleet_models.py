@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from v2gsim.agents.driver import cluster_sizes
-from v2gsim.fleet import SOC_SAMPLE_SIZE, EVModelSpec, Fleet, FleetSpec, split_by_share
+from v2gsim.core.fleet import SOC_SAMPLE_SIZE, EVModelSpec, Fleet, FleetSpec, split_by_share
 from v2gsim.market.agc import follow_signal
+from v2gsim.sim.agents.driver import cluster_sizes
 
 TOL = 1e-9
 
@@ -22,7 +22,7 @@ def _spec(models, count=40, **kw) -> FleetSpec:
 
 
 def test_hour_by_hand_with_efficiencies_and_a_unidirectional_ev():
-    """Two EVs, one hour, every number by hand (module docstring of v2gsim.fleet)."""
+    """Two EVs, one hour, every number by hand (module docstring of v2gsim.core.fleet)."""
     v2g = EVModelSpec("a", 0.5, battery_kwh=10.0, max_charge_kw=5.0, max_discharge_kw=4.0,
                       soc_min=0.2, soc_max=0.9, charge_efficiency=0.9, discharge_efficiency=0.8,
                       self_discharge_per_h=0.01)

@@ -1,4 +1,4 @@
-"""DAG helpers (v2gsim.graph), the batched Newton driver and the persistency-side cluster types."""
+"""DAG helpers (v2gsim.core.graph), the batched Newton driver and the persistency-side cluster types."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from v2gsim.behavior.persistency.conic import PersistencySolveError
 from v2gsim.behavior.persistency.newton import DualNewtonProblem, damped_newton, newton_dual
 from v2gsim.behavior.persistency.socp import PersistencyModel
 from v2gsim.config import load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.graph import (
+from v2gsim.core.graph import (
     CycleError,
     arc_endpoints,
     arcs_by_node,
@@ -25,8 +24,9 @@ from v2gsim.graph import (
     longest_path_to_sink,
     topological_order,
 )
-from v2gsim.network import ActivityNetwork, NetworkError, build_network
+from v2gsim.core.network import ActivityNetwork, NetworkError, build_network
 from v2gsim.optimize.solvers import SolveError
+from v2gsim.specs.build import network_template
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -25,10 +25,10 @@ from v2gsim.cli import main
 from v2gsim.config import ScenarioError, load_scenario, validate_file
 from v2gsim.config.market import SYNTHETIC_MILEAGE_RANGE, SYNTHETIC_PRICE_RANGE
 from v2gsim.config.resources import MEMORY_LIMIT_ENV, estimate_memory, network_size
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.market.agc.synthetic import REACHABLE_MILEAGE, synthetic_regd
 from v2gsim.market.sources import DataFileError, read_data_file
-from v2gsim.model import V2GMarketModel
-from v2gsim.runner import run_scenario
+from v2gsim.sim.model import V2GMarketModel
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 TINY = SCEN / "tiny.toml"
@@ -366,8 +366,8 @@ def test_set_indexes_list_items_and_bare_words_stay_strings():
 
 
 def test_network_size_matches_the_built_network():
-    from v2gsim.config.build import cluster_specs
-    from v2gsim.network import build_network
+    from v2gsim.core.network import build_network
+    from v2gsim.specs.build import cluster_specs
 
     for name in ("default", "lin2020"):
         scen = load_scenario(name)
@@ -416,7 +416,7 @@ def test_memory_estimate_bounds_a_measured_run():
         "import json, re\n"
         "from pathlib import Path\n"
         "from v2gsim.config import load_scenario\n"
-        "from v2gsim.runner import run_scenario\n"
+        "from v2gsim.experiments.runner import run_scenario\n"
         "rss = []\n"
         "for m in (2000, 30000):\n"
         "    run_scenario(load_scenario('default', [f'drivers.count={m}', 'platform.policy=\"naive\"'],"

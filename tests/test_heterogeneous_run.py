@@ -10,9 +10,9 @@ import pytest
 
 from v2gsim import load_scenario, run_scenario
 from v2gsim.config.catalog import ev_catalog
-from v2gsim.fleet_records import DAILY_KEYS, HOURLY_KEYS
-from v2gsim.plots import run_figures
-from v2gsim.results import read_run, write_run
+from v2gsim.experiments.rundir import read_run, write_run
+from v2gsim.reporting.figures import run_figures
+from v2gsim.sim.records import DAILY_KEYS, HOURLY_KEYS
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

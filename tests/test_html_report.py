@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from v2gsim.cli import main
-from v2gsim.html_report import directory_kind, write_html_report
+from v2gsim.experiments.html import directory_kind, write_html_report
 
 
 def _images(text: str) -> list[bytes]:

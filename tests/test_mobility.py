@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from v2gsim.agents.driver import DriverGroup, DriverPopulation
 from v2gsim.behavior.mobility import (
     PRESETS,
     ParametricSessionSpec,
@@ -22,7 +21,8 @@ from v2gsim.behavior.mobility import (
     truncnorm_moments,
 )
 from v2gsim.behavior.sampling import PathChoice
-from v2gsim.network import NetworkTemplate, PlaceSpec, TravelSpec, build_network
+from v2gsim.core.network import NetworkTemplate, PlaceSpec, TravelSpec, build_network
+from v2gsim.sim.agents.driver import DriverGroup, DriverPopulation
 
 N = 100_000
 

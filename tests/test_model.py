@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from v2gsim.config import load_scenario
-from v2gsim.model import V2GMarketModel
-from v2gsim.results import read_run, write_run
-from v2gsim.runner import run_scenario
+from v2gsim.experiments.rundir import read_run, write_run
+from v2gsim.experiments.runner import run_scenario
+from v2gsim.sim.model import V2GMarketModel
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -103,7 +103,7 @@ def test_real_pjm_signal_and_prices_drive_the_model():
 
 
 def test_clusters_have_their_own_networks():
-    from v2gsim.agents.driver import cluster_sizes
+    from v2gsim.sim.agents.driver import cluster_sizes
 
     assert cluster_sizes([0.5, 0.5], 5).tolist() == [3, 2]
     assert cluster_sizes([0.2, 0.3, 0.5], 7).sum() == 7

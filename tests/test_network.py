@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.network import PLUG, TRAVEL, ActivityNetwork, NetworkError, build_network
+from v2gsim.core.network import PLUG, TRAVEL, ActivityNetwork, NetworkError, build_network
+from v2gsim.specs.build import network_template
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -12,11 +12,11 @@ import pytest
 import v2gsim
 from v2gsim.cli import main
 from v2gsim.config import load_scenario
-from v2gsim.experiment import run_sweep, spec_from_scenario
-from v2gsim.model import HorizonError, V2GMarketModel
-from v2gsim.report import aggregate, report_notes
-from v2gsim.results import default_run_dir
-from v2gsim.runner import run_to_dir
+from v2gsim.experiments.aggregate import aggregate, report_notes
+from v2gsim.experiments.rundir import default_run_dir
+from v2gsim.experiments.runner import run_to_dir
+from v2gsim.experiments.sweep import run_sweep, spec_from_scenario
+from v2gsim.sim.model import HorizonError, V2GMarketModel
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from v2gsim.config import ScenarioError, load_scenario
-from v2gsim.config.build import market_spec
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.market.agc import synthetic_regd
 from v2gsim.market.agc.performance import composite_score, forfeit_below, per_unit_response
 from v2gsim.market.settlement import settle
-from v2gsim.model import HOURLY_COLUMNS
-from v2gsim.runner import run_scenario
+from v2gsim.sim.model import HOURLY_COLUMNS
+from v2gsim.specs.build import market_spec
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 N = 1800  # 2-s samples per hour

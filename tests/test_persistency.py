@@ -20,7 +20,7 @@ from v2gsim.behavior.persistency import (
     solve_persistency,
     solve_persistency_clusters,
 )
-from v2gsim.graph import arc_endpoints, topological_order
+from v2gsim.core.graph import arc_endpoints, topological_order
 
 
 def all_paths(B: np.ndarray, f: np.ndarray) -> list[list[int]]:

@@ -15,9 +15,7 @@ import mesa
 import numpy as np
 import pytest
 
-from v2gsim.agents.grid_company import GridCompanyAgent
 from v2gsim.config import load_scenario
-from v2gsim.config.build import game_spec
 from v2gsim.game.params import GameParams
 from v2gsim.game.payoffs import (
     payoff_ev_coop,
@@ -43,7 +41,9 @@ from v2gsim.game.price_range import point_E
 from v2gsim.game.replicator import replicator_step
 from v2gsim.game.simulation import simulate_price_game
 from v2gsim.game.stability import equilibria
-from v2gsim.specs import GameSpec
+from v2gsim.sim.agents.grid_company import GridCompanyAgent
+from v2gsim.specs.build import game_spec
+from v2gsim.specs.run import GameSpec
 
 P = GameParams.lin2020()
 REPO = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ from conftest import require_shared
 
 from v2gsim.cli import main
 from v2gsim.config import load_scenario
-from v2gsim.promise import clopper_pearson
-from v2gsim.runner import run_scenario
+from v2gsim.experiments.promise import clopper_pearson
+from v2gsim.experiments.runner import run_scenario
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -95,7 +95,7 @@ def test_default_platform_keeps_its_guarantee_on_real_regd_days():
 
 
 def test_the_warning_names_the_policy_and_the_remedy():
-    from v2gsim.promise import promise_lines
+    from v2gsim.experiments.promise import promise_lines
 
     s = {"bid_hours": 100, "score_target": 0.95, "guarantee_eta": 0.05,
          "share_bid_hours_below_target": 0.2, "share_below_target_ci95_low": 0.13,

@@ -114,7 +114,7 @@ def test_planner_switch():
 
 def _run(overrides, days=1):
     from v2gsim import load_scenario
-    from v2gsim.model import V2GMarketModel
+    from v2gsim.sim.model import V2GMarketModel
 
     model = V2GMarketModel(load_scenario("bianchi2023_parking", list(overrides), days=days))
     while model.running:

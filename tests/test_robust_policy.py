@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from v2gsim import load_scenario
-from v2gsim.model import V2GMarketModel
 from v2gsim.policies.robust import RobustPolicy
+from v2gsim.sim.model import V2GMarketModel
 
 
 def _run(overrides=(), days=3):

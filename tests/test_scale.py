@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import load_script
 
-import v2gsim.agents.driver as driver_mod
 import v2gsim.behavior.sampling as sampling
-from v2gsim.agents.driver import DriverGroup, chunk_sizes
+import v2gsim.sim.agents.driver as driver_mod
 from v2gsim.config import load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.network import PLUG, ActivityNetwork, build_network
+from v2gsim.core.network import PLUG, ActivityNetwork, build_network
+from v2gsim.sim.agents.driver import DriverGroup, chunk_sizes
+from v2gsim.specs.build import network_template
 
 ROOT = Path(__file__).resolve().parents[1]
 

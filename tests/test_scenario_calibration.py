@@ -14,10 +14,10 @@ from conftest import require_shared
 from v2gsim.behavior.persistency import PersistencyModel
 from v2gsim.behavior.place_calibration import _complete, place_arcs, plug_jacobian
 from v2gsim.behavior.sessions import hourly_plug_frequency, read_sessions
-from v2gsim.calibrate import calibrate_place, calibrate_scenario, format_report, scenario_toml
 from v2gsim.config import NetworkConfig, load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.network import build_network
+from v2gsim.core.network import build_network
+from v2gsim.specs.build import network_template
+from v2gsim.studies.calibrate import calibrate_place, calibrate_scenario, format_report, scenario_toml
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 DEFAULT = SCEN / "default.toml"

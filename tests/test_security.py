@@ -28,7 +28,7 @@ from conftest import REPO, require_shared
 import v2gsim
 from v2gsim.cli import main
 from v2gsim.config import ScenarioError, load_scenario, validate_file
-from v2gsim.results import default_run_dir
+from v2gsim.experiments.rundir import default_run_dir
 
 PKG = Path(v2gsim.__file__).resolve().parent
 TINY = REPO / "scenarios" / "tiny.toml"
@@ -49,15 +49,15 @@ def test_the_package_never_evaluates_text_or_starts_programs():
             if FORBIDDEN_CALLS.search(code) and not code.strip().startswith(('"', "'")):
                 hits.append(f"{path.relative_to(PKG)}:{k}: {line.strip()}")
     # the one program the package starts: `v2gsim view` runs `python -m solara run
-    # v2gsim.view_app` as an argv list (no shell); --host and --port are single arguments
-    allowed = ("cli_view.py:import subprocess", "cli_view.py:return subprocess.call(view_command(")
+    # v2gsim.view.app` as an argv list (no shell); --host and --port are single arguments
+    allowed = ("cli/view.py:import subprocess", "cli/view.py:return subprocess.call(view_command(")
 
     def allowed_hit(hit: str) -> bool:
         where, line = hit.split(": ", 1)
         return (where.split(":", 1)[0] + ":" + line).startswith(allowed) and "shell" not in line
 
     hits = [h for h in hits if not allowed_hit(h)]
-    view = (PKG / "cli_view.py").read_text()
+    view = (PKG / "cli" / "view.py").read_text()
     assert "shell=" not in view and view.count("subprocess.") == 1
     # the one dynamic import resolves a fixed table of the package's own names
     assert hits == [], hits
@@ -86,7 +86,8 @@ def test_code_in_string_fields_runs_nothing(tmp_path, monkeypatch, capsys):
 
 AUDIT = r"""
 import json, os, sys
-import v2gsim.cli, v2gsim.runner, v2gsim.model, v2gsim.plots  # imports are not the run's accesses
+# imports are not the run's accesses
+import v2gsim.cli, v2gsim.experiments.runner, v2gsim.sim.model, v2gsim.reporting.figures
 events = []
 WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 def hook(event, args):

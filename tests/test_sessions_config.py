@@ -16,8 +16,8 @@ from v2gsim.behavior.mobility import (
     Uniform,
 )
 from v2gsim.config import ScenarioError, load_scenario, validate_file
-from v2gsim.config.build import sessions_spec
 from v2gsim.config.sessions import PRESET_NAMES
+from v2gsim.specs.build import sessions_spec
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from v2gsim import load_scenario
-from v2gsim.model import V2GMarketModel
 from v2gsim.policies import DayOutcome, Decision, Observation
+from v2gsim.sim.model import V2GMarketModel
 
 
 class Recorder:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from v2gsim.config import load_scenario
-from v2gsim.config.build import cluster_specs, default_instance
-from v2gsim.network import build_network
+from v2gsim.core.network import build_network
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.optimize.bilevel.instance import DriverCluster
-from v2gsim.runner import run_scenario
+from v2gsim.specs.build import cluster_specs, default_instance
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 ALL = sorted(p.name for p in SCEN.glob("*.toml"))

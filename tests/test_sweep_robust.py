@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from v2gsim.config import load_scenario
-from v2gsim.experiment import SweepSpec, run_sweep
-from v2gsim.report import aggregate
-from v2gsim.sweep_dir import MANIFEST, SweepDirectoryError, SweepLock, intact
+from v2gsim.experiments.aggregate import aggregate
+from v2gsim.experiments.sweep import SweepSpec, run_sweep
+from v2gsim.experiments.sweep_dir import MANIFEST, SweepDirectoryError, SweepLock, intact
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -61,7 +61,7 @@ def test_a_second_sweep_into_the_same_directory_is_refused(spec, tmp_path):
         run_sweep(spec, out, progress=False)
     # the lock dies with its holder: a killed holder never blocks the next sweep
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from v2gsim.sweep_dir import SweepLock\n"
+        "import sys, time; from pathlib import Path; from v2gsim.experiments.sweep_dir import SweepLock\n"
         f"l = SweepLock(Path({str(out)!r})); l.__enter__(); print('locked', flush=True); "
         "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"

@@ -9,8 +9,8 @@ import pytest
 
 from v2gsim.cli import main
 from v2gsim.config import ScenarioError, load_scenario
-from v2gsim.config.build import v2a_spec
 from v2gsim.optimize.v2a import MODE_CODES
+from v2gsim.specs.build import v2a_spec
 
 
 @pytest.mark.parametrize("name,place,n", [

@@ -7,9 +7,9 @@ import pytest
 
 from v2gsim import load_scenario
 from v2gsim.config import ScenarioError
-from v2gsim.config.build import policy_spec
-from v2gsim.model import V2GMarketModel
 from v2gsim.policies.v2a import V2APolicy
+from v2gsim.sim.model import V2GMarketModel
+from v2gsim.specs.build import policy_spec
 
 
 def _run(days=3, n=30):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from v2gsim.view_model import ViewModel, rebate_levels, view_figures, view_state
+from v2gsim.view.model import ViewModel, rebate_levels, view_figures, view_state
 
 
 def test_controls_reach_the_model() -> None:
@@ -71,8 +71,8 @@ def _free_port() -> int:
 def test_browser_step(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from v2gsim.cli_view import view_command
-    from v2gsim.view import model_params
+    from v2gsim.cli.view import view_command
+    from v2gsim.view.page import model_params
 
     start = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params("tiny").items()}
     ref = ViewModel(**start)  # the page's start model, stepped here in step with the page

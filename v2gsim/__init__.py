@@ -29,8 +29,8 @@ _LAZY = {
     "Scenario": "v2gsim.config",
     "ScenarioError": "v2gsim.config",
     "load_scenario": "v2gsim.config",
-    "run_scenario": "v2gsim.runner",
-    "V2GMarketModel": "v2gsim.model",
+    "run_scenario": "v2gsim.experiments.runner",
+    "V2GMarketModel": "v2gsim.sim.model",
     "profitability": "v2gsim.optimize.robust",
 }
 

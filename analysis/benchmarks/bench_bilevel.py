@@ -1,6 +1,6 @@
 """Benchmark of the bilevel rebate-and-bid solvers (seed 000, models.md §1.5).
 
-Instances: :func:`v2gsim.config.build.default_instance` (24 h, two clusters on the default
+Instances: :func:`v2gsim.specs.build.default_instance` (24 h, two clusters on the default
 scenario's network, rebate levels 0–0.4 $ per plugged EV-hour, 200 EVs, bound (3), η = 0.05):
 
 * ``default``: shares 0.5/0.5;
@@ -54,8 +54,8 @@ from typing import Any
 
 import numpy as np
 
-from v2gsim.config.build import default_instance
 from v2gsim.optimize.bilevel import BilevelInstance, BilevelProblem
+from v2gsim.specs.build import default_instance
 
 REL_GAP = 1e-4
 

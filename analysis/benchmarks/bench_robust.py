@@ -23,7 +23,7 @@ import numpy as np
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print JSON."""
-    from v2gsim.cli_robust import scenario_day
+    from v2gsim.cli.profitability import scenario_day
     from v2gsim.config import load_scenario
     from v2gsim.optimize.robust import (
         RobustPlanner,

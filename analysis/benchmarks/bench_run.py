@@ -24,9 +24,9 @@ import numpy as np
 from v2gsim.behavior.compiled import choose_paths
 from v2gsim.behavior.sampling import longest_paths, sample_utilities
 from v2gsim.config import load_scenario
-from v2gsim.config.build import network_template
-from v2gsim.network import build_network
-from v2gsim.runner import run_to_dir
+from v2gsim.core.network import build_network
+from v2gsim.experiments.runner import run_to_dir
+from v2gsim.specs.build import network_template
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

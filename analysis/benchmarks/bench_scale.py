@@ -12,7 +12,7 @@
 * ``item9_million_day``: ``--million`` EVs (1,000,000) x 1 day of the default scenario in a child
   process; its peak RSS (``resource.getrusage``) and the bytes per EV; the compiled path-choice
   kernel keeps no (arcs x drivers) array (the numpy-sampled ``extremal`` population is drawn in
-  chunks of :data:`v2gsim.agents.driver.CHOICE_CHUNK`), so the peak stays bounded (target: it runs
+  chunks of :data:`v2gsim.sim.agents.driver.CHOICE_CHUNK`), so the peak stays bounded (target: it runs
   and stays below the machine's memory; the in-run estimate of :mod:`v2gsim.config.resources` is
   reported beside it).
 * ``item10_sweep``: ``--replications`` (16) replications of the default scenario over
@@ -80,7 +80,7 @@ def _time_calls(cls: type, name: str) -> dict:
 def bench_year(evs: int, days: int) -> dict:
     """Item 7: one run with the bilevel policy; wall time and the solve / calibration / rest split."""
     from v2gsim.behavior import beliefs
-    from v2gsim.runner import run_scenario
+    from v2gsim.experiments.runner import run_scenario
 
     scen = _scenario(evs, days, "bilevel")
     calib = _time_calls(beliefs.ClusterBeliefs, "recalibrate")
@@ -108,18 +108,18 @@ def bench_year(evs: int, days: int) -> dict:
 def bench_paths(drivers: int, reps: int) -> dict:
     """Item 8: sampling + longest paths of ``drivers`` drivers on the default network.
 
-    Times :meth:`v2gsim.agents.driver.DriverGroup.choose` (what the daily loop calls: the compiled
+    Times :meth:`v2gsim.sim.agents.driver.DriverGroup.choose` (what the daily loop calls: the compiled
     kernel of :mod:`v2gsim.behavior.compiled`, on :func:`~v2gsim.behavior.compiled.kernel_threads`
     threads), the same kernel on one thread, and the numpy reference (``sample_utilities`` then
     ``longest_paths``) that the kernel replaced. The first call (numba's compilation, or loading
     its cache) is reported separately.
     """
-    from v2gsim.agents.driver import DriverGroup
     from v2gsim.behavior.compiled import choose_paths, kernel_threads
     from v2gsim.behavior.sampling import longest_paths, sample_utilities
     from v2gsim.config import load_scenario
-    from v2gsim.config.build import network_template
-    from v2gsim.network import build_network
+    from v2gsim.core.network import build_network
+    from v2gsim.sim.agents.driver import DriverGroup
+    from v2gsim.specs.build import network_template
 
     net = build_network(network_template(load_scenario(None).network))
     group = DriverGroup(0, "all", 1.0, net, np.arange(drivers))
@@ -156,9 +156,9 @@ def bench_paths(drivers: int, reps: int) -> dict:
 
 def _million_child(evs: int) -> None:
     """Child process of item 9: one day, then print the run time and peak RSS as JSON."""
-    from v2gsim.agents.driver import CHOICE_CHUNK
     from v2gsim.config.resources import estimate_memory
-    from v2gsim.runner import run_scenario
+    from v2gsim.experiments.runner import run_scenario
+    from v2gsim.sim.agents.driver import CHOICE_CHUNK
 
     scen = _scenario(evs, 1)
     t0 = time.perf_counter()
@@ -190,7 +190,7 @@ def bench_million(evs: int) -> dict:
 
 def bench_sweep(replications: int, days: int) -> dict:
     """Item 10: the same sweep with 1 and 2 local workers."""
-    from v2gsim.experiment import SweepSpec, run_sweep
+    from v2gsim.experiments.sweep import SweepSpec, run_sweep
 
     spec = SweepSpec(base=_scenario(200, days), grid={}, replications=replications)
     out: dict = {"replications": replications, "days": days, "drivers": 200}

@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from v2gsim.config import load_scenario
+from v2gsim.experiments.runner import run_scenario
 from v2gsim.market.agc import follow_signal, read_pjm_regd, synthetic_regd
 from v2gsim.market.agc.mileage import abs_steps
 from v2gsim.market.agc.performance import composite_score
-from v2gsim.runner import run_scenario
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 REGD_DAY = Path("pjm_regd_2s_2020-07") / "regd_2s_2020-07-16.csv"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from v2gsim.config import load_scenario
-from v2gsim.experiment import SweepSpec, run_sweep
+from v2gsim.experiments.sweep import SweepSpec, run_sweep
 
 
 def _sim_times(out: Path) -> pd.Series:

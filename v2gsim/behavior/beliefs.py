@@ -19,7 +19,7 @@ from v2gsim.behavior.persistency.clusters import (
 )
 from v2gsim.behavior.persistency.socp import PersistencyModel
 from v2gsim.behavior.place_calibration import calibrate_place
-from v2gsim.network import PLUG, ActivityNetwork
+from v2gsim.core.network import PLUG, ActivityNetwork
 
 __all__ = ["ClusterBeliefs"]
 

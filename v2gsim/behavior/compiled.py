@@ -28,7 +28,7 @@ from numba.core import entrypoints
 
 from v2gsim.behavior.philox import stream_normal, stream_start, stream_word, ziggurat_fast
 from v2gsim.behavior.sampling import PathChoice
-from v2gsim.network import ActivityNetwork
+from v2gsim.core.network import ActivityNetwork
 
 __all__ = ["KERNEL_DISTRIBUTIONS", "choose_paths", "draw_utilities", "kernel_threads"]
 

@@ -52,7 +52,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from v2gsim.behavior.persistency.arrays import NetworkArrays, as_network
 from v2gsim.behavior.persistency.result import PersistencyResult
-from v2gsim.graph import arcs_by_node
+from v2gsim.core.graph import arcs_by_node
 
 __all__ = [
     "ExtremalDistribution",

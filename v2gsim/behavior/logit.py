@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency.arrays import NetworkArrays, as_network
-from v2gsim.graph import arcs_by_node
+from v2gsim.core.graph import arcs_by_node
 
 __all__ = [
     "EULER_GAMMA",

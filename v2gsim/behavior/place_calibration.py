@@ -27,7 +27,7 @@ parameterisation, so the result maps back exactly onto the scenario format:
   with its duality gap ε (≈ 0 when ŷ is reproduced exactly).
 
 The scenario-facing side (reading sessions, writing and checking a calibrated scenario TOML) is
-:mod:`v2gsim.calibrate`.
+:mod:`v2gsim.studies.calibrate`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 from v2gsim.behavior.calibration.inverse import CalibrationResult, calibrate
 from v2gsim.behavior.persistency.result import PersistencyResult
 from v2gsim.behavior.persistency.socp import PersistencyModel
-from v2gsim.network import PLUG, STAY, ActivityNetwork
+from v2gsim.core.network import PLUG, STAY, ActivityNetwork
 
 __all__ = [
     "PlaceCalibration",
@@ -96,7 +96,7 @@ def place_arcs(
     """The parallel stay and plug arcs of ``place`` per clock hour.
 
     Args:
-        net: an activity network built by :func:`v2gsim.network.build_network`.
+        net: an activity network built by :func:`v2gsim.core.network.build_network`.
         place: place name.
 
     Returns:

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from v2gsim.network import PLUG, TRAVEL, ActivityNetwork
+from v2gsim.core.network import PLUG, TRAVEL, ActivityNetwork
 
 __all__ = ["Distribution", "PathChoice", "longest_paths", "sample_utilities"]
 

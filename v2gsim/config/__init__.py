@@ -3,7 +3,7 @@
 Every field is declared with its unit; unknown keys, wrong types and out-of-range values are rejected
 with ``FILE: dotted.field: message`` naming what is allowed. This package imports only pydantic and
 the standard library: validating a scenario never imports the models. The adapter that turns a
-validated :class:`Scenario` into the plain specs the models take is :mod:`v2gsim.config.build`
+validated :class:`Scenario` into the plain specs the models take is :mod:`v2gsim.specs.build`
 (imported on its own, it imports the models).
 
 Example::

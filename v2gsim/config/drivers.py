@@ -94,7 +94,7 @@ class EVModelConfig(Strict):
 
     def resolved(self, drivers: DriversConfig) -> dict[str, Any]:
         """Every field of the model with its default filled in (the fields of
-        :class:`v2gsim.fleet.EVModelSpec`).
+        :class:`v2gsim.core.fleet.EVModelSpec`).
 
         Raises:
             ValueError: the resolved model is inconsistent (message names the model).

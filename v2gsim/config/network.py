@@ -66,7 +66,7 @@ class TravelConfig(Strict):
 
 
 class NetworkConfig(Strict):
-    """Declarative template of the time-space activity network (see :mod:`v2gsim.network`)."""
+    """Declarative template of the time-space activity network (see :mod:`v2gsim.core.network`)."""
 
     hours: int = Field(default=24, ge=2, le=48, description="Hourly slots in one day (h).")
     start_place: str = Field(

@@ -8,7 +8,7 @@ cluster network; counts of :func:`network_size`, an upper bound of the built net
 
 * **fleet** ``M * (AGENT + 9 T + 27 T)``: the driver agents and fleet arrays (``AGENT``), the
   day's plugged/travel arrays (9 T), and the per-hour gathers of
-  :meth:`v2gsim.agents.driver.DriverPopulation.choose` (27 T), which exceed the compiled kernel's
+  :meth:`v2gsim.sim.agents.driver.DriverPopulation.choose` (27 T), which exceed the compiled kernel's
   own result (int32 arc per hour, :mod:`v2gsim.behavior.compiled`: it keeps no (A, M) array). The
   ``extremal`` population is sampled with numpy instead, so its term is
   ``max(c_dist A, 4 A + 8 N + 4 T, 27 T)``: the (A, M) utilities (float32 plus the sampler's
@@ -91,7 +91,7 @@ class MemoryEstimate:
 
 
 def network_size(net: NetworkConfig) -> NetworkSize:
-    """Nodes and arcs :func:`v2gsim.network.build_network` creates before pruning.
+    """Nodes and arcs :func:`v2gsim.core.network.build_network` creates before pruning.
 
     Mirrors its rule (reconstructed here so that validation needs no numpy): node (p, h) exists
     for the start place at hours 0 and T and for every place inside its window at the hours in

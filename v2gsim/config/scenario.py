@@ -40,7 +40,7 @@ class OutputConfig(Strict):
 
 
 class ExperimentConfig(Strict):
-    """A Monte Carlo experiment: parameter grid x replications (see :mod:`v2gsim.experiment`)."""
+    """A Monte Carlo experiment: parameter grid x replications (see :mod:`v2gsim.experiments.sweep`)."""
 
     grid: dict[str, list[Any]] = Field(
         default_factory=dict,

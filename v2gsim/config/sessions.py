@@ -1,5 +1,5 @@
 """Schema of the EV sessions at a site (``[sessions]``, issue #11 item 3). Off by default; no part
-of the model reads it yet (the adapter :func:`v2gsim.config.build.sessions_spec` turns it into the
+of the model reads it yet (the adapter :func:`v2gsim.specs.build.sessions_spec` turns it into the
 specs of :mod:`v2gsim.behavior.mobility`).
 
 Example (seed 004's parking lot, 15-min slots)::

@@ -14,7 +14,7 @@ log-MGF of an i.i.d. sum is n times the one of a summand). This module gives
 * :func:`forward_backward`: estimates from a sample (e.g. AGC mileage per unit of bid, r̃_t);
 * :func:`bernoulli_deviations`, :func:`binomial_deviations`, :func:`normal_deviations`: closed
   forms, used for the plug-in count K̃_t ~ Binomial(M, y_t) in the bounds (3) and (4) (see
-  :mod:`v2gsim.market.chance`).
+  :mod:`v2gsim.optimize.chance.bounds`).
 
 Everything here is pure numpy/scipy.
 """

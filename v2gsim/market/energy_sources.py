@@ -1,6 +1,6 @@
 """Where a run's energy prices come from: :class:`EnergySpec` and the run's energy price table.
 
-An :class:`EnergySpec` (plain data; :func:`v2gsim.config.build.market_spec` makes one from
+An :class:`EnergySpec` (plain data; :func:`v2gsim.specs.build.market_spec` makes one from
 ``[market.energy]``) names the source; :func:`energy_prices` turns it into an
 :class:`~v2gsim.market.prices.energy.EnergyPrices` of the run's calendar days (in the source's
 currency, at the spec's slot length, buy adder and sell rule applied), and

@@ -40,7 +40,7 @@ bounds (3)/(4) built on its mean and forward/backward deviations guarantee it.
 
 Why not the alternatives. A direction-aware version (``max s⁺`` against the up-capability and
 ``max s⁻`` against the down-capability) needs two capabilities, while the bounds (3)/(4) have one
-(``ψ K̃``); in :mod:`v2gsim.fleet` they differ by the baseline charging ``B`` (up ``ψK + B``, down
+(``ψ K̃``); in :mod:`v2gsim.core.fleet` they differ by the baseline charging ``B`` (up ``ψK + B``, down
 ``ψK - B``), which the platform does not know a day ahead. :func:`score_at_capability` evaluates
 the exact score for asymmetric limits, so studies can measure that gap. A plain quantile of
 ``|s_k|`` is not tied to the score (a signal can spend 5 % of its samples above u and still lose

@@ -1,6 +1,6 @@
 """Where the market's exogenous series come from: AGC signals day by day, regulation prices, history.
 
-A :class:`MarketSpec` (plain data; :func:`v2gsim.config.build.market_spec` makes one from a scenario)
+A :class:`MarketSpec` (plain data; :func:`v2gsim.specs.build.market_spec` makes one from a scenario)
 names the sources; the functions here turn it into what the TSO agent and the policies consume:
 
 * :class:`SignalSource` - anything with ``day_signal(day) -> (T, 3600/dt)`` array (per-unit AGC at
@@ -10,7 +10,7 @@ names the sources; the functions here turn it into what the TSO agent and the po
 * :func:`regulation_price_table` - capability ($/MW-h) and performance ($/ΔMW) prices for every
   simulated hour: a PJM file replayed (cycled when shorter than the run) or synthetic prices.
 * :func:`agc_history` - the AGC days the platform knows before the run (PJM files, or synthetic
-  days from the history stream of :func:`v2gsim.rng.history_rng`): the requirement statistics and
+  days from the history stream of :func:`v2gsim.core.rng.history_rng`): the requirement statistics and
   net-discharge statistics of the policies are estimated on them.
 """
 
@@ -54,7 +54,7 @@ class DataFileError(ValueError):
     wrong columns or values. ``str(error)`` is ``PATH: reason`` (the reader's own message).
 
     The runner names the scenario field that pointed to the file
-    (``FILE: market.price_file: PATH: reason``, :func:`v2gsim.runner.run_scenario`).
+    (``FILE: market.price_file: PATH: reason``, :func:`v2gsim.experiments.runner.run_scenario`).
 
     Attributes:
         path: the file.
@@ -247,7 +247,7 @@ def agc_history(spec: MarketSpec, rng: np.random.Generator, days: int) -> list[N
     Args:
         spec: the market: with ``agc = "pjm_regd"`` every file of ``agc_paths`` (in-sample: the
             days the TSO replays), else ``days`` synthetic days.
-        rng: generator of the synthetic days (:func:`v2gsim.rng.history_rng`).
+        rng: generator of the synthetic days (:func:`v2gsim.core.rng.history_rng`).
         days: number of synthetic days.
 
     Returns:

@@ -17,9 +17,9 @@ import numpy as np
 
 if TYPE_CHECKING:
     from v2gsim.behavior.mobility.core import Sessions
-    from v2gsim.fleet import Fleet
+    from v2gsim.core.fleet import Fleet
+    from v2gsim.core.network import ActivityNetwork
     from v2gsim.market.requirement import RequirementStats
-    from v2gsim.network import ActivityNetwork
 
 __all__ = [
     "DayOutcome",
@@ -144,7 +144,7 @@ class DayOutcome:
         hourly: the day's rows of the hourly table, column -> (T,) array.
         sessions_at: ``sessions_at(place)`` -> today's realized sessions at a charger place (first
             to last plug-in hour there, arrival energy = stored energy at the start of the day;
-            :meth:`v2gsim.agents.driver.DriverPopulation.sessions`); raises ValueError for a
+            :meth:`v2gsim.sim.agents.driver.DriverPopulation.sessions`); raises ValueError for a
             place no network has. It reads the drivers' live paths: call it during ``settle``.
         plugged_at: ``plugged_at(place)`` -> (M, T) realized plugged-in indicator at that place
             (all False for a place no network has; a snapshot of the day).

@@ -31,7 +31,7 @@ from v2gsim.optimize.bilevel import (
     SOCBound,
     solve_community,
 )
-from v2gsim.optimize.chance_bids import expected_price_per_kw
+from v2gsim.optimize.chance.bids import expected_price_per_kw
 from v2gsim.optimize.solvers import SolveError
 from v2gsim.policies.base import Decision, NetDischargeStats, Observation, PolicyInputs
 from v2gsim.policies.chance import ChancePolicy, ChanceSpec, make_chance

@@ -5,7 +5,7 @@ Every day the platform bids, hour by hour, the regulation capacity that maximise
     max_{C >= 0}  Σ_t p̄_t C_t   s.t.  bound (3) or (4) for every hour t,               (CP)
 
 where bound (3) is ``r̄_t C_t - ψ M y_t + κ_f(η) sqrt(ψ² M v(y_t) + (σ^f_t C_t)²) <= 0`` and (4) the
-same with κ_b(η), σ^b_t (:mod:`v2gsim.market.chance`). The ingredients:
+same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`). The ingredients:
 
 * ``y_t``, the predicted fraction of the fleet plugged in during hour t: the persistency model's
   prediction ``obs.beliefs.plug_fraction`` when the observation carries beliefs; otherwise the
@@ -19,7 +19,7 @@ same with κ_b(η), σ^b_t (:mod:`v2gsim.market.chance`). The ingredients:
   the event "hourly performance score >= 1 - η" (for a symmetric power window and no energy limit).
   They are given to the policy (:class:`~v2gsim.policies.base.PolicyInputs`): the run estimates
   them once from its AGC history (``platform.chance.requirement_days`` synthetic RegD days of the
-  history stream :func:`v2gsim.rng.history_rng`, independent of the TSO's stream, or, when
+  history stream :func:`v2gsim.core.rng.history_rng`, independent of the TSO's stream, or, when
   ``market.agc = "pjm_regd"``, the PJM files the TSO replays).
 * ``p̄_t`` ($ per kW-h): expected capability price + expected performance price x expected
   settlement mileage (the mean hourly signal mileage of hour t, or its ratio to the RegA benchmark
@@ -28,15 +28,15 @@ same with κ_b(η), σ^b_t (:mod:`v2gsim.market.chance`). The ingredients:
   construction and is left out of p̄ (a common factor close to 1).
 
 (CP) separates by hour and p̄_t >= 0, so its solution is the largest admitted bid of every hour with a
-positive expected price, given in closed form by :func:`v2gsim.market.chance.max_bid`. The policy
-solves the cvxpy form of (CP) (:class:`~v2gsim.optimize.chance_bids.ChanceBidProblem`: built once
+positive expected price, given in closed form by :func:`v2gsim.optimize.chance.bounds.max_bid`. The policy
+solves the cvxpy form of (CP) (:class:`~v2gsim.optimize.chance.bids.ChanceBidProblem`: built once
 with ``cp.Parameter`` s for y, r̄, σ and p̄, DPP, re-solved each day with Clarabel) and checks it
 against the closed form every day (``Decision.info["max_gap_kw"]``). A quiet hour, where even
 C = 0 violates the bound (``y < κ²/(M + κ²)`` for v = y(1-y)), gets C_t = 0 through the bound's
 explicit "no bid" switch instead of making the problem infeasible. Hours whose expected price is
 not positive get no bid.
 
-Baseline charging. In :mod:`v2gsim.fleet` a plugged EV charging at its baseline rate ``b`` offers
+Baseline charging. In :mod:`v2gsim.core.fleet` a plugged EV charging at its baseline rate ``b`` offers
 ``ψ + b`` up and only ``ψ - b`` down, so the symmetric capability the bound assumes (``ψ K``) is
 optimistic by up to ``ω K`` (``ω = drivers.baseline_charge_kw``) in the hours when EVs charge
 (evenings, after the commute). ``ChancePolicy(reserve_kw=ω)`` plans with ``ψ - ω`` per EV, which
@@ -55,9 +55,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from v2gsim.market.chance import Bound, kappa, plugin_moments
 from v2gsim.market.requirement import RequirementStats
-from v2gsim.optimize.chance_bids import ChanceBidProblem, closed_form_bids, expected_price_per_kw
+from v2gsim.optimize.chance.bids import ChanceBidProblem, closed_form_bids, expected_price_per_kw
+from v2gsim.optimize.chance.bounds import Bound, kappa, plugin_moments
 from v2gsim.policies.base import Decision, Observation, PolicyInputs
 
 __all__ = ["ChancePolicy", "ChanceSpec", "make_chance", "predicted_plug_fraction"]

@@ -3,7 +3,7 @@
 :func:`policy_inputs` estimates the requirement statistics (models.md §1.4, eq. RQ) at the policy's
 score target and, for the state-of-charge guarantee (E3), the net-discharge statistics, both on the
 AGC history of :func:`v2gsim.market.sources.agc_history` (PJM files, or synthetic days of the
-history stream :func:`v2gsim.rng.history_rng`).
+history stream :func:`v2gsim.core.rng.history_rng`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from v2gsim.core.rng import history_rng
 from v2gsim.market.requirement import RequirementStats, net_discharge_stats
 from v2gsim.market.sources import MarketSpec, agc_history
 from v2gsim.policies.base import NetDischargeStats, PolicyInputs
 from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
-from v2gsim.rng import history_rng
 
 __all__ = ["policy_inputs", "requirement_history"]
 

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.mobility.core import SessionError, Sessions
 from v2gsim.behavior.sampling import PathChoice
-from v2gsim.network import PLUG, ActivityNetwork
+from v2gsim.core.network import PLUG, ActivityNetwork
 
 __all__ = ["PathSessionSpec", "place_index", "sessions_from_paths"]
 

@@ -13,7 +13,7 @@ P(x_a = 1) under the extremal (worst-case, path-correlated) distribution, see
 with independent utilities (for that see :mod:`v2gsim.behavior.logit`).
 
 Conventions (plain arrays; only :meth:`DriverCluster.from_network` reads a
-:class:`v2gsim.network.ActivityNetwork`):
+:class:`v2gsim.core.network.ActivityNetwork`):
 
 * ``B`` (n_nodes × n_arcs): node-arc incidence, ``B[n, a] = +1`` if arc ``a`` leaves ``n`` (tail),
   ``−1`` if it enters ``n`` (head).

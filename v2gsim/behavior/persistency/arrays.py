@@ -1,6 +1,6 @@
 """Validated plain-array view of an activity DAG for the persistency model (models.md §1.2).
 
-Conventions (plain arrays, no dependency on :mod:`v2gsim.network`): ``B`` (n_nodes × n_arcs) is the
+Conventions (plain arrays, no dependency on :mod:`v2gsim.core.network`): ``B`` (n_nodes × n_arcs) is the
 node-arc incidence (``+1`` at the tail, ``−1`` at the head), ``f`` (n_nodes,) the supply (``+1`` at the
 single source, ``−1`` at the single sink), arc vectors ``mu``, ``sigma``, ``rebate`` (n_arcs,) in $.
 Node potentials ``rho`` are fixed by ``rho[sink] = 0``; reduced utilities are
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from v2gsim.graph import arc_endpoints, as_dense, topological_order
+from v2gsim.core.graph import arc_endpoints, as_dense, topological_order
 
 __all__ = [
     "NetworkArrays",

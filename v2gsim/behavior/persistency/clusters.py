@@ -18,8 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency.result import PersistencyResult
 from v2gsim.behavior.persistency.socp import Method, PersistencyModel, cached_model
-from v2gsim.graph import as_dense
-from v2gsim.network import PLUG, ActivityNetwork
+from v2gsim.core.graph import as_dense
+from v2gsim.core.network import PLUG, ActivityNetwork
 
 __all__ = [
     "ClusterPersistency",
@@ -76,7 +76,7 @@ class DriverCluster:
         mu: ArrayLike | None = None,
         sigma: ArrayLike | None = None,
     ) -> DriverCluster:
-        """Cluster from an :class:`~v2gsim.network.ActivityNetwork` (plug arcs: ``kind == 1``).
+        """Cluster from an :class:`~v2gsim.core.network.ActivityNetwork` (plug arcs: ``kind == 1``).
 
         Args:
             net: the network.

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from v2gsim.behavior.persistency.arrays import NetworkArrays, normalize_forced, reduced_utilities
 from v2gsim.behavior.persistency.closed_form import stable_h_plus_lam
-from v2gsim.graph import longest_path_to_sink
+from v2gsim.core.graph import longest_path_to_sink
 
 __all__ = [
     "ARMIJO_C",

@@ -29,7 +29,7 @@ from v2gsim.behavior.persistency.closed_form import dual_terms, inner_closed_for
 from v2gsim.behavior.persistency.conic import PersistencySolveError, solve_conic, solver_settings
 from v2gsim.behavior.persistency.newton import newton_dual
 from v2gsim.behavior.persistency.result import PersistencyResult
-from v2gsim.graph import as_dense
+from v2gsim.core.graph import as_dense
 
 __all__ = ["Method", "PersistencyModel", "cached_model", "dual_expression", "solve_persistency"]
 

@@ -1,7 +1,7 @@
 """Closed-form leader bids of the bilevel problem: chance bound (3)/(4) and state-of-charge cap (E3).
 
 For fixed hourly persistencies the leader's best bid is the closed form of the chance bound
-(models.md §1.4, :func:`v2gsim.market.chance.max_bid`), written here in the mixture terms of E1,
+(models.md §1.4, :func:`v2gsim.optimize.chance.bounds.max_bid`), written here in the mixture terms of E1,
 ``b = ψ Σ_c M_c y_ct`` (kW) and ``a = ψ² Σ_c M_c y_ct(1 − y_ct)`` (kW²):
 
     C*_t = (b² − κ²a) / (b r̄_t + κ √(σ_t²(b² − κ²a) + a r̄_t²)),   0 when b² < κ²a (no bid),
@@ -25,7 +25,7 @@ def cstar(
 ) -> NDArray[np.float64]:
     """Largest bid admitted by bound (3)/(4) given its mean and spread terms (kW).
 
-    Same closed form as :func:`v2gsim.market.chance.max_bid`, written in ``b = ψ Σ_c M_c y_c`` (kW)
+    Same closed form as :func:`v2gsim.optimize.chance.bounds.max_bid`, written in ``b = ψ Σ_c M_c y_c`` (kW)
     and ``a = ψ² Σ_c M_c y_c(1 − y_c)`` (kW²): increasing in b and decreasing in a.
 
     Args:

@@ -1,7 +1,7 @@
 """Default instance of seed 000's bilevel problem: two driver clusters on one network template.
 
 Pure: the caller gives the network template and the market's mean prices;
-:func:`v2gsim.config.build.default_instance` takes them from a scenario (the shipped default).
+:func:`v2gsim.specs.build.default_instance` takes them from a scenario (the shipped default).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from v2gsim.market.chance import Bound
+from v2gsim.core.network import NetworkTemplate, build_network
 from v2gsim.market.prices import PJM2016_CAPABILITY, PJM2016_PERFORMANCE
 from v2gsim.market.settlement import KW_PER_MW
-from v2gsim.network import NetworkTemplate, build_network
 from v2gsim.optimize.bilevel.instance import BilevelInstance, DriverCluster
+from v2gsim.optimize.chance.bounds import Bound
 
 __all__ = ["DEFAULT_REQUIREMENT", "flexible_template", "two_cluster_instance"]
 

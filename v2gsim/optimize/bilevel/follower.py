@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from v2gsim.behavior.persistency import PersistencyModel, PersistencySolveError, network_arrays
 from v2gsim.behavior.persistency.closed_form import stable_h_plus_lam
 from v2gsim.behavior.persistency.newton import damped_newton
-from v2gsim.graph import longest_path_to_sink
+from v2gsim.core.graph import longest_path_to_sink
 from v2gsim.optimize.bilevel.follower_kernel import NEEDS_FALLBACK, newton_rows
 
 _BAND_MIN_BATCH = 48

@@ -15,8 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency.clusters import DriverCluster
-from v2gsim.market.chance import Bound, kappa
 from v2gsim.optimize.bilevel.bids import SOCBound
+from v2gsim.optimize.chance.bounds import Bound, kappa
 
 __all__ = ["BilevelInstance", "top_rebates"]
 

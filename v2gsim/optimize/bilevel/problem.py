@@ -11,7 +11,7 @@ never below the no-rebate (``chance``) objective, which is always evaluated as a
 
 Every returned solution is re-evaluated exactly: the follower is re-solved at the chosen rebates by
 :class:`v2gsim.behavior.persistency.PersistencyModel` (Newton on D4), the bids are the closed form
-(:func:`v2gsim.market.chance.max_bid`) at those persistencies and the reported objective is V(s) at
+(:func:`v2gsim.optimize.chance.bounds.max_bid`) at those persistencies and the reported objective is V(s) at
 that point. The certificate is ``max |y − y_follower|`` over all arcs and clusters between the
 persistencies the method worked with and the follower's (``certificate``), and against an
 independent conic solve of the follower (Clarabel, ``certificate_primal``).
@@ -28,7 +28,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency import PersistencyModel
 from v2gsim.behavior.persistency.clusters import arc_rebates
-from v2gsim.market.chance import max_bid
 from v2gsim.optimize.bilevel.bids import leader_bids, mixture_terms
 from v2gsim.optimize.bilevel.bounds import level_bounds
 from v2gsim.optimize.bilevel.follower import BatchFollower
@@ -43,6 +42,7 @@ from v2gsim.optimize.bilevel.search import (
 )
 from v2gsim.optimize.bilevel.solution import BilevelSolution, relative_gap
 from v2gsim.optimize.bilevel.substitution import SubstitutionReport, sample_rebates, substitution_report
+from v2gsim.optimize.chance.bounds import max_bid
 from v2gsim.optimize.solvers import SolveError
 
 __all__ = ["BilevelProblem", "Method", "brute_force", "solve_bilevel"]

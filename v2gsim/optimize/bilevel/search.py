@@ -1,8 +1,8 @@
 """Search methods for the bilevel rebate problem that re-solve the follower exactly (models.md §1.5).
 
 For a fixed hourly rebate vector s the leader's best bids are the closed form of the chance bound
-(:func:`v2gsim.market.chance.max_bid`, hour by hour), so the leader's value is an explicit function of
-s through the drivers' response y(s) (the persistency follower D5 of every cluster c):
+(:func:`v2gsim.optimize.chance.bounds.max_bid`, hour by hour), so the leader's value is an explicit
+function of s through the drivers' response y(s) (the persistency follower D5 of every cluster c):
 
     V(s) = Σ_t [ p̄_t⁺ C*_t(y_t(s)) − s_t Σ_c M_c y_ct(s) ],                              (B1)
 

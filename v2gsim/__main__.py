@@ -1,0 +1,7 @@
+"""``python -m v2gsim``: the ``v2gsim`` console script."""
+
+import sys
+
+from v2gsim.cli import main
+
+sys.exit(main())

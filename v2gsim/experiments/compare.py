@@ -1,0 +1,221 @@
+"""Policies side by side: one scenario under several policies with common random numbers.
+
+A comparison is a paired sweep (:mod:`v2gsim.experiments.sweep`) over the grid ``platform.policy =
+[p_0, p_1, ...]``: replication r of every policy runs with the streams
+``SeedSequence(seed, spawn_key=(r,))`` (``common_random_numbers``), so every policy faces the same
+fleet, the same AGC signals and prices and the same drivers' random utilities; where two policies'
+decisions do not change what drivers see (no rebates), the drivers' paths coincide hour by hour.
+Differences against the first policy are therefore paired per replication.
+
+Layout of a compare directory (a sweep directory plus)::
+
+    compare.json                     policies, replications, scenario name
+    tables/<policy>/summary.csv      one row per replication
+    tables/<policy>/daily.parquet    hourly.parquet: every replication's tables, tidy
+    comparison.csv comparison.json   policy x metric: mean, std, 95 % CI, n; paired difference vs p_0
+    figures/compare_*.png            profit by day, predicted vs realized by hour, score distributions
+
+Resumable like any sweep: a re-run skips the finished (policy, replication) parts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from v2gsim.config import Scenario, ScenarioError
+from v2gsim.experiments.rundir import atomic_write
+from v2gsim.experiments.sweep import SweepResult, SweepSpec, run_sweep
+
+__all__ = [
+    "METRICS",
+    "POLICY_KEY",
+    "CompareOutcome",
+    "compare_spec",
+    "comparison_table",
+    "is_compare_dir",
+    "load_policy_tables",
+    "mean_ci",
+    "paired_difference",
+    "run_compare",
+    "write_comparison",
+]
+
+POLICY_KEY = "platform.policy"
+"""The grid key a comparison varies."""
+
+METRICS: tuple[str, ...] = (
+    "profit", "capability_credit", "performance_credit", "rebates_paid", "mean_performance_score",
+    "share_bid_hours_below_target", "predicted_profit", "realized_profit_predicted_days",
+    "predicted_ev_hours", "plugged_ev_hours", "forecast_mae_plugged", "mean_bid_kw",
+)
+"""Per-replication metrics of the comparison report ($, -, EV-hours, EVs, kW)."""
+
+
+def compare_spec(scenario: Scenario, policies: Sequence[str], replications: int) -> SweepSpec:
+    """The paired sweep of ``scenario`` over ``policies`` (names of registered policies).
+
+    Raises:
+        ScenarioError: fewer than two distinct policies, an unknown name, or ``replications < 1``.
+    """
+    from v2gsim.policies import available_policies
+
+    names = [p.strip() for p in policies if p.strip()]
+    known = list(available_policies())
+    origin = scenario.source or scenario.name
+    bad = [p for p in names if p not in known]
+    if bad:
+        raise ScenarioError([f"{origin}: --policies: unknown policy {', '.join(map(repr, bad))}; "
+                             f"allowed: {', '.join(known)}"])
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise ScenarioError([f"{origin}: --policies: give at least two distinct policies, got {names}"])
+    if replications < 1:
+        raise ScenarioError([f"{origin}: --replications: must be >= 1, got {replications}"])
+    return SweepSpec(base=scenario, grid={POLICY_KEY: names}, replications=int(replications),
+                     paired=True)
+
+
+def is_compare_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a compare directory (has ``compare.json``)."""
+    return (Path(path) / "compare.json").is_file()
+
+
+def _parts(out: Path, table: str) -> pd.DataFrame:
+    frames = [pd.read_parquet(p / f"{table}.parquet") for p in sorted((out / "parts").iterdir())
+              if p.is_dir() and not p.name.startswith(".")]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _rows_of(df: pd.DataFrame, policy: str, order: list[str]) -> pd.DataFrame:
+    return df[df[POLICY_KEY] == policy].sort_values(order).reset_index(drop=True)
+
+
+def load_policy_tables(out: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
+    """``{policy: {"summary"|"daily"|"hourly": table}}`` of a compare directory's finished parts.
+
+    The summary gets ``predicted_ev_hours`` and ``plugged_ev_hours`` (sums of the daily columns
+    over the run, EV-hours) so that the predicted and realized plug-ins are compared per replication.
+    """
+    out = Path(out)
+    meta = json.loads((out / "compare.json").read_text())
+    tables = {name: _parts(out, name) for name in ("summary", "daily", "hourly")}
+    daily = tables["daily"]
+    sums = daily.groupby([POLICY_KEY, "replication"])[["predicted_ev_hours", "plugged_ev_hours"]].sum(
+        min_count=1).reset_index()
+    summary = tables["summary"].merge(sums, on=[POLICY_KEY, "replication"], how="left")
+    res = {}
+    for pol in meta["policies"]:
+        res[pol] = {
+            "summary": _rows_of(summary, pol, ["replication"]),
+            "daily": _rows_of(daily, pol, ["replication", "day"]),
+            "hourly": _rows_of(tables["hourly"], pol, ["replication", "day", "hour"]),
+        }
+    return res
+
+
+def mean_ci(x: Any) -> dict[str, float]:
+    """Mean, sample std and two-sided 95 % Student-t interval of the finite values of ``x``.
+
+    Returns:
+        ``{"n", "mean", "std", "ci95_low", "ci95_high"}``; std and the interval are NaN when n < 2.
+    """
+    v = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce"), float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    if n == 0:
+        return {"n": 0, "mean": np.nan, "std": np.nan, "ci95_low": np.nan, "ci95_high": np.nan}
+    mean = float(v.mean())
+    if n < 2:
+        return {"n": 1, "mean": mean, "std": np.nan, "ci95_low": np.nan, "ci95_high": np.nan}
+    std = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * std / np.sqrt(n)
+    return {"n": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> dict[str, float]:
+    """Mean and 95 % CI of ``b[metric] - a[metric]`` matched by replication (both finite)."""
+    m = a[["replication", metric]].merge(b[["replication", metric]], on="replication", suffixes=("_a", "_b"))
+    d = pd.to_numeric(m[f"{metric}_b"], errors="coerce") - pd.to_numeric(m[f"{metric}_a"], errors="coerce")
+    return mean_ci(d)
+
+
+def comparison_table(tables: dict[str, dict[str, pd.DataFrame]],
+                     metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """Tidy policy x metric table: n, mean, std, 95 % CI and the paired difference vs the first policy."""
+    policies = list(tables)
+    ref = tables[policies[0]]["summary"]
+    rows = []
+    for pol in policies:
+        s = tables[pol]["summary"]
+        for metric in metrics:
+            if metric not in s.columns:
+                continue
+            row: dict[str, Any] = {"policy": pol, "metric": metric, **mean_ci(s[metric])}
+            d = paired_difference(ref, s, metric)
+            row.update({"vs": policies[0], "diff_n": d["n"], "diff_mean": d["mean"],
+                        "diff_ci95_low": d["ci95_low"], "diff_ci95_high": d["ci95_high"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class CompareOutcome:
+    """What :func:`run_compare` did: the sweep outcome, the comparison table and the files written."""
+
+    sweep: SweepResult
+    comparison: pd.DataFrame
+    files: list[Path]
+
+
+def write_comparison(out: str | Path, figures: bool = True) -> tuple[pd.DataFrame, list[Path]]:
+    """Write the per-policy tables, ``comparison.csv``/``.json`` and figures of a compare directory."""
+    out = Path(out)
+    tables = load_policy_tables(out)
+    files: list[Path] = []
+    for pol, tabs in tables.items():
+        folder = out / "tables" / pol
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "summary.csv", lambda p, t=tabs: t["summary"].to_csv(p, index=False))
+        for name in ("daily", "hourly"):
+            atomic_write(folder / f"{name}.parquet",
+                         lambda p, t=tabs, n=name: t[n].to_parquet(p, index=False))
+        files += [folder / "summary.csv", folder / "daily.parquet", folder / "hourly.parquet"]
+    comp = comparison_table(tables)
+    atomic_write(out / "comparison.csv", lambda p: comp.to_csv(p, index=False))
+    meta = json.loads((out / "compare.json").read_text())
+    doc = {**meta, "rows": json.loads(comp.to_json(orient="records"))}
+    atomic_write(out / "comparison.json", lambda p: p.write_text(json.dumps(doc, indent=1)))
+    files += [out / "comparison.csv", out / "comparison.json"]
+    if figures:
+        from v2gsim.reporting.compare import write_compare_figures
+
+        files += write_compare_figures(tables, out / "figures")
+    return comp, files
+
+
+def run_compare(scenario: Scenario, policies: Sequence[str], out: str | Path, *, replications: int = 1,
+                workers: int = 1, force: bool = False, progress: bool = True,
+                figures: bool = True, on_result: Any = None) -> CompareOutcome:
+    """Run (or resume) the comparison of ``policies`` on ``scenario`` into ``out`` and report it.
+
+    Raises:
+        ScenarioError: bad policies or replications, or ``out`` holds another sweep or comparison.
+        SweepDirectoryError: ``out`` is not writable or another sweep is writing to it.
+    """
+    spec = compare_spec(scenario, policies, replications)
+    out = Path(out)
+    meta = {"scenario": scenario.name, "policies": spec.grid[POLICY_KEY],
+            "replications": spec.replications, "common_random_numbers": True}
+    res = run_sweep(spec, out, workers=workers, force=force, progress=progress, on_result=on_result)
+    atomic_write(out / "compare.json", lambda p: p.write_text(json.dumps(meta, indent=1)))
+    if res.n_done + res.n_skipped == 0:
+        return CompareOutcome(res, pd.DataFrame(), [])
+    comp, files = write_comparison(out, figures=figures)
+    return CompareOutcome(res, comp, files)

@@ -1,0 +1,84 @@
+"""One V2A site-day from sessions (seed 002): the plain site spec and the bridge to the MILP.
+
+:class:`V2ASiteSpec` is the plain form of ``[platform.v2a]`` (built by
+:func:`v2gsim.specs.build.v2a_spec`); :func:`site_instance` turns one day's
+:class:`~v2gsim.behavior.mobility.Sessions` at the site into a
+:class:`~v2gsim.optimize.v2a.SiteInstance` on the site's slot axis (hourly slots starting at
+``start_hour``; a stay past the axis' end is cut there). :func:`with_and_without` solves both cases
+of the seed's comparison (discharging allowed or not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2gsim.behavior.mobility import Sessions
+from v2gsim.optimize.v2a import SiteInstance, SiteSchedule, solve_site
+
+__all__ = ["V2ASiteSpec", "site_instance", "with_and_without"]
+
+
+@dataclass(frozen=True)
+class V2ASiteSpec:
+    """A V2A site (units as in :class:`v2gsim.config.v2a.V2AConfig`); hourly arrays by clock hour."""
+
+    place: str
+    start_hour: int
+    load_price: tuple[float, ...]
+    v2g_price: tuple[float, ...]
+    base_load_kw: tuple[float, ...]
+    rho: float = 1.5
+    lam: float = 0.15
+    penalty: str = "plus"
+    cycles: str = "switches"
+    power_kw: float = 3.3
+    eta_c: float = 0.98
+    eta_d: float = 0.98
+    soc_min: float = 0.2
+    soc_max: float = 0.9
+    charging_fee: float = 0.0
+    seed: int = 2018
+
+    def on_axis(self, values) -> np.ndarray:
+        """(24,) clock-hour values rolled onto the site's slot axis (slot 0 = ``start_hour``)."""
+        return np.roll(np.asarray(values, dtype=float), -self.start_hour)
+
+    def clock_hours(self) -> np.ndarray:
+        """(24,) clock hour of each slot of the axis."""
+        return (np.arange(24) + self.start_hour) % 24
+
+
+def site_instance(spec: V2ASiteSpec, sessions: Sessions, capacity_kwh, **changes) -> SiteInstance:
+    """The site-day MILP instance of hourly ``sessions`` (one day, at this site).
+
+    Args:
+        spec: the site.
+        sessions: the EVs' sessions (hourly slots; arrival in [0, 24) h of the day).
+        capacity_kwh: battery capacity, scalar or (N,) (kWh).
+        **changes: fields of :class:`SiteInstance` to override (e.g. ``allow_discharge=False``).
+
+    Returns:
+        The instance; SOCs are the sessions' energies over the capacity, clipped to [0, 1].
+    """
+    if sessions.slot_minutes != 60:
+        sessions = sessions.regrid(60)
+    cap = np.broadcast_to(np.asarray(capacity_kwh, dtype=float), (len(sessions),))
+    arr = (sessions.arrival_slot - spec.start_hour) % 24
+    dep = np.minimum(arr + (sessions.departure_slot - sessions.arrival_slot), 24)
+    fields = dict(
+        place=spec.place, load_price=spec.on_axis(spec.load_price), v2g_price=spec.on_axis(spec.v2g_price),
+        base_load=spec.on_axis(spec.base_load_kw), arrival=arr, departure=dep,
+        soc_ini=np.clip(sessions.energy_arrival_kwh / cap, 0.0, 1.0),
+        soc_exp=np.clip(sessions.energy_wanted_kwh / cap, 0.0, 1.0), capacity_kwh=cap,
+        power_kw=spec.power_kw, eta_c=spec.eta_c, eta_d=spec.eta_d, soc_min=spec.soc_min,
+        soc_max=spec.soc_max, rho=spec.rho, lam=spec.lam, penalty=spec.penalty, cycles=spec.cycles,
+        charging_fee=spec.charging_fee)
+    fields.update(changes)
+    return SiteInstance(**fields)
+
+
+def with_and_without(inst: SiteInstance, **solve_kw) -> tuple[SiteSchedule, SiteSchedule]:
+    """Solve the site-day with discharging allowed and with charging only (the seed's comparison)."""
+    return solve_site(inst, **solve_kw), solve_site(inst.replace(allow_discharge=False), **solve_kw)

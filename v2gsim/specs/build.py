@@ -1,0 +1,369 @@
+"""The adapter: a validated :class:`~v2gsim.config.Scenario` -> the plain specs the models take.
+
+This is the only module that reads the schema on behalf of the models (network templates, fleet,
+market, policy settings, game); everything below it takes plain frozen dataclasses. Data paths of the
+scenario are resolved relative to the scenario file here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from v2gsim.behavior.mobility import (
+    PRESETS,
+    Distribution,
+    EmpiricalSessionSpec,
+    ParametricSessionSpec,
+    PathSessionSpec,
+    SessionError,
+    TruncNormal,
+    Uniform,
+)
+from v2gsim.config.base import ScenarioError, expand_hourly
+from v2gsim.config.eva import eva_spec
+from v2gsim.config.loading import load_scenario
+from v2gsim.config.network import NetworkConfig
+from v2gsim.config.scenario import Scenario
+from v2gsim.config.sessions import LawConfig
+from v2gsim.core.degradation import DegradationSpec
+from v2gsim.core.fleet import EVModelSpec, FleetSpec
+from v2gsim.core.network import NetworkTemplate, PlaceSpec, TravelSpec
+from v2gsim.core.rng import component_rng, run_seed_sequence
+from v2gsim.market.energy_sources import EnergySpec
+from v2gsim.market.sources import MarketSpec
+from v2gsim.optimize.bilevel import BilevelInstance
+from v2gsim.optimize.bilevel.default import two_cluster_instance
+from v2gsim.optimize.robust.site import RobustSpec
+from v2gsim.optimize.v2a.site import V2ASiteSpec
+from v2gsim.policies import Policy, PolicyInputs, PolicySpec, make_policy
+from v2gsim.policies.bilevel import BilevelSpec
+from v2gsim.policies.chance import ChanceSpec
+from v2gsim.policies.inputs import policy_inputs
+from v2gsim.policies.naive import NaiveSpec
+from v2gsim.policies.robust import RobustPolicySpec
+from v2gsim.policies.v2a import V2APolicySpec
+from v2gsim.specs.run import BeliefSpec, ClusterSpec, GameSpec, RunSpec
+
+__all__ = [
+    "build_policy",
+    "chance_spec",
+    "cluster_specs",
+    "default_instance",
+    "energy_spec",
+    "fleet_spec",
+    "game_spec",
+    "inputs_for",
+    "market_spec",
+    "network_template",
+    "policy_spec",
+    "robust_spec",
+    "run_spec",
+    "sessions_spec",
+    "v2a_policy_spec",
+    "v2a_spec",
+]
+
+
+def network_template(cfg: NetworkConfig) -> NetworkTemplate:
+    """The ``[network]`` section as a :class:`~v2gsim.core.network.NetworkTemplate`.
+
+    Hourly values are expanded.
+    """
+    T = cfg.hours
+    places = tuple(
+        PlaceSpec(
+            name=p.name, window=(int(p.window[0]), int(p.window[1])), charger=bool(p.charger),
+            utility=tuple(expand_hourly(p.utility, T, "utility")),
+            sigma=tuple(expand_hourly(p.sigma, T, "sigma")),
+            plug_utility=tuple(expand_hourly(p.plug_utility, T, "plug_utility")),
+            plug_sigma=tuple(expand_hourly(p.plug_sigma, T, "plug_sigma")),
+        )
+        for p in cfg.places
+    )
+    t = cfg.travel
+    travel = TravelSpec(hours=t.hours, utility=t.utility, sigma=t.sigma, energy_kwh=t.energy_kwh)
+    return NetworkTemplate(hours=T, start_place=cfg.start_place, places=places, travel=travel)
+
+
+def cluster_specs(scenario: Scenario) -> tuple[ClusterSpec, ...]:
+    """One :class:`~v2gsim.specs.run.ClusterSpec` per driver cluster (one when none is declared)."""
+    return tuple(ClusterSpec(name, share, network_template(cfg))
+                 for name, share, cfg in scenario.cluster_networks())
+
+
+def fleet_spec(scenario: Scenario) -> FleetSpec:
+    """The ``[drivers]`` batteries and chargers, its EV models (catalog rows and defaults
+    resolved) and its degradation cost."""
+    d = scenario.drivers
+    deg = DegradationSpec(throughput_cost=d.degradation.throughput_cost,
+                          cycle_cost=d.degradation.cycle_cost)
+    return FleetSpec(count=d.count, battery_kwh=d.battery_kwh, charger_kw=d.charger_kw,
+                     baseline_charge_kw=d.baseline_charge_kw, soc_min=d.soc_min, soc_max=d.soc_max,
+                     soc_target=d.soc_target, soc_init=(d.soc_init[0], d.soc_init[1]),
+                     models=tuple(EVModelSpec(**m) for m in d.resolved_models()),
+                     degradation=deg)
+
+
+def market_spec(scenario: Scenario) -> MarketSpec:
+    """The ``[market]`` section with its data paths resolved relative to the scenario file."""
+    m = scenario.market
+    return MarketSpec(
+        agc=m.agc, agc_paths=tuple(scenario.resolve_path(p) for p in m.agc_files),
+        mean_hourly_mileage=m.mean_hourly_mileage, prices=m.prices,
+        price_path=scenario.resolve_path(m.price_file) if m.price_file else None,
+        capability_price=m.capability_price, performance_price=m.performance_price,
+        mileage_basis=m.mileage_basis, rega_mileage=m.rega_mileage,
+        score=m.score, score_threshold=m.resolved_score_threshold(),
+        energy=energy_spec(scenario),
+    )
+
+
+def energy_spec(scenario: Scenario) -> EnergySpec | None:
+    """The ``[market.energy]`` section (paths resolved), or None when it is off."""
+    e = scenario.market.energy
+    if e.source == "none":
+        return None
+
+    def path(p: str) -> Path | None:
+        return scenario.resolve_path(p) if p else None
+
+    return EnergySpec(
+        source=e.source, slot_minutes=e.slot_minutes, price_path=path(e.price_file),
+        balancing_path=path(e.balancing_file), tariff_path=path(e.tariff_file), tariff=e.tariff,
+        start_date=e.start_date, mean_price=e.mean_price, buy_adder=e.buy_adder, sell=e.sell,
+        sell_fraction=e.sell_fraction, exchange_rate=e.exchange_rate, metering=e.metering,
+    )
+
+
+def chance_spec(scenario: Scenario, **overrides: Any) -> ChanceSpec:
+    """The chance bound of ``[platform.chance]`` with the market's mileage settings.
+
+    ``capability = "headroom"`` reserves the baseline charging rate omega per EV (``reserve_kw``).
+    """
+    c = scenario.platform.chance
+    kwargs: dict[str, Any] = {
+        "eta": c.eta, "bound": c.bound, "k_dev": c.k_dev, "prior_plug_fraction": c.prior_plug_fraction,
+        "plug_source": "auto" if c.plug_source == "persistency" else "history",
+        "reserve_kw": scenario.drivers.baseline_charge_kw if c.capability == "headroom" else 0.0,
+        "mileage_basis": scenario.market.mileage_basis, "rega_mileage": scenario.market.rega_mileage,
+        "requirement_days": c.requirement_days,
+    }
+    kwargs.update(overrides)
+    return ChanceSpec(**kwargs)
+
+
+def policy_spec(scenario: Scenario, name: str | None = None
+                ) -> PolicySpec:
+    """Settings of the policy ``name`` (default: the scenario's ``[platform] policy``)."""
+    name = scenario.platform.policy if name is None else name
+    p = scenario.platform
+    if name == "naive":
+        return NaiveSpec(bid_fraction=p.naive.bid_fraction, lookback_days=p.naive.lookback_days)
+    if name == "chance":
+        return chance_spec(scenario)
+    if name == "bilevel":
+        b = p.bilevel
+        return BilevelSpec(
+            chance=chance_spec(scenario), levels=tuple(b.levels), method=b.method,
+            time_limit_s=b.time_limit_s, rel_gap=b.rel_gap, valid_inequalities=b.valid_inequalities,
+            objective=b.objective, community_k=b.community_k, soc_guarantee=b.soc_guarantee,
+            soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
+        )
+    if name == "eva":
+        return eva_spec(p.eva)
+    if name == "v2a":
+        return v2a_policy_spec(scenario)
+    if name == "robust":
+        return RobustPolicySpec(robust=robust_spec(scenario), sessions=sessions_spec(scenario))
+    raise ValueError(f"no settings for policy {name!r} in the scenario schema")
+
+
+def robust_spec(scenario: Scenario) -> RobustSpec:
+    """The ``[platform.robust]`` section (seed 004) as a plain :class:`RobustSpec`."""
+    return RobustSpec(**scenario.platform.robust.model_dump())
+
+
+def game_spec(scenario: Scenario) -> GameSpec | None:
+    """The ``[game]`` section, or None when the game is off."""
+    g = scenario.game
+    if not g.enabled:
+        return None
+    return GameSpec(params=g.params(), x0=g.x0, y0=g.y0, imitation=g.imitation,
+                    imitation_rate=g.imitation_rate, fermi_beta=g.fermi_beta,
+                    pg_matching=g.pg_matching, price_response=g.price_response,
+                    price_mode=g.price_mode, price_grid=tuple(g.price_grid))
+
+
+def _law(cfg: LawConfig) -> Distribution:
+    if cfg.mean is None:
+        return Uniform(cfg.low, cfg.high)
+    return TruncNormal(cfg.low, cfg.high, cfg.mean, cfg.std)
+
+
+def sessions_spec(
+    scenario: Scenario,
+) -> ParametricSessionSpec | EmpiricalSessionSpec | PathSessionSpec | None:
+    """The ``[sessions]`` section as a :mod:`v2gsim.behavior.mobility` spec (None when off).
+
+    Defaults filled in here: a preset keeps its own battery, EV count and slot length unless the
+    section sets them; otherwise the capacity is ``drivers.battery_kwh``, the EV count
+    ``drivers.count``, the slot length 60 min; the paths' wanted SOC is ``drivers.soc_target``; the
+    session file is resolved relative to the scenario file.
+
+    Raises:
+        ScenarioError: the section's values give an invalid spec (e.g. a departure window that
+            ends before the arrival window), naming ``sessions``.
+    """
+    s = scenario.sessions
+    if not s.enabled:
+        return None
+    try:
+        return _sessions_spec(scenario)
+    except SessionError as exc:
+        raise ScenarioError([f"{scenario.source or '(scenario)'}: sessions: {exc}"]) from None
+
+
+def _sessions_spec(scenario: Scenario) -> ParametricSessionSpec | EmpiricalSessionSpec | PathSessionSpec:
+    s, d = scenario.sessions, scenario.drivers
+    if s.model == "paths":
+        return PathSessionSpec(place=s.place,
+                               wanted_soc=d.soc_target if s.wanted_soc is None else s.wanted_soc)
+    cap = d.battery_kwh if s.capacity_kwh is None else s.capacity_kwh
+    if s.model == "empirical":
+        return EmpiricalSessionSpec(
+            name="empirical", path=str(scenario.resolve_path(s.file)), source=s.source,
+            capacity_kwh=cap, arrival_soc=_law(s.arrival_soc), fill_kw=s.fill_kw,
+            energy_column=s.energy_column, max_sojourn_h=s.max_sojourn_h,
+            weekdays_only=s.weekdays_only, slot_minutes=s.slot_minutes or 60,
+            n_evs=s.n_evs or d.count)
+    if s.model == "preset":
+        base = PRESETS[s.preset]
+        return replace(base, slot_minutes=s.slot_minutes or base.slot_minutes,
+                       n_evs=s.n_evs or base.n_evs, capacity_kwh=s.capacity_kwh or base.capacity_kwh)
+    return ParametricSessionSpec(
+        name="parametric", arrival_h=_law(s.arrival_h), departure_h=_law(s.departure_h),
+        energy_arrival=_law(s.energy_arrival), energy_wanted=_law(s.energy_wanted),
+        energy_unit=s.energy_unit, capacity_kwh=cap, overnight=s.overnight,
+        min_stay_h=s.min_stay_h, slot_minutes=s.slot_minutes or 60, n_evs=s.n_evs or d.count)
+
+
+def _check_capability(scenario: Scenario, fleet: FleetSpec, policy: Any) -> None:
+    """A chance bound needs capability left after its reserve (``capability = "headroom"``).
+
+    Raises:
+        ScenarioError: the fleet's regulation capability per EV does not exceed the reserve.
+    """
+    chance = policy.chance if isinstance(policy, BilevelSpec) else policy
+    if not isinstance(chance, ChanceSpec) or chance.reserve_kw < fleet.regulation_kw:
+        return
+    raise ScenarioError([
+        f"{scenario.source or scenario.name}: platform.chance.capability: 'headroom' plans with "
+        f"psi - omega = {fleet.regulation_kw:.3g} - {chance.reserve_kw:.3g} kW per EV, nothing left "
+        f"(psi = mean min(charge, discharge) kW of the EV models, 0 for EVs without V2G); use "
+        f"capability = 'charger', a lower drivers.baseline_charge_kw, or V2G-capable models"])
+
+
+def run_spec(scenario: Scenario) -> RunSpec:
+    """Everything a run of ``scenario`` needs, as plain specs.
+
+    Raises:
+        ScenarioError: settings that validate one by one but cannot run together (a chance bound
+            with no capability left after its reserve).
+    """
+    p = scenario.platform
+    fleet, policy = fleet_spec(scenario), policy_spec(scenario)
+    _check_capability(scenario, fleet, policy)
+    return RunSpec(
+        name=scenario.name, seed=scenario.seed, days=scenario.days, hours=scenario.network.hours,
+        distribution=scenario.drivers.distribution, clusters=cluster_specs(scenario),
+        fleet=fleet, market=market_spec(scenario), policy=policy,
+        beliefs=BeliefSpec(mode=p.beliefs, calibration_days=p.calibration_days,
+                           recalibrate_every=p.recalibrate_every),
+        game=game_spec(scenario), sampler=scenario.drivers.sampler,
+    )
+
+
+def default_instance(
+    shares: Any = (0.5, 0.5),
+    *,
+    fleet_size: float = 200.0,
+    psi: float = 10.0,
+    levels: Any = (0.0, 0.1, 0.2, 0.3, 0.4),
+    eta: float = 0.05,
+    bound: int = 3,
+    scenario: str | Path | None = None,
+    price_scale: Any = 1.0,
+) -> BilevelInstance:
+    """Seed 000's default bilevel instance on a scenario's network (default: the shipped default).
+
+    24 h, clusters ``commuters`` (the scenario's ``[network]``: home charger, work 6-20 h, other
+    7-23 h) and ``flexible`` (home and work profiles two hours later, home sigma 0.3 $, plug sigma
+    0.2 $), the scenario's mean prices and mileage, psi = 10 kW, eta = 0.05, bound (3), levels 0-0.4 $
+    per plugged EV-hour, 200 EVs: :func:`v2gsim.optimize.bilevel.default.two_cluster_instance`.
+    """
+    sc = load_scenario(scenario)
+    m = sc.market
+    return two_cluster_instance(
+        network_template(sc.network), shares, capability_price=m.capability_price,
+        performance_price=m.performance_price, mileage=m.mean_hourly_mileage, fleet_size=fleet_size,
+        psi=psi, levels=levels, eta=eta, bound=bound, price_scale=price_scale,
+    )
+
+
+def build_policy(scenario: Scenario, name: str | None = None, replication: int = 0,
+                 **chance_overrides: Any) -> Policy:
+    """The policy a run of ``scenario`` (replication ``replication``) would use, built outside a model.
+
+    Args:
+        scenario: the scenario.
+        name: policy name (default the scenario's).
+        replication: replication whose ``policy`` stream the policy gets.
+        **chance_overrides: fields of the chance settings to replace (``chance`` and ``bilevel``).
+    """
+    spec = policy_spec(scenario, name)
+    if chance_overrides:
+        from dataclasses import replace
+
+        if isinstance(spec, ChanceSpec):
+            spec = replace(spec, **chance_overrides)
+        elif isinstance(spec, BilevelSpec):
+            spec = replace(spec, chance=replace(spec.chance, **chance_overrides))
+    return make_policy(spec, inputs_for(scenario, spec, replication))
+
+
+def inputs_for(scenario: Scenario, spec: Any, replication: int = 0) -> PolicyInputs:
+    """The inputs a policy of settings ``spec`` gets in a run of ``scenario`` (replication
+    ``replication``): requirement statistics of the scenario's AGC history, its ``policy`` stream."""
+    rng = component_rng(run_seed_sequence(scenario.seed, replication), "policy")
+    return policy_inputs(spec, market_spec(scenario), scenario.network.hours, scenario.seed, rng)
+
+
+def v2a_spec(scenario: Scenario) -> V2ASiteSpec | None:
+    """``[platform.v2a]`` as a :class:`~v2gsim.optimize.v2a.site.V2ASiteSpec` (None when absent)."""
+    c = scenario.platform.v2a
+    if c is None:
+        return None
+    from dataclasses import fields
+
+    names = {f.name for f in fields(V2ASiteSpec)}
+    return V2ASiteSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.model_dump().items()
+                          if k in names})
+
+
+def v2a_policy_spec(scenario: Scenario) -> V2APolicySpec:
+    """``[platform.v2a]`` as the settings of policy ``v2a`` (sites at home, work and other).
+
+    Raises:
+        ScenarioError: the table is missing.
+    """
+    c = scenario.platform.v2a
+    if c is None:
+        raise ScenarioError([f"{scenario.source or '(scenario)'}: platform.v2a: missing; policy v2a needs "
+                             "[platform.v2a] (load_price, v2g_price, base_load_kw)"])
+    loads = {"home": tuple(c.base_load_kw), "work": tuple(c.work_load_kw or c.base_load_kw),
+             "other": tuple(c.other_load_kw or c.base_load_kw)}
+    return V2APolicySpec(load_price=tuple(c.load_price), v2g_price=tuple(c.v2g_price), base_load_kw=loads,
+                         rho=c.rho, lam=c.lam, penalty=c.penalty, cycles=c.cycles, power_kw=c.power_kw,
+                         offer_fraction=c.offer_fraction, time_limit_s=c.time_limit_s, gap=c.gap)

@@ -1,0 +1,1 @@
+"""The live browser view (Mesa SolaraViz; extra ``[view]``). Imports nothing."""
