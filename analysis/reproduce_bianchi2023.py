@@ -41,9 +41,9 @@ def classify(up_kwh: float, down_kwh: float) -> str:
 def reproduce(scenario_name: str = "bianchi2023_parking",
               overrides: list[str] | None = None) -> dict[str, Any]:
     """Solve the three cases; returns case -> report (working point, regimes, plan energies)."""
-    from v2gsim.cli.profitability import scenario_day, site_report
     from v2gsim.config import load_scenario
     from v2gsim.specs.build import robust_spec
+    from v2gsim.studies.robust import scenario_day, site_report
 
     scenario = load_scenario(scenario_name, overrides or [])
     base = replace(robust_spec(scenario), business="PC", **BASE)

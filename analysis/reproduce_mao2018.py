@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from v2gsim.cli.v2a import site_day
 from v2gsim.config import load_scenario
 from v2gsim.optimize.v2a import MODE_CODES, solve_site
 from v2gsim.reporting.v2a import schedule_figure
+from v2gsim.studies.v2a import site_day
 
 SEED_HOUSEHOLD = {"with": 101.09, "without": 105.71, "reduction_pct": 4.37}
 LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.5)

@@ -9,10 +9,10 @@ import pytest
 from conftest import require_shared
 
 from v2gsim.cli import main
-from v2gsim.cli.profitability import scenario_day, site_report
 from v2gsim.config import load_scenario
 from v2gsim.optimize.robust import check_plan, sample_realizations
 from v2gsim.optimize.robust.full_lp import RobustPlanner
+from v2gsim.studies.robust import scenario_day, site_report
 
 GME = "italy_gme_pun_msd_nord_2019-08_10"
 

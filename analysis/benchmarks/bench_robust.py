@@ -23,7 +23,6 @@ import numpy as np
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print JSON."""
-    from v2gsim.cli.profitability import scenario_day
     from v2gsim.config import load_scenario
     from v2gsim.optimize.robust import (
         RobustPlanner,
@@ -32,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profitability_lp,
         sample_realizations,
     )
+    from v2gsim.studies.robust import scenario_day
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--evs", type=int, default=10)

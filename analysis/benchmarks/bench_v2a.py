@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 
 from v2gsim import load_scenario
-from v2gsim.cli.v2a import site_day
 from v2gsim.sim.model import V2GMarketModel
+from v2gsim.studies.v2a import site_day
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -6,42 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-__all__ = ["add_parser", "cmd_v2a", "site_day"]
-
-
-def site_day(scenario, seed: int | None = None, **changes) -> dict:
-    """Solve the scenario's site-day with and without discharge.
-
-    Returns:
-        ``{"spec", "instance", "with", "without", "hours"}`` (schedules of :mod:`v2gsim.optimize.v2a`).
-
-    Raises:
-        ScenarioError: the scenario has no ``[platform.v2a]`` or no ``[sessions]``.
-    """
-    from v2gsim.config import ScenarioError
-    from v2gsim.optimize.v2a.site import site_instance, with_and_without
-    from v2gsim.specs.build import sessions_spec, v2a_spec
-
-    spec = v2a_spec(scenario)
-    sess_spec = sessions_spec(scenario)
-    where = scenario.source or "(scenario)"
-    if spec is None:
-        raise ScenarioError([f"{where}: platform.v2a: missing; `v2gsim v2a` needs a [platform.v2a] table"])
-    if sess_spec is None or not hasattr(sess_spec, "sample"):
-        raise ScenarioError([f"{where}: sessions: `v2gsim v2a` needs [sessions] enabled with a preset or "
-                             "parametric model"])
-    sessions = sess_spec.sample(np.random.default_rng(spec.seed if seed is None else seed), slot_minutes=60)
-    inst = site_instance(spec, sessions, sess_spec.capacity_kwh, **changes)
-    with_d, without = with_and_without(inst)
-    return {"spec": spec, "instance": inst, "with": with_d, "without": without, "hours": spec.clock_hours()}
+__all__ = ["add_parser", "cmd_v2a"]
 
 
 def cmd_v2a(args: argparse.Namespace) -> int:
     """Handler of ``v2gsim v2a``."""
     from v2gsim.config import load_scenario
-    from v2gsim.reporting.v2a import schedule_figure, schedule_report
+    from v2gsim.reporting.v2a import schedule_figure
+    from v2gsim.studies.v2a import schedule_report, site_day
 
     scenario = load_scenario(args.scenario, args.overrides)
     day = site_day(scenario, seed=args.seed)

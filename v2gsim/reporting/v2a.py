@@ -1,38 +1,17 @@
-"""Report and figures of a V2A site-day (seed 002, Figs. 10-13 style): JSON-able dicts, PNG files."""
+"""Figures of a V2A site-day (seed 002, Figs. 10-13 style)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 from v2gsim.optimize.v2a import MODES, SiteInstance, SiteSchedule
 
-__all__ = ["schedule_figure", "schedule_report"]
+__all__ = ["schedule_figure"]
 
 _COLORS = {"c": "tab:blue", "H": "tab:orange", "B": "tab:green", "V": "tab:purple", "G": "tab:red"}
-
-
-def schedule_report(inst: SiteInstance, sched: SiteSchedule, hours: np.ndarray) -> dict:
-    """Costs, per-mode energy (kWh), per-slot mode counts and SOC of one schedule (JSON-able)."""
-    return {
-        "costs": {k: round(v, 6) for k, v in sched.costs.items()},
-        "energy_kwh": {m: round(sched.energy_kwh(inst, m), 6) for m in MODES if m in inst.modes},
-        "discharged_kwh": round(sum(sched.energy_kwh(inst, m) for m in MODES[1:] if m in inst.modes), 6),
-        "load_std_kw": round(float(np.std(sched.site_load - sched.v2g_kw)), 6),
-        "cycles": sched.cycles.astype(int).tolist(),
-        "shortfall_pp": np.round(sched.shortfall_pp, 4).tolist(),
-        "clock_hour": hours.astype(int).tolist(),
-        "count": {m: sched.count(m).astype(int).tolist() for m in inst.modes},
-        "site_load_kw": np.round(sched.site_load, 4).tolist(),
-        "soc": np.round(sched.soc, 4).tolist(),
-        "solve_time_s": round(sched.solve_time_s, 4),
-        "limit_reached": bool(sched.info.get("limit_reached", False)),
-    }
 
 
 def schedule_figure(inst: SiteInstance, scheds: dict[str, SiteSchedule], hours: np.ndarray, title: str,
