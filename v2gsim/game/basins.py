@@ -1,6 +1,6 @@
 """Basins, separatrix and convergence times of the EV/PG replicator dynamics (seed 001).
 
-Integrations of (7), (11) (``design/models.md`` §2.2): the stable manifold of the saddle D (the
+Integrations of (7), (11) (``docs/models.md`` §2.2): the stable manifold of the saddle D (the
 boundary between the basins of O and C), the basin of cooperation C(1, 1), and the time to reach a
 stable equilibrium, one system at a time (``solve_ivp``, exact event times) or many at once
 (:func:`batch_first_hit`: DOP853 on the stacked field, hit times interpolated inside each step).

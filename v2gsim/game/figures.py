@@ -3,7 +3,7 @@
 Every function returns a :class:`matplotlib.figure.Figure` attached to an Agg canvas
 (``FigureCanvasAgg``; no pyplot state, no global backend switch, never ``plt.show``).
 Units: prices in yuan/kWh, energies in kWh, time in replicator time
-units. Equation numbers refer to ``design/models.md`` §2.2.
+units. Equation numbers refer to ``docs/models.md`` §2.2.
 """
 
 from __future__ import annotations

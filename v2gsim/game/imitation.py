@@ -14,7 +14,7 @@ with probability ``rate``: it samples one *other* driver ``j`` uniformly (``j !=
 
 The mean-field limit of both rules (the replicator equation (7) with a rule-dependent time step)
 is derived in :mod:`v2gsim.game.mean_field`. Equation numbers ``(n)`` refer to
-``design/models.md`` §2.2; money is in yuan, time in days. Everything is vectorised over drivers
+``docs/models.md`` §2.2; money is in yuan, time in days. Everything is vectorised over drivers
 and over any leading batch axes (independent replications): arrays of strategies have shape
 ``(..., M)``. No Mesa.
 """

@@ -2,7 +2,7 @@
 
 The drivers of :mod:`v2gsim.game.imitation` revise with probability ``rate`` per day by
 proportional imitation (bound ``D``, yuan) or by the Fermi rule (``beta``, 1/yuan). Equation
-numbers ``(n)`` refer to ``design/models.md`` §2.2; money is in yuan, time in days unless
+numbers ``(n)`` refer to ``docs/models.md`` §2.2; money is in yuan, time in days unless
 "replicator time" is said. No Mesa.
 
 Mean-field limit and time scaling

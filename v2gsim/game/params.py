@@ -1,7 +1,7 @@
 """Parameters of the evolutionary game between EV users and the power-grid company (seed 001).
 
 Lin, Feng & Lu (2020), *Revenue optimization strategy of V2G based on evolutionary game*,
-restated in ``design/models.md`` §2. Two populations play a 2x2 game: a share ``x`` of EV users
+restated in ``docs/models.md`` §2. Two populations play a 2x2 game: a share ``x`` of EV users
 cooperates (charges in the valley and discharges ``E_d`` kWh to the grid at price ``p_d``) and a
 share ``y`` of the power-grid company (PG) cooperates (accepts the discharge). The game's modules
 (pure numpy/scipy, no Mesa): :mod:`~v2gsim.game.payoffs` (4), (5), (8), (9), (6), (10);

@@ -1,7 +1,7 @@
 """Payoffs of the EV/PG evolutionary game (seed 001): (4), (5), (8), (9) and the averages (6), (10).
 
 Expected payoffs of each pure strategy against the opponent population's cooperating share, in
-yuan (lump-sum ``U``), as restated in ``design/models.md`` §2.2. Pure numpy.
+yuan (lump-sum ``U``), as restated in ``docs/models.md`` §2.2. Pure numpy.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The grid company's (PG's) state in the discharge-price game: a mixed price strategy and its share y.
 
-Seed 001 (Lin, Feng & Lu 2020; ``design/models.md`` §2) fixes the discharge price ``p_d`` and
+Seed 001 (Lin, Feng & Lu 2020; ``docs/models.md`` §2) fixes the discharge price ``p_d`` and
 studies the replicator dynamics (7), (11). In the agent-based model the grid company also *learns*
 the price. Its state is
 
@@ -68,7 +68,7 @@ Fixed points (documented and tested)
 
 The closed loop with imitating drivers, vectorised over markets, is
 :func:`v2gsim.game.simulation.simulate_price_game`. Equation numbers refer to
-``design/models.md`` §2.2. Pure numpy (no Mesa); vectorised over a leading batch axis of
+``docs/models.md`` §2.2. Pure numpy (no Mesa); vectorised over a leading batch axis of
 independent grid companies where stated.
 """
 

@@ -3,7 +3,7 @@
 The individual-rationality conditions (16), (17), their break-even curves (18), (19) = curves 1
 and 2 of Fig. 2 ((23), (24)), line 3 (``E_d = E_max``), the price range (20), the points E, F, G
 of Fig. 2, the regions a-d of Tab. 2 and the "gains" of Tab. 3. Prices in yuan/kWh, energies in
-kWh, money in yuan. Equation numbers refer to ``design/models.md`` §2.2 ((18)-(20), (23), (24)
+kWh, money in yuan. Equation numbers refer to ``docs/models.md`` §2.2 ((18)-(20), (23), (24)
 are DERIVED there). Pure numpy.
 
 Flag carried over from models.md: the price floor (18)/(20) is the participation condition (16)

@@ -2,7 +2,7 @@
 
 A population of ``M`` drivers holds strategies ``s_i`` (True = cooperate = offers V2G discharge at
 the published price ``p_d``; False = does not) and earns a realized payoff ``pi_i`` each day, from
-(4)/(5) of ``design/models.md`` §2.2 with the PG's *realized* action; the drivers then revise by
+(4)/(5) of ``docs/models.md`` §2.2 with the PG's *realized* action; the drivers then revise by
 imitation (:mod:`v2gsim.game.imitation`). Money in yuan. Arrays of strategies have shape
 ``(..., M)`` (leading axes: independent replications). No Mesa.
 

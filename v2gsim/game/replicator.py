@@ -9,7 +9,7 @@ so that the edges of the unit square are exactly invariant. :func:`ev_rate` and 
 are the two components for given coefficients (scalars or per-system arrays); every integrator of
 the game (:func:`trajectory` here, the separatrix and the batch integrations of
 :mod:`v2gsim.game.basins`) evaluates the field through them. Time is in replicator time units,
-shares in [0, 1]. Equation numbers refer to ``design/models.md`` §2.2. Pure numpy/scipy.
+shares in [0, 1]. Equation numbers refer to ``docs/models.md`` §2.2. Pure numpy/scipy.
 """
 
 from __future__ import annotations

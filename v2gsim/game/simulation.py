@@ -11,7 +11,7 @@ realized payoffs (4)/(5) (:mod:`v2gsim.game.realized_payoffs`), the realized coo
 
 The replicator time per day ``dt`` comes from :func:`v2gsim.game.mean_field.replicator_dt_per_day`,
 so the agent-level shares follow the mean field of :mod:`v2gsim.game.mean_field`. Equation numbers
-refer to ``design/models.md`` §2.2; money in yuan, prices in yuan/kWh, time in days. No Mesa (the
+refer to ``docs/models.md`` §2.2; money in yuan, prices in yuan/kWh, time in days. No Mesa (the
 model's own day loop is :class:`v2gsim.sim.model.V2GMarketModel`).
 """
 

@@ -3,7 +3,7 @@
 The corners O(0,0), A(1,0), B(0,1), C(1,1) are always rest points of (7), (11); the interior
 saddle D = (x_D, y_D) of (14), (15) exists when it lies strictly inside the unit square. Stability
 comes from the eigenvalues of the analytic Jacobian (diagonal at the corners). Equation numbers
-refer to ``design/models.md`` §2.2 (the stability conditions are DERIVED there). Pure numpy.
+refer to ``docs/models.md`` §2.2 (the stability conditions are DERIVED there). Pure numpy.
 """
 
 from __future__ import annotations
