@@ -1,4 +1,4 @@
-"""Evolutionary convergence study of the discharge-price game (seed 001, design/models.md §2).
+"""Evolutionary convergence study of the discharge-price game (seed 001, docs/models.md §2).
 
 (a) **Basin of full cooperation.** Fraction of the unit square of initial shares ``(x0, y0)`` that
     the replicator dynamics (7), (11) carry to C(1, 1), as a function of the discharge price
