@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--evs", type=int, default=None, help="EVs sampled per scenario (default: file's)")
     args = parser.parse_args(argv)
     from v2gsim.config import load_scenario
-    from v2gsim.config.eva import eva_spec
+    from v2gsim.specs.build import eva_spec
     from v2gsim.studies.eva import eva_day
 
     cols: dict[str, dict[str, float]] = {}

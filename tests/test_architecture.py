@@ -4,10 +4,13 @@
   under ``TYPE_CHECKING``) has no cycle. Importing ``a.b.c`` also imports the packages ``a`` and
   ``a.b``, so such an import is an edge to those packages too (except to the importer's own
   ancestors, which Python always initializes first).
-* The pure layers (``behavior/``, ``market/``, ``optimize/``, ``game/``, ``network.py``,
-  ``fleet.py``, ``fleet_degradation.py``, ``graph.py``) never import ``v2gsim.config``,
-  ``pydantic`` or ``mesa``.
-* No module over 600 lines, no function over 100 lines.
+* Every package has a layer (:data:`LAYERS`, the diagram of docs/architecture.md); a module imports
+  only from its own layer or below.
+* The pure layers (``core/``, ``behavior/``, ``market/``, ``optimize/``, ``game/``) never import
+  ``v2gsim.config``, ``pydantic`` or ``mesa``; the schema (``config/``) imports only pydantic, the
+  standard library and itself.
+* No module over 500 lines, no function over 80 lines.
+* The module table of docs/architecture.md lists exactly the package's modules.
 * ``v2gsim validate`` does not import cvxpy.
 """
 
@@ -23,11 +26,28 @@ import pytest
 import v2gsim
 
 PKG = Path(v2gsim.__file__).resolve().parent
-PURE_PREFIXES = ("v2gsim.behavior", "v2gsim.market", "v2gsim.optimize", "v2gsim.game")
-PURE_MODULES = ("v2gsim.core.network", "v2gsim.core.fleet", "v2gsim.core.degradation", "v2gsim.core.graph")
+ARCHITECTURE = PKG.parent / "docs" / "architecture.md"
+PURE_PREFIXES = ("v2gsim.core", "v2gsim.behavior", "v2gsim.market", "v2gsim.optimize", "v2gsim.game")
 FORBIDDEN_IN_PURE = ("v2gsim.config", "pydantic", "mesa")
-MAX_MODULE_LINES = 600
-MAX_FUNCTION_LINES = 100
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
+
+#: package -> layer (docs/architecture.md): a module imports only from its own layer or below
+LAYERS = {
+    "core": 0,
+    "market": 1, "game": 1,
+    "behavior": 2,
+    "optimize": 3,
+    "policies": 4,
+    "config": 4,
+    "specs": 5,
+    "sim": 6,
+    "studies": 7, "reporting": 7,
+    "experiments": 8,
+    "view": 9,
+    "cli": 10,
+    "__main__": 11,
+}
 
 
 def _module_name(path: Path) -> str:
@@ -134,8 +154,36 @@ def test_import_graph_has_no_cycle():
 
 
 def _is_pure(name: str) -> bool:
-    return name in PURE_MODULES or any(
-        name == p or name.startswith(p + ".") for p in PURE_PREFIXES)
+    return any(name == p or name.startswith(p + ".") for p in PURE_PREFIXES)
+
+
+def _package(name: str) -> str:
+    """The top-level package of module ``name`` under ``v2gsim`` (``v2gsim.sim.model`` -> ``sim``)."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_every_package_has_a_layer():
+    packages = {_package(n) for n in _modules()} - {""}
+    assert packages == set(LAYERS), "add new packages to LAYERS and to docs/architecture.md"
+
+
+def test_imports_only_go_down():
+    up = []
+    for name, targets in _graph().items():
+        here = LAYERS.get(_package(name), max(LAYERS.values()) + 1)
+        for target in sorted(targets):
+            pkg = _package(target)
+            if pkg and LAYERS[pkg] > here:
+                up.append(f"{name} (layer {here}) imports {target} (layer {LAYERS[pkg]})")
+    assert up == []
+
+
+def test_a_planted_upward_import_is_found(monkeypatch):
+    graph = {"v2gsim.core.rng": {"v2gsim.sim.model"}, "v2gsim.sim.model": set()}
+    monkeypatch.setattr(sys.modules[__name__], "_graph", lambda: graph)
+    with pytest.raises(AssertionError):
+        test_imports_only_go_down()
 
 
 def test_pure_layers_do_not_import_the_schema_or_mesa():
@@ -147,6 +195,48 @@ def test_pure_layers_do_not_import_the_schema_or_mesa():
             if any(imp == f or imp.startswith(f + ".") for f in FORBIDDEN_IN_PURE):
                 bad.append(f"{name} imports {imp}")
     assert bad == []
+
+
+def test_the_schema_imports_only_pydantic_and_the_standard_library():
+    allowed_roots = set(sys.stdlib_module_names) | {"pydantic", "pydantic_core", "__future__"}
+    bad = []
+    for name, path in _modules().items():
+        if _package(name) != "config":
+            continue
+        for imp in _imports(name, path):
+            root = imp.split(".")[0]
+            if imp == "v2gsim.config" or imp.startswith("v2gsim.config."):
+                continue
+            if root == "v2gsim" or root not in allowed_roots:
+                bad.append(f"{name} imports {imp}")
+    assert bad == []
+
+
+def _table_entries() -> list[str]:
+    """The paths of the fenced module table under ``## Modules`` of docs/architecture.md."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = text.split("\n## Modules", 1)[1]
+    block = section.split("```", 2)[1]
+    return [line.split()[0] for line in block.splitlines()[1:]
+            if line.strip() and not line[0].isspace()]
+
+
+def _covered(module: Path, entries: set[str]) -> bool:
+    rel = module.relative_to(PKG).as_posix()
+    return rel in entries or any(e.endswith("/") and rel.startswith(e) for e in entries)
+
+
+def test_architecture_module_table_equals_the_package():
+    entries = _table_entries()
+    assert len(entries) == len(set(entries)), "an entry is listed twice"
+    listed = set(entries)
+    modules = [p for p in sorted(PKG.rglob("*.py"))
+               if p.name != "__init__.py" or p.parent == PKG]
+    missing = [p.relative_to(PKG).as_posix() for p in modules if not _covered(p, listed)]
+    stale = [e for e in entries if not (PKG / e).exists()]
+    stale += [e for e in entries if e.endswith("/") and not (PKG / e / "__init__.py").is_file()]
+    assert missing == [], "modules missing from the table in docs/architecture.md"
+    assert stale == [], "entries in docs/architecture.md that are not modules or subpackages"
 
 
 def test_modules_and_functions_are_small():

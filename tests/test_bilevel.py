@@ -7,6 +7,8 @@ persistency model of :mod:`v2gsim.behavior.persistency`, the chance-bound closed
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -189,8 +191,10 @@ def test_solution_fields_are_consistent(default_problem: BilevelProblem, default
     bids = max_bid(y, inst.cluster_sizes, inst.psi, inst.r_bar, inst.sigma_dev, inst.eta, inst.bound)
     np.testing.assert_allclose(sol.bids, bids)
     assert sol.rebate_cost == pytest.approx(float(np.einsum("t,tc,c->", sol.rebates, y, inst.cluster_sizes)))
-    d = sol.to_dict()
-    assert d["status"] == "optimal" and isinstance(d["rebates"], list) and len(d["y"]) == inst.hours
+    d = json.loads(json.dumps(sol.to_dict()))  # JSON-ready: plain lists and numbers
+    assert d["status"] == "optimal" and d["objective"] == sol.objective and d["gap"] == sol.gap
+    assert d["rebates"] == sol.rebates.tolist() and d["y"] == sol.y.tolist() and len(d["y"]) == inst.hours
+    assert d["improvement"] == pytest.approx(sol.objective / sol.objective_no_rebates - 1, rel=1e-12)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -40,7 +40,10 @@ def test_bilevel_policy_runs_daily_and_records_its_solves():
     d, h = r.daily, r.hourly
     assert set(d["policy_status"]) <= {"optimal", "time_limit", "feasible"}
     assert (d["solve_time_s"] > 0).all() and (d["gap"] >= 0).all()
-    assert (h["rebate"] >= 0).all() and (h["rebate"] > 0).any()
+    # rebates pay here, and every hour's rebate is one of the scenario's levels (Decision already
+    # refuses negative ones)
+    assert (h["rebate"] > 0).any()
+    assert set(h["rebate"].round(12)) <= set(scen.platform.bilevel.levels)
     # rebates are paid per plugged EV-hour
     np.testing.assert_allclose(h["rebates_paid"], h["rebate"] * h["plugged"])
 
@@ -49,9 +52,22 @@ def test_solve_command_json(capsys):
     sets = [arg for o in RICH for arg in ("--set", o)]
     assert main(["solve", str(SCEN / "tiny.toml"), "--json", *sets]) == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("rebates", "bids", "y", "objective", "gap", "solve_time_s", "certificate"):
-        assert key in out
-    assert len(out["rebates"]) == 24 and out["objective"] >= out["objective_no_rebates"]
+    scen = load_scenario(SCEN / "tiny.toml", RICH)
+    levels = np.asarray(scen.platform.bilevel.levels)
+    rebates, y = np.asarray(out["rebates"]), np.asarray(out["y"])
+    assert len(out["rebates"]) == len(out["bids"]) == len(out["y"]) == 24
+    assert out["objective"] >= out["objective_no_rebates"]
+    # the hourly rebates are the levels the solution indexes
+    np.testing.assert_array_equal(rebates, levels[out["level_index"]])
+    # objective = credits - rebates paid; rebates paid = s_t x plugged-in EVs (one cluster of 200)
+    assert out["objective"] == pytest.approx(out["credit"] - out["rebate_cost"], rel=1e-12)
+    assert out["rebate_cost"] == pytest.approx(scen.drivers.count * rebates @ y[:, 0], rel=1e-9)
+    np.testing.assert_allclose(out["plug_fraction"], y[:, 0], rtol=1e-12)
+    # the reported gap and improvement are those of the reported bound and values
+    assert out["upper_bound"] >= out["objective"]
+    assert out["gap"] == pytest.approx((out["upper_bound"] - out["objective"]) / out["objective"], rel=1e-9)
+    assert out["improvement"] == pytest.approx(out["objective"] / out["objective_no_rebates"] - 1, rel=1e-9)
+    assert out["certificate"] <= 1e-4 and out["solve_time_s"] > 0
 
 
 def test_soc_guarantee_switch_in_the_policy():

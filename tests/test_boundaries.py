@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import step_model
 
 from v2gsim.config import POLICY_NAMES, load_scenario, packaged_scenario, packaged_scenarios
 from v2gsim.core.rng import COMPONENTS, component_rng, run_seed_sequence
@@ -55,9 +56,7 @@ class ZeroSignals:
 def test_injected_policy_and_signal_source():
     scen = load_scenario(SCEN / "tiny.toml")
     pol = FlatPolicy()
-    model = V2GMarketModel(scen, policy=pol, signals=ZeroSignals())
-    for _ in range(scen.days):
-        model.step()
+    model = step_model(scen, policy=pol, signals=ZeroSignals())
     assert pol.seen == scen.days and model.steps == scen.days
     h, d = model.hourly_table(), model.daily_table()
     assert (h.loc[h.day > 0, "bid_kw"] == 5.0).all() and (h.loc[h.day == 0, "bid_kw"] == 0).all()
@@ -80,9 +79,7 @@ def test_default_signal_source_is_the_runs_own():
             recorded.append(self.source.day_signal(day))
             return recorded[-1]
 
-    a = V2GMarketModel(scen, signals=Recording(default_signals(spec)))
-    for _ in range(scen.days):
-        a.step()
+    a = step_model(scen, signals=Recording(default_signals(spec)))
     b = run_scenario(scen)
     assert a.hourly_table().equals(b.hourly)
     assert len(recorded) == scen.days and recorded[0].shape == (24, 1800)

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dags import incidence
 
 from v2gsim.behavior.calibration import calibrate, duality_gap, identification, tie_map
 from v2gsim.behavior.persistency import network_arrays, solve_persistency
-
-
-def incidence(arcs: list[tuple[int, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Incidence matrix and supply for arcs on nodes 0..n-1 (topologically numbered)."""
-    B = np.zeros((n, len(arcs)))
-    for a, (u, v) in enumerate(arcs):
-        B[u, a] = 1.0
-        B[v, a] = -1.0
-    f = np.zeros(n)
-    f[0], f[-1] = 1.0, -1.0
-    return B, f
 
 
 def random_dag(rng: np.random.Generator, n: int, extra: int) -> tuple[np.ndarray, np.ndarray]:

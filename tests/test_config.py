@@ -100,3 +100,123 @@ def test_relative_data_paths_resolve_against_the_scenario_file(tmp_path):
     (tmp_path / "data" / "x.csv").mkdir()
     (line,) = validate_file(p)
     assert "market.agc_files[0]: not a file" in line
+
+
+# ---------------------------------------------------------------- one spec per table (issue #29)
+def test_policy_names_are_stated_once_by_the_registry():
+    """The schema's literal and the adapter's table name exactly the registry's policies."""
+    from typing import get_args
+
+    from v2gsim.config.platform import POLICY_NAMES, PolicyName
+    from v2gsim.policies import available_policies
+    from v2gsim.specs.build import POLICY_SPECS
+
+    assert POLICY_NAMES == get_args(PolicyName)
+    assert sorted(POLICY_NAMES) == available_policies()
+    assert sorted(POLICY_SPECS) == available_policies()
+
+
+def test_validating_a_scenario_imports_no_model():
+    """The schema imports pydantic and the standard library only: no numpy, no optimize/ module."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from v2gsim.config import load_scenario, packaged_scenarios\n"
+            "for n in packaged_scenarios(): load_scenario(n)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'scipy', 'mesa')"
+            " or (m.startswith('v2gsim.') and not m.startswith('v2gsim.config'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _fields(cls) -> set[str]:
+    from dataclasses import fields
+
+    return {f.name for f in fields(cls)}
+
+
+def _defaulted(cls) -> set[str]:
+    from dataclasses import MISSING, fields
+
+    return {f.name for f in fields(cls) if f.default is not MISSING or f.default_factory is not MISSING}
+
+
+def _plain_specs():
+    from v2gsim.optimize.eva.population import PopulationSpec
+    from v2gsim.optimize.eva.spec import EvaSpec
+    from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
+    from v2gsim.optimize.v2a.site import V2ASiteSpec
+    from v2gsim.policies.bilevel import BilevelSpec
+    from v2gsim.policies.chance import ChanceSpec
+    from v2gsim.policies.naive import NaiveSpec
+    from v2gsim.policies.robust import RobustPolicySpec
+    from v2gsim.policies.v2a import V2APolicySpec
+    from v2gsim.specs.run import BeliefSpec, GameSpec, RunSpec
+
+    # the only defaults a plain spec may state: values no scenario table has
+    return [(NaiveSpec, {"name"}), (ChanceSpec, {"name", "method"}), (BilevelSpec, {"name"}),
+            (EvaSpec, {"name"}), (PopulationSpec, {"dt"}), (PiecewiseLinear, set()), (Logit, set()),
+            (V2ASiteSpec, set()), (V2APolicySpec, {"name"}), (RobustPolicySpec, {"name"}),
+            (RunSpec, set()), (BeliefSpec, set()), (GameSpec, set())]
+
+
+@pytest.mark.parametrize("cls, allowed", _plain_specs(), ids=lambda v: getattr(v, "__name__", ""))
+def test_plain_specs_do_not_repeat_the_schemas_defaults(cls, allowed):
+    assert _defaulted(cls) <= allowed
+
+
+def test_robust_spec_does_not_repeat_the_schemas_defaults():
+    from v2gsim.optimize.robust.site import RobustSpec
+
+    assert _defaulted(RobustSpec) == set()
+
+
+def test_each_policy_table_is_described_by_one_plain_spec():
+    """Every field of a table goes to exactly one plain field (renamed or derived ones listed)."""
+    from v2gsim.config.eva import EvaPopulationConfig, WillingnessConfig
+    from v2gsim.config.platform import BilevelConfig, ChanceConfig, NaiveConfig
+    from v2gsim.config.robust import RobustConfig
+    from v2gsim.config.v2a import V2AConfig
+    from v2gsim.optimize.eva.population import PopulationSpec
+    from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
+    from v2gsim.optimize.robust.site import RobustSpec
+    from v2gsim.optimize.v2a.site import V2ASiteSpec
+    from v2gsim.policies.bilevel import BilevelSpec
+    from v2gsim.policies.chance import ChanceSpec
+    from v2gsim.policies.naive import NaiveSpec
+    from v2gsim.policies.v2a import V2APolicySpec
+
+    site, policy = _fields(V2ASiteSpec), _fields(V2APolicySpec) - {"site", "name"}
+    assert not site & policy and site | policy == set(V2AConfig.model_fields)
+    assert _fields(NaiveSpec) - {"name"} == set(NaiveConfig.model_fields)
+    chance = _fields(ChanceSpec) - {"name", "method", "mileage_basis", "rega_mileage"}  # market's
+    assert chance == set(ChanceConfig.model_fields) - {"capability"} | {"reserve_kw"}
+    assert _fields(BilevelSpec) - {"name", "chance", "omega"} == set(BilevelConfig.model_fields)
+    assert _fields(RobustSpec) == set(RobustConfig.model_fields)
+    assert _fields(PopulationSpec) - {"T", "dt"} == set(EvaPopulationConfig.model_fields)
+    assert _fields(PiecewiseLinear) | _fields(Logit) | {"kind"} == set(WillingnessConfig.model_fields)
+
+
+def test_the_adapter_passes_every_value_of_the_tables():
+    """Changed values reach the plain specs (no default of a plain spec can hide a dropped field)."""
+    from v2gsim.specs.build import eva_spec, policy_spec, v2a_spec
+
+    sc = load_scenario("mao2018_household", [
+        "platform.policy = 'v2a'", "platform.v2a.rho = 2.5", "platform.v2a.power_kw = 7.0",
+        "platform.v2a.offer_fraction = 0.25", f"platform.v2a.work_load_kw = {[1.0] * 24}"])
+    v2a = policy_spec(sc)
+    assert v2a.name == "v2a" and v2a.site == v2a_spec(sc)
+    assert (v2a.site.rho, v2a.site.power_kw, v2a.offer_fraction) == (2.5, 7.0, 0.25)
+    assert v2a.base_load_kw("work") == (1.0,) * 24
+    assert v2a.base_load_kw("other") == v2a.base_load_kw("home") == tuple(sc.platform.v2a.base_load_kw)
+    d = load_scenario("default", ["platform.naive.lookback_days = 3", "platform.bilevel.soc_eta = 0.1",
+                                  "platform.chance.eta = 0.2", "platform.eva.population.soc_start = 0.7",
+                                  "platform.eva.up_hours = [2]", "drivers.baseline_charge_kw = 1.5"])
+    assert policy_spec(d, "naive").lookback_days == 3
+    bilevel = policy_spec(d, "bilevel")
+    assert (bilevel.soc_eta, bilevel.omega, bilevel.chance.eta) == (0.1, 1.5, 0.2)
+    eva = eva_spec(d.platform.eva)
+    assert policy_spec(d, "eva").population == eva.population
+    assert eva.population.soc_start == 0.7 and eva.day.up_window.nonzero()[0].tolist() == [2]
+    with pytest.raises(ValueError, match="no settings for policy 'mine'"):
+        policy_spec(d, "mine")

@@ -7,7 +7,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import require_shared
 
@@ -106,6 +105,10 @@ def test_frame_is_tidy():
     f = _flat(days=2, slot=30).to_frame()
     assert len(f) == 96 and f["start_h"].iloc[:3].tolist() == [0.0, 0.5, 1.0]
     assert set(f.columns) == {"day", "date", "slot", "start_h", "buy_price", "sell_price", "currency"}
+    # one row per day and slot, in order, with the series' values
+    assert f["day"].tolist() == [0] * 48 + [1] * 48 and f["slot"].tolist() == list(range(48)) * 2
+    np.testing.assert_array_equal(f["start_h"], f["slot"] * 0.5)
+    assert (f["buy_price"] == 0.1).all() and (f["sell_price"] == 0.1).all() and (f["currency"] == "USD").all()
 
 
 # ---------------------------------------------------------------- GME
@@ -326,6 +329,6 @@ def test_synthetic_prices_slots_seed_and_arguments():
 def test_pun_is_the_frame_of_its_series():
     prices = gme_energy_prices(require_shared(PUN))
     frame = prices.to_frame()
-    assert isinstance(frame, pd.DataFrame) and len(frame) == 92 * 24
+    assert len(frame) == 92 * 24 and frame["currency"].eq("EUR").all()
     assert frame.loc[(frame.date == "2019-08-15") & (frame.slot == 19), "buy_price"].item() == \
         pytest.approx(0.04839935)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from v2gsim import load_scenario
-from v2gsim.config.eva import eva_spec
 from v2gsim.optimize.eva.revenue import RevenueInputs, solve_revenue
 from v2gsim.optimize.eva.spec import instance_from_spec
 from v2gsim.policies.eva import EvaPolicy, sessions_to_slots
 from v2gsim.sim.model import V2GMarketModel
+from v2gsim.specs.build import eva_spec
 
 
 def test_eva_runs_in_the_loop_with_planned_and_realized_columns():
@@ -46,7 +46,7 @@ def test_commitment_shortfall_is_priced_into_peak_regulation_cost():
     short = b.plan["shortfall_kw"]
     assert short.sum() > 1.0  # half the responders cannot deliver the plan
     assert np.allclose(short, np.maximum(commit - b.plan["r_up_kw"] - b.plan["r_down_kw"], 0), atol=1e-6)
-    reg = float(np.sum(x.c_reg * (b.plan["r_up_kw"] + b.plan["r_down_kw"])) + 5.0 * short.sum())
+    reg = float(np.sum(x.day.c_reg * (b.plan["r_up_kw"] + b.plan["r_down_kw"])) + 5.0 * short.sum())
     assert np.isclose(b.peak_regulation_cost, reg)
 
 

@@ -11,6 +11,14 @@ from v2gsim.optimize.eva.population import PopulationSpec, monte_carlo_region, s
 from v2gsim.optimize.eva.regions import EVSessions, region, schedule_violation, simulate_energy
 
 
+def _population(**changes) -> PopulationSpec:
+    """A test population (every field given: the plain spec has no defaults)."""
+    values = dict(arrival_mean_h=18.0, arrival_sd_h=1.5, stay_mean_h=12.0, stay_sd_h=1.5, capacity_kwh=60.0,
+                  soc_min=0.2, soc_max=0.95, soc_req=0.8, mileage_mu=3.4, mileage_sigma=0.5, kwh_per_km=0.16,
+                  soc_start=0.95, p_c_kw=7.0, p_d_kw=7.0, eta_c=0.92, eta_d=0.92, T=36)
+    return PopulationSpec(**(values | changes))
+
+
 @st.composite
 def one_ev(draw):
     T = draw(st.integers(2, 8))
@@ -118,7 +126,7 @@ def test_hand_computed_boundaries():
 
 
 def test_aggregation_is_sum_and_monte_carlo_converges():
-    spec = PopulationSpec(T=30)
+    spec = _population(T=30)
     evs = sample_sessions(spec, 50, np.random.default_rng(1))
     reg = region(evs)
     agg = reg.aggregate()

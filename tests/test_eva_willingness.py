@@ -12,7 +12,7 @@ def test_piecewise_linear_hand_values():
     w = PiecewiseLinear(dead=0.02, saturation=0.12, pi_max=0.6)
     assert np.allclose(w.prob([0.0, 0.02, 0.07, 0.12, 0.5]), [0.0, 0.0, 0.3, 0.6, 0.6])
     with pytest.raises(ValueError, match="saturation"):
-        PiecewiseLinear(dead=0.1, saturation=0.1)
+        PiecewiseLinear(dead=0.1, saturation=0.1, pi_max=0.8)
 
 
 def test_logit_hand_values():
@@ -23,7 +23,7 @@ def test_logit_hand_values():
 
 
 def test_clusters_per_model():
-    cw = ClusterWillingness({"suv": PiecewiseLinear(0.0, 0.1, 1.0), "city": Logit(0.0, 0.0, 0.0)})
+    cw = ClusterWillingness({"suv": PiecewiseLinear(0.0, 0.1, 1.0), "city": Logit(0.0, 0.0, 0.0, 0.0, 1.0)})
     labels = np.array(["suv", "city", "suv"])
     assert np.allclose(cw.prob(0.05, labels), [0.5, 0.5, 0.5])
     assert np.allclose(cw.prob(0.2, labels), [1.0, 0.5, 1.0])
@@ -35,7 +35,8 @@ def test_clusters_per_model():
 @pytest.mark.parametrize("logit", [False, True])
 @pytest.mark.parametrize("delta", [0.0, 0.02, 0.05, 0.1, 0.15, 0.25])
 def test_sampled_share_within_three_standard_errors(delta, logit):
-    w = Logit(beta0=-3.0, beta1=25.0, pi_max=0.9) if logit else PiecewiseLinear(0.03, 0.2, 0.7)
+    w = (Logit(beta0=-3.0, beta1=25.0, beta2=1.0, inconvenience=0.0, pi_max=0.9) if logit
+         else PiecewiseLinear(0.03, 0.2, 0.7))
     n = 20_000
     p = float(w.prob(delta))
     hits = sample_responses(np.full(n, p), np.random.default_rng(int(delta * 1000) + 7 * logit))

@@ -203,8 +203,13 @@ def test_trajectory_on_edges_is_logistic():
 def test_trajectory_validation_and_bounds():
     t = np.linspace(0, 40, 200)
     x, y = trajectory(SEED, 0.05, 0.9, t)
-    assert np.all((x >= 0) & (x <= 1) & (y >= 0) & (y <= 1))
     assert x[0] == 0.05 and y[0] == 0.9
+    # (the values are clipped to [0, 1] by construction) it starts above the separatrix, so it
+    # ends at C(1, 1)
+    sx, sy = separatrix(SEED)
+    order = np.argsort(sx)
+    assert 0.9 > float(np.interp(0.05, sx[order], sy[order]))
+    assert (x[-1], y[-1]) == pytest.approx((1.0, 1.0), abs=1e-6)
     with pytest.raises(ValueError):
         trajectory(SEED, 1.5, 0.5, t)
     with pytest.raises(ValueError):

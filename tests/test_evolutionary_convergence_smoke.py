@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from conftest import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "evolutionary_convergence.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("evolutionary_convergence", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from v2gsim.game.basins import basin_of_cooperation
+from v2gsim.game.params import GameParams
 
 
 def test_quick_study(tmp_path: Path, capsys) -> None:
     out = tmp_path / "study"
-    assert _load().main(["--quick", "--out", str(out)]) == 0
+    assert load_script("analysis/evolutionary_convergence.py").main(["--quick", "--out", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
     summary = json.loads((out / "summary.json").read_text())
     assert printed == summary
@@ -30,7 +24,15 @@ def test_quick_study(tmp_path: Path, capsys) -> None:
         assert (out / name).stat().st_size > 0, name
 
     basin = pd.read_csv(out / "basin.csv")
-    assert basin.basin_C.between(0, 1).all()
+    # (an area share of the unit square) positive exactly where the interior saddle D exists
+    assert (basin.basin_C[basin.x_D.isna()] == 0).all() and (basin.basin_C[basin.x_D.notna()] > 0).all()
+    # at the base price the basin shrinks as either loss grows (D moves towards C)
+    for loss in ("L_EV", "L_PG"):
+        assert (basin[basin.sweep == loss].sort_values(loss).basin_C.diff().dropna() < 0).all(), loss
+    # the separatrix area agrees with the grid of trajectories (an independent method)
+    row = basin[basin.sweep == "L_EV"].iloc[3]
+    grid = basin_of_cooperation(GameParams.lin2020(p_d=row.p_d, L_EV=row.L_EV, L_PG=row.L_PG), n=41)
+    assert grid == pytest.approx(row.basin_C, abs=5e-3)
     assert summary["basin"]["zero_for_p_d_at_or_below_L_B"]
     assert 0.9 < summary["basin"]["at_base"] < 1.0  # separatrix area at p_d = 1.3, L = 1
 

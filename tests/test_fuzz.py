@@ -5,33 +5,22 @@ insert or rename keys; swap types; NaN, inf, huge, negative, empty, unicode valu
 the wrong length; enumerated fields set to other allowed values), so a failure shrinks to a small
 mutation. Each example goes through ``validate`` and, when valid, a 1-day run of at most
 ``RUN_DRIVERS`` EVs: every exit status 0/1/2 is fine as long as nothing escapes and every exit-2
-line reads ``FILE: dotted.field: message``. Under ``CI`` the examples are derandomized
-(``tests/conftest.py``); 400 examples take about 20 s. The script itself runs >= 1,000 cases.
+line reads ``FILE: dotted.field: message``. The examples are derandomized (the suite's
+hypothesis profile, ``tests/conftest.py``); 400 examples take about 20 s. The script itself runs
+>= 1,000 cases.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO
+from conftest import load_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-SCRIPT = REPO / "analysis" / "fuzz_scenarios.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("fuzz_scenarios", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FUZZ = _load_script()
+FUZZ = load_script("analysis/fuzz_scenarios.py")
 DOCS = FUZZ.base_documents()
 
 

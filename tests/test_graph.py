@@ -25,7 +25,7 @@ from v2gsim.core.graph import (
     topological_order,
 )
 from v2gsim.core.network import ActivityNetwork, NetworkError, build_network
-from v2gsim.optimize.solvers import SolveError
+from v2gsim.core.solvers import SolveError
 from v2gsim.specs.build import network_template
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"

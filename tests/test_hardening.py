@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import step_model
 
 from v2gsim.behavior.persistency import PersistencySolveError
 from v2gsim.cli import main
@@ -28,7 +29,6 @@ from v2gsim.config.resources import MEMORY_LIMIT_ENV, estimate_memory, network_s
 from v2gsim.experiments.runner import run_scenario
 from v2gsim.market.agc.synthetic import REACHABLE_MILEAGE, synthetic_regd
 from v2gsim.market.sources import DataFileError, read_data_file
-from v2gsim.sim.model import V2GMarketModel
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 TINY = SCEN / "tiny.toml"
@@ -225,12 +225,9 @@ def test_read_data_file_wraps_every_way_a_file_is_unreadable(tmp_path):
 
 def test_persistency_failure_falls_back_and_is_recorded(tmp_path):
     # sigma = 1e-12 at home: the damped Newton on (D4) does not converge (PersistencySolveError)
-    scen = load_scenario(TINY, ["network.places.0.sigma=1e-12"], days=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the Newton steps overflow on the way
-        model = V2GMarketModel(scen)
-        model.step()
-        model.step()
+        model = step_model(TINY, ["network.places.0.sigma=1e-12"], days=2)
     daily, hourly = model.daily_table(), model.hourly_table()
     assert all(s.startswith("belief fallback: observe: PersistencySolveError: Newton method on (D4)")
                and "; predict: PersistencySolveError" in s for s in daily["policy_status"])
@@ -241,9 +238,7 @@ def test_persistency_failure_falls_back_and_is_recorded(tmp_path):
 
 
 def test_fallback_keeps_the_last_prediction(tmp_path, monkeypatch):
-    scen = load_scenario(TINY, days=2)
-    model = V2GMarketModel(scen)
-    model.step()
+    model = step_model(TINY, days=2, steps=1)
     day0 = model.last_day["predicted_ev_hours"]
 
     def fail(rebate=None):

@@ -195,3 +195,18 @@ def test_calibrated_beliefs_track_observed_plugins():
     # the scenario's own beliefs predict daytime plug-ins at home that nobody makes
     before = h.loc[h.day == 0, "predicted_plugged"].to_numpy()
     assert before[10] > 0.5 and predicted[10] < 0.1 and observed[10] == 0
+
+
+def test_daily_table_has_the_day_modules_columns(tiny):
+    """The DataCollector's series are sim.day.DAILY_COLUMNS, the game's NaN when the game is off."""
+    from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, DailyRowError, check_row
+
+    model = V2GMarketModel(tiny)
+    model.step()
+    assert tuple(model.datacollector.model_reporters) == model.daily_columns == DAILY_COLUMNS
+    d = model.daily_table()
+    assert list(d.columns) == ["scenario", "replication", "seed", *DAILY_COLUMNS]
+    assert d[list(GAME_COLUMNS)].isna().all().all() and d["profit"].notna().all()
+    check_row(model.last_day, DAILY_COLUMNS)
+    with pytest.raises(DailyRowError, match=r"missing \['x'\]"):
+        check_row({k: v for k, v in model.last_day.items() if k != "x"}, DAILY_COLUMNS)

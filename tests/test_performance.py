@@ -196,8 +196,19 @@ def test_composite_run_end_to_end(composite_run):
     bid = h["bid_kw"].to_numpy() > 0
     assert bid.any()
     parts = h.loc[bid, ["accuracy", "delay", "precision"]].to_numpy()
-    assert ((parts >= 0) & (parts <= 1)).all()
     np.testing.assert_allclose(h.loc[bid, "score"], parts.mean(axis=1), rtol=0, atol=1e-15)
+    # (each part is clipped to [0, 1] by construction) the fleet's response against the AGC signal:
+    # an hour followed exactly scores 1 in every part, an hour with nothing delivered 0 in every
+    # part, and an hour followed in part less than 1
+    req, got = h["requested_mileage_kw"].to_numpy(), h["delivered_mileage_kw"].to_numpy()
+    full = bid & np.isclose(got, req, rtol=1e-12, atol=0)
+    idle = bid & (got == 0)
+    partial = bid & ~full & ~idle
+    assert full.any() and idle.any() and partial.any()
+    cols = ["accuracy", "delay", "precision", "score"]
+    np.testing.assert_allclose(h.loc[full, cols], 1.0, rtol=0, atol=1e-12)
+    assert (h.loc[idle, cols] == 0).all().all()
+    assert (h.loc[partial, "score"] < 1).all()
     assert h.loc[~bid, ["score", "accuracy", "delay", "precision"]].isna().all().all()
     paid = bid & (h["score"] >= 0.40).to_numpy()
     expected = h["bid_kw"] / 1000 * h["capability_price"] * h["score"]

@@ -231,7 +231,10 @@ def test_grid_company_agent() -> None:
     assert acts.shape == (1000,) and 0.4 < acts.mean() < 0.6
     agent.update(0.7, ev_payoff_mean=-3.0)
     st = agent.state()
-    assert set(st) >= {"x", "y", "price", "price_mean", "price_std", "pg_payoff"}
+    # the price in force, and the moments of the price mixture the update left
+    assert st["price"] == p
+    assert (st["price_mean"], st["price_std"]) == pytest.approx(price_moments(agent.prices, agent.q))
+    assert not np.allclose(agent.q, 1 / 13)  # the update moved the mixture
     q = P.replace(p_d=p)
     assert math.isclose(st["pg_payoff"], 0.5 * float(payoff_pg_coop(0.7, q)) + 0.5 * P.U_PG)
     assert math.isclose(st["y"], float(update_pg_share(0.5, 0.7, p, P, agent.dt)))

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
-SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "reproduce_bianchi2023.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("reproduce_bianchi2023", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def test_three_cases_on_a_short_instance(tmp_path: Path, capsys) -> None:
-    mod = _load()
+    mod = load_script("analysis/reproduce_bianchi2023.py")
     assert mod.main(["--set", "sessions.n_evs=3", "--json", "--out", str(tmp_path)]) == 0
     res = json.loads(capsys.readouterr().out)
     cases = [r["case"] for r in res.values()]

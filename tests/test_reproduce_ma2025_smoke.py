@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "reproduce_ma2025.py"
+from conftest import load_script
 
 
 def test_table_json_figure(tmp_path: Path, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("reproduce_ma2025", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("analysis/reproduce_ma2025.py")
     out = tmp_path / "ma"
     summary = mod.main(["--out", str(out), "--evs", "40"])
     printed = json.loads(capsys.readouterr().out)

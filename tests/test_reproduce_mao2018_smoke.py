@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "reproduce_mao2018.py"
+from conftest import load_script
 
 
 def test_quick(tmp_path: Path, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("reproduce_mao2018", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("analysis/reproduce_mao2018.py")
     out = tmp_path / "m"
     summary = mod.main(["--quick", "--out", str(out)])
     printed = capsys.readouterr().out

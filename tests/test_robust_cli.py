@@ -17,6 +17,31 @@ from v2gsim.studies.robust import scenario_day, site_report
 GME = "italy_gme_pun_msd_nord_2019-08_10"
 
 
+def _untimed(obj):
+    """``obj`` without its ``solve_seconds`` entries (at any depth)."""
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if k != "solve_seconds"}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def test_profitability_text_prints_the_report(tmp_path, capsys):
+    assert main(["profitability", "bianchi2023_parking", "--json", "--no-figures"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert "figure" not in rep
+    assert main(["profitability", "bianchi2023_parking", "--no-figures"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    wp, cf, fp = rep["working_point"], rep["closed_form"], rep["full_plan"]
+    assert len(lines) == 3
+    assert lines[0].startswith(f"bianchi2023_parking: business {wp['business']}, day-averaged c+ "
+                               f"{wp['c_plus']:.4f}, ")
+    assert lines[1].startswith(f"reduced problem: regime {cf['regime']} (LP: {rep['lp']['regime']}), "
+                               f"J* {cf['cost']:.4f} {rep['currency']}, gamma_up {cf['gamma_up']:+.4f}")
+    assert lines[2].startswith(f"full robust plan ({fp['n_vehicles']} vehicles): expected cost "
+                               f"{fp['cost']:.3f} {rep['currency']}, ")
+
+
 def test_profitability_cli_json_and_figure(tmp_path, capsys):
     fig = tmp_path / "plane.png"
     assert main(["profitability", "bianchi2023_parking", "--json", "--out", str(fig)]) == 0
@@ -27,6 +52,11 @@ def test_profitability_cli_json_and_figure(tmp_path, capsys):
     gd = wp["pi_down"] * (wp["c_plus"] - wp["c_down"]) - (1 - wp["pi_down"]) * (wp["c_ch"] - wp["c_plus"])
     assert cf["gamma_down"] == pytest.approx(gd)
     assert out["full_plan"]["n_vehicles"] == 10 and fig.stat().st_size > 10_000
+    assert out["figure"] == str(fig)
+    # the JSON is the library's report of the same day (solve times aside)
+    lib = json.loads(json.dumps(site_report(scenario_day(load_scenario("bianchi2023_parking"))),
+                                default=float))
+    assert _untimed(out) == _untimed({**lib, "figure": str(fig)})
     # the preset: arrivals 6-8 h, departures 16-20 h, 15-minute slots
     site = scenario_day(load_scenario("bianchi2023_parking"))
     assert site.fleet.n_slots == 96 and site.fleet.a_lo.min() >= 22 and site.fleet.d_hi.max() <= 81

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import step_model
 
 from v2gsim.optimize.robust.check import check_plan, retrade_power, sample_realizations
 from v2gsim.optimize.robust.feedback_lp import FeedbackSpec, solve_feedback
@@ -112,16 +113,6 @@ def test_planner_switch():
         RobustPlanner(fleet, "PC", feedback=spec)
 
 
-def _run(overrides, days=1):
-    from v2gsim import load_scenario
-    from v2gsim.sim.model import V2GMarketModel
-
-    model = V2GMarketModel(load_scenario("bianchi2023_parking", list(overrides), days=days))
-    while model.running:
-        model.step()
-    return model.daily_table()
-
-
 FB = ['platform.robust.business="FC"', "sessions.n_evs=3", "platform.robust.pi_up=0.3",
       "platform.robust.up_factor=4.0", "platform.robust.feedback_max_lag=2"]
 
@@ -137,8 +128,8 @@ def test_schema_rejects_feedback_with_pc():
 
 
 def test_policy_with_feedback_no_shortfall_and_cheaper_plan():
-    open_loop = _run(FB)
-    fb = _run([*FB, "platform.robust.feedback=true"])
+    open_loop = step_model("bianchi2023_parking", FB, days=1).daily_table()
+    fb = step_model("bianchi2023_parking", [*FB, "platform.robust.feedback=true"], days=1).daily_table()
     assert (fb["robust_violations"] == 0).all() and (fb["robust_shortfall_kwh"] == 0).all()
     assert fb["robust_planned_cost"].iloc[0] < open_loop["robust_planned_cost"].iloc[0] - 1e-3
     assert fb["robust_planned_up_kwh"].iloc[0] > open_loop["robust_planned_up_kwh"].iloc[0]

@@ -7,11 +7,11 @@ import itertools
 import numpy as np
 import pytest
 
+from v2gsim.core.solvers.errors import InfeasibleError
 from v2gsim.optimize.robust import profitability
 from v2gsim.optimize.robust.check import check_plan, sample_realizations
 from v2gsim.optimize.robust.full_lp import RobustPlanner
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay
-from v2gsim.optimize.solvers.errors import InfeasibleError
 
 K = 96
 

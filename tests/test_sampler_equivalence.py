@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _study():
-    path = ROOT / "analysis" / "sampler_equivalence.py"
-    spec = importlib.util.spec_from_file_location("sampler_equivalence", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def test_sampler_equivalence_quick(capsys):
-    mod = _study()
+    mod = load_script("analysis/sampler_equivalence.py")
     out = mod.main(["--scenario", "tiny", "--days", "2", "--replications", "2", "--quiet"])
     assert out["seeds"] == [1, 2]
     profit = out["metrics"]["profit"]

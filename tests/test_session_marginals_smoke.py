@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from conftest import REPO, SHARED_DATA, require_shared
-
-SCRIPT = REPO / "analysis" / "session_marginals.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("session_marginals", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import SHARED_DATA, load_script, require_shared
 
 
 def test_session_marginals_smoke(tmp_path, capsys):
-    mod = _load_script()
+    mod = load_script("analysis/session_marginals.py")
     for rel in mod.SOURCES.values():
         require_shared(rel)
     summary = mod.main(["--n", "3000", "--data", str(SHARED_DATA), "--out", str(tmp_path)])

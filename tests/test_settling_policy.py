@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from v2gsim import load_scenario
 from v2gsim.policies import DayOutcome, Decision, Observation
+from v2gsim.sim.agents.energy import ENERGY_DAILY_KEYS
+from v2gsim.sim.day import DAILY_COLUMNS, DailyRowError
 from v2gsim.sim.model import V2GMarketModel
 
 
@@ -85,3 +88,37 @@ def test_plugged_at_splits_the_plugged_matrix_by_place():
         by_place = [out.plugged_at(p) for p in ("home", "work", "other")]
         np.testing.assert_array_equal(np.sum(by_place, axis=0), out.plugged)  # one place at a time
         assert not out.plugged_at("nowhere").any()
+
+
+class Forgetful(Recorder):
+    """Settles one of its two columns (``drop``) and, with ``extra``, a column it did not declare."""
+
+    def __init__(self, drop: bool, extra: bool) -> None:
+        super().__init__()
+        self.drop, self.extra = drop, extra
+
+    def settle(self, outcome: DayOutcome) -> dict[str, float]:
+        row = super().settle(outcome)
+        if self.drop:
+            del row["plugged_check"]
+        if self.extra:
+            row["surprise"] = 1.0
+        return row
+
+
+@pytest.mark.parametrize("drop, extra, message", [(True, False, r"missing \['plugged_check'\], extra \[\]"),
+                                                   (False, True, r"missing \[\], extra \['surprise'\]")])
+def test_a_missing_or_extra_daily_key_is_an_error(drop, extra, message):
+    """A column the day does not fill is an error, not a silent NaN (nor is an undeclared one dropped)."""
+    model = V2GMarketModel(load_scenario("tiny", days=1), policy=Forgetful(drop, extra))
+    with pytest.raises(DailyRowError, match=message):
+        model.step()
+
+
+def test_daily_columns_are_the_datacollectors_series():
+    model, _, _ = _run(days=1, energy=True)
+    daily = (*DAILY_COLUMNS, *ENERGY_DAILY_KEYS, *Recorder.daily_keys)
+    assert model.daily_columns == daily
+    assert tuple(model.datacollector.model_reporters) == daily
+    assert list(model.daily_table().columns) == ["scenario", "replication", "seed", *daily]
+    assert set(model.last_day) == set(daily)

@@ -1,4 +1,4 @@
-"""Tests of solver choice, status checks and typed errors (v2gsim.optimize.solvers)."""
+"""Tests of solver choice, status checks and typed errors (v2gsim.core.solvers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from v2gsim.optimize.solvers import (
+from v2gsim.core.solvers import (
     PREFERRED,
     InaccurateSolutionWarning,
     InfeasibleError,
@@ -128,9 +128,14 @@ def test_limit_reached_warns_with_the_gap() -> None:
     with pytest.warns(InaccurateSolutionWarning, match="gap"):
         rep = solve_checked(prob, "SCIP", scip_params=params)
     assert rep.limit_reached and rep.solver_status == "nodelimit"
-    assert rep.gap is not None and rep.gap > 0
     assert rep.dual_bound >= rep.value - 1e-9  # maximize: the dual bound is an upper bound
-    assert x.value is not None
+    # the reported gap is the relative distance of the two bounds, and positive: not proved optimal
+    assert rep.gap == pytest.approx((rep.dual_bound - rep.primal_bound) / abs(rep.primal_bound), rel=1e-9)
+    assert rep.gap > 0
+    # the returned point is a feasible 0-1 packing worth the reported value
+    assert np.all(np.isin(np.round(x.value, 6), [0.0, 1.0]))
+    assert prob.constraints[0].violation() <= 1e-6
+    assert prob.objective.value == pytest.approx(rep.value, rel=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rep = solve_checked(prob, "SCIP", warn=False, scip_params=params)
@@ -156,7 +161,7 @@ def test_quiet_highs_prints_no_banner():
     import subprocess
     import sys
 
-    code = ("from v2gsim.optimize.solvers.highs import quiet_highs\n"
+    code = ("from v2gsim.core.solvers.highs import quiet_highs\n"
             "h = quiet_highs(); g = quiet_highs()\n"
             "print('after', h.getOptionValue('output_flag')[1], g.getOptionValue('output_flag')[1])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

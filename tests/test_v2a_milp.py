@@ -88,13 +88,42 @@ def tiny_instances(draw):
     )
 
 
+# HiGHS defaults that solve_site leaves as they are (scipy.optimize.milp passes only mip_rel_gap):
+MIP_ABS_GAP = 1e-6  # the search stops once incumbent - bound <= this, whatever mip_rel_gap (0 here)
+PRIMAL_FEASIBILITY_TOL = 1e-7  # a row of the final LP may be violated by this much
+ROUNDING = 1e-12  # relative: the same sums evaluated in another order
+
+
+def milp_objective_tolerance(inst: SiteInstance, soc_end: np.ndarray) -> float:
+    """How far HiGHS's objective value may lie from the exact cost of the optimum (issue #31 item 4).
+
+    HiGHS fixes the mode binaries of its incumbent and re-solves the LP for the continuous variables,
+    whose rows may each be violated by PRIMAL_FEASIBILITY_TOL: the n_slots SOC-dynamics rows of an EV
+    chain into its SOC^end, priced in the objective at rho times the slope of the wish penalty
+    (100 per unit SOC for "plus"; 200 |x_k| at the active tangent, |x_k| <= |deviation| + one
+    breakpoint spacing, for "square"); a wish row costs rho, a switch row lambda. Plus the absolute
+    gap. (Seen: 1.0000003e-6 and 2e-6 below the optimum, a dynamics row off by 6.7e-8.)
+    """
+    dev = np.abs(100 * (inst.soc_exp - soc_end))
+    if inst.penalty == "plus":
+        slope = 100 * inst.rho
+    else:
+        slope = 200 * inst.rho * (dev + 200 / (inst.square_pieces - 1))
+    rows = inst.n_slots * slope + inst.rho + 4 * inst.n_slots * inst.lam
+    return MIP_ABS_GAP + PRIMAL_FEASIBILITY_TOL * float(np.sum(rows))
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_instances())
 def test_milp_equals_brute_force(inst):
     sched = solve_site(inst, gap=0.0)
     best = brute_force(inst)
-    assert sched.info["milp_objective"] == pytest.approx(best, abs=1e-6)
-    assert sched.costs["objective"] == pytest.approx(best, abs=1e-6)
+    scale = max(1.0, abs(best))
+    # the schedule's exact cost: feasible, so never below the optimum, and within the absolute gap
+    assert best - ROUNDING * scale <= sched.costs["objective"] <= best + MIP_ABS_GAP + ROUNDING * scale
+    # HiGHS's own value of it: within the tolerances HiGHS works at
+    tol = milp_objective_tolerance(inst, sched.soc_end)
+    assert sched.info["milp_objective"] == pytest.approx(best, rel=ROUNDING, abs=tol)
     assert sched.violations == ()
 
 

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 import pandas as pd
-from conftest import REPO, require_shared
-
-SCRIPT = REPO / "analysis" / "validate_chance_constraint.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("validate_chance_constraint", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script, require_shared
 
 
 def test_validate_chance_constraint_smoke(tmp_path, capsys):
     regd = [require_shared(f"pjm_regd_2s_2020-07/regd_2s_2020-07-{d}.csv") for d in (16, 17)]
     prices = require_shared("pjm_reg_market_2016/reg_market_results_2016.csv")
-    mod = _load_script()
+    mod = load_script("analysis/validate_chance_constraint.py")
     argv = ["--out", str(tmp_path), "--days", "3", "--drivers", "30", "--real-days", "2",
             "--default-days", "2", "--etas", "0.01", "0.2", "--regd-files", *map(str, regd),
             "--price-file", str(prices)]
@@ -43,9 +32,14 @@ def test_validate_chance_constraint_smoke(tmp_path, capsys):
     assert table.loc[table["case"] == "synthetic", "days"].eq(3).all()
     assert table.loc[table["case"] == "pjm_regd", "days"].eq(2).all()
     assert table["drivers"].eq(30).all()
-    for col in ("violation_freq", "bound_fail_freq"):
-        v = table[col].dropna()
-        assert ((v >= 0) & (v <= 1)).all()
+    # the frequencies are their counts over the scored bid hours, and below their 95 % upper bound
+    for freq, count in (("violation_freq", "violations"), ("bound_fail_freq", "bound_fails")):
+        scored = table["bid_hours"] > 0
+        np.testing.assert_allclose(table.loc[scored, freq],
+                                   table.loc[scored, count] / table.loc[scored, "bid_hours"], rtol=1e-12)
+        assert table.loc[~scored, freq].isna().all()
+    scored = table["bid_hours"] > 0
+    assert (table.loc[scored, "violation_freq"] <= table.loc[scored, "violation_freq_ci95_upper"]).all()
     assert (table["credits_usd"] >= 0).all()
     assert np.allclose(table["credits_usd"],
                        table["capability_credit_usd"] + table["performance_credit_usd"])

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 import pandas as pd
-from conftest import REPO
-
-SCRIPT = REPO / "analysis" / "validate_persistency.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("validate_persistency", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script
 
 
 def test_validate_persistency_smoke(tmp_path, capsys):
-    mod = _load_script()
+    mod = load_script("analysis/validate_persistency.py")
     summary = mod.main(["--quick", "--drivers", "5000", "--out", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out)
     assert printed["statements"] == summary["statements"]
@@ -32,7 +21,10 @@ def test_validate_persistency_smoke(tmp_path, capsys):
     assert len(table) == len(mod.DISTRIBUTIONS) * 24
     assert set(table["distribution"]) == set(mod.DISTRIBUTIONS)
     assert table["drivers"].eq(5000).all()
-    assert ((table["sampled"] >= 0) & (table["sampled"] <= 1)).all()
+    # a plug-in frequency of 5,000 drivers: a whole number of them in every hour
+    counts = table["sampled"] * 5000
+    np.testing.assert_allclose(counts, counts.round(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(table["stderr"], np.sqrt(table["sampled"] * (1 - table["sampled"]) / 5000))
     np.testing.assert_allclose(table["diff_y"], table["sampled"] - table["predicted_y"])
     y = table["predicted_y"]
     np.testing.assert_allclose(table["se_y"], np.sqrt(y * (1 - y) / 5000))

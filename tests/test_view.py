@@ -34,10 +34,22 @@ def test_step_changes_day_and_plots() -> None:
     figs = view_figures(m)
     assert s1["day"] == 1
     assert s1["profit_to_date"] == pytest.approx(float(m.daily_table()["profit"].sum()))
-    assert {"plugged", "bids", "agc", "profit", "soc"} <= set(figs)
-    line = figs["plugged"].axes[0].lines[0]  # realized plugged-in EVs of day 0, hour by hour
+    assert set(figs) == {"plugged", "bids", "agc", "profit", "soc"}  # no game in tiny
+    # each panel draws day 0's columns of the hourly table, hour by hour
     h = m.hourly_table()
-    np.testing.assert_array_equal(line.get_ydata(), h.loc[h.day == 0, "plugged"].to_numpy())
+    day0 = h[h.day == 0]
+    for key, cols in (("plugged", ["plugged", "predicted_plugged"]),
+                      ("bids", ["bid_kw", "p_up_kw", "p_down_kw"]),
+                      ("agc", ["requested_mileage_kw", "delivered_mileage_kw"])):
+        lines = figs[key].axes[0].lines
+        assert len(lines) == len(cols), key
+        for line, col in zip(lines, cols, strict=True):
+            np.testing.assert_array_equal(line.get_xdata(), day0["hour"].to_numpy())
+            np.testing.assert_array_equal(line.get_ydata(), day0[col].to_numpy(), err_msg=f"{key}.{col}")
+    # the SOC histogram counts every EV once, at its state after the day
+    counts = [patch.get_height() for patch in figs["soc"].axes[0].patches]
+    assert sum(counts) == 20
+    np.testing.assert_array_equal(counts, np.histogram(m.fleet.soc, bins=np.linspace(0, 1, 21))[0])
     m.step()
     y = figs["profit"].axes[0].lines[0].get_ydata()
     y2 = view_figures(m)["profit"].axes[0].lines[0].get_ydata()
@@ -47,7 +59,14 @@ def test_step_changes_day_and_plots() -> None:
 def test_game_panel_when_the_game_is_on() -> None:
     m = ViewModel("lin2020", fleet_size=20)
     m.step()
-    assert "game" in view_figures(m)
+    game = view_figures(m)["game"]
+    # the shares x, y and the discharge price of each simulated day
+    d = m.daily_table()
+    ax, twin = game.axes
+    for line, col in zip([*ax.lines, *twin.lines], ["x", "y", "price"], strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), d["day"].to_numpy())
+        np.testing.assert_array_equal(line.get_ydata(), d[col].to_numpy(), err_msg=col)
+    assert d[["x", "y", "price"]].notna().all().all()
     assert "game" not in view_figures(_stepped(ViewModel("tiny", fleet_size=20)))
 
 

@@ -1,23 +1,33 @@
 """``v2gsim eva SCENARIO [--json]``: the seed-003 aggregator's day-ahead plan and revenue breakdown.
 
-The model is RECONSTRUCTED (models.md §4.2); see :mod:`v2gsim.optimize.eva`.
+The model is RECONSTRUCTED (models.md §4.2); the library is :mod:`v2gsim.studies.eva` (over
+:mod:`v2gsim.optimize.eva`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
-if TYPE_CHECKING:  # the model (scipy) loads only when the command runs, not when the CLI starts
-    pass
+from v2gsim.cli.common import Subparsers, add_command, add_json, add_overrides, add_scenario
 
-__all__ = ["add_eva_parser", "cmd_eva"]
+__all__ = ["register"]
 
-def cmd_eva(args: argparse.Namespace) -> int:
-    """Handler of ``v2gsim eva``."""
+
+def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Add ``eva``."""
+    p = add_command(subparsers, parents, "eva", _cmd_eva,
+                    help="seed 003 aggregator: day-ahead incentives, bids and revenue breakdown")
+    add_scenario(p)
+    add_overrides(p)
+    add_json(p, help="print the breakdown and plan as JSON")
+
+
+def _cmd_eva(args: argparse.Namespace) -> int:
+    """Plan the scenario's aggregator day and print the revenue breakdown and the plan."""
     from v2gsim.config import load_scenario
-    from v2gsim.config.eva import eva_spec
+    from v2gsim.specs.build import eva_spec
     from v2gsim.studies.eva import eva_day, format_breakdown
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -35,11 +45,3 @@ def cmd_eva(args: argparse.Namespace) -> int:
         print(f"  {t:4d}  {p['discount'][t]:8.2f}  {p['subsidy'][t]:7.2f}  {p['r_up_kw'][t]:8.1f}  "
               f"{p['r_down_kw'][t]:10.1f}  {p['bid_kw'][t]:7.1f}")
     return 0
-
-
-def add_eva_parser(command: Any, add_scenario_args: Any) -> None:
-    """Register ``eva`` on the CLI (one call from :mod:`v2gsim.cli`)."""
-    p = command("eva", help="seed 003 aggregator: day-ahead incentives, bids and revenue breakdown")
-    add_scenario_args(p)
-    p.add_argument("--json", action="store_true", help="print the breakdown and plan as JSON")
-    p.set_defaults(func=cmd_eva)

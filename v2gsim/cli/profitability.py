@@ -3,19 +3,45 @@
 Builds one day of the scenario's site (declared sessions of ``[sessions]``, prices of
 ``[market.energy]``, settings of ``[platform.robust]``), prints the reduced problem's regime at the
 day-averaged prices (closed form and LP), solves the full robust plan of the day, and draws the
-(gamma_down, gamma_up) plane with the working point.
+(gamma_down, gamma_up) plane with the working point. The library is :mod:`v2gsim.studies.robust`
+and :func:`v2gsim.reporting.robust.plane_figure`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["add_profitability"]
+from v2gsim.cli.common import (
+    Subparsers,
+    add_command,
+    add_json,
+    add_no_figures,
+    add_out,
+    add_overrides,
+    add_scenario,
+)
+
+__all__ = ["register"]
+
+
+def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Add ``profitability``."""
+    p = add_command(subparsers, parents, "profitability", _cmd_profitability,
+                    help="seed 004: when up/down reserve pays, and the robust plan")
+    add_scenario(p)
+    add_overrides(p)
+    p.add_argument("--day", type=int, default=0, help="day of the scenario (default 0)")
+    add_out(p, help="figure file (default runs/profitability-<scenario>.png)")
+    add_no_figures(p, help="skip the figure")
+    add_json(p, help="print one JSON object")
 
 
 def _cmd_profitability(args: argparse.Namespace) -> int:
+    """Report the site-day (and draw its plane unless ``--no-figures``)."""
     from v2gsim.config import load_scenario
     from v2gsim.reporting.robust import plane_figure
     from v2gsim.studies.robust import scenario_day, site_report
@@ -33,9 +59,15 @@ def _cmd_profitability(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=float))
         return 0
-    wp, fp = report["working_point"], report["full_plan"]
+    _print_report(scenario.name, report)
+    return 0
+
+
+def _print_report(name: str, report: Mapping[str, Any]) -> None:
+    """The text form of :func:`v2gsim.studies.robust.site_report`."""
+    wp, cf, fp = report["working_point"], report["closed_form"], report["full_plan"]
     cur = report["currency"]
-    print(f"{scenario.name}: business {wp['business']}, day-averaged c+ {wp['c_plus']:.4f}, c_up "
+    print(f"{name}: business {wp['business']}, day-averaged c+ {wp['c_plus']:.4f}, c_up "
           f"{wp['c_up']:.4f}, c_down {wp['c_down']:.4f} {cur}/kWh, pi_up {wp['pi_up']}, pi_down "
           f"{wp['pi_down']}, e_req {wp['e_req']:.2f} kWh, e_room {wp['e_room']:.2f} kWh")
     print(f"reduced problem: regime {cf['regime']} (LP: {report['lp']['regime']}), J* {cf['cost']:.4f} "
@@ -46,14 +78,3 @@ def _cmd_profitability(args: argparse.Namespace) -> int:
           f"down {fp['reserve_down_kwh']:.1f} kWh")
     if "figure" in report:
         print(f"wrote {report['figure']}")
-    return 0
-
-
-def add_profitability(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``v2gsim profitability`` (the caller adds the scenario and ``--set``)."""
-    parser.add_argument("--day", type=int, default=0, help="day of the scenario (default 0)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="figure file (default runs/profitability-<scenario>.png)")
-    parser.add_argument("--no-figures", action="store_true", help="skip the figure")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(func=_cmd_profitability)

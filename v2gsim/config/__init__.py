@@ -36,6 +36,7 @@ from v2gsim.config.platform import (
     ChanceConfig,
     NaiveConfig,
     PlatformConfig,
+    PolicyName,
 )
 from v2gsim.config.scenario import ExperimentConfig, OutputConfig, Scenario
 
@@ -56,6 +57,7 @@ __all__ = [
     "PlaceConfig",
     "PlaceOverride",
     "PlatformConfig",
+    "PolicyName",
     "Scenario",
     "ScenarioError",
     "TravelConfig",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ __all__ = [
     "dotted_location",
     "expand_hourly",
     "field_error",
+    "increasing_from_zero",
 ]
 
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -113,3 +115,14 @@ def expand_hourly(value: HourlyFloat, hours: int, name: str) -> list[float]:
         return [float(v) for v in value]
     return [float(value)] * hours
 
+
+
+def increasing_from_zero(levels: list[float]) -> list[float]:
+    """Check incentive levels: strictly increasing, the first 0 (no incentive).
+
+    Raises:
+        ValueError: the levels are empty, do not start at 0 or do not increase.
+    """
+    if not levels or levels[0] != 0.0 or any(b <= a for a, b in itertools.pairwise(levels)):
+        raise ValueError(f"levels must be increasing and start at 0, got {levels}")
+    return levels

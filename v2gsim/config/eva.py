@@ -1,25 +1,21 @@
 """Schema of ``[platform.eva]``: the seed-003 aggregator (Ma, Liu, Tian, Peng 2025), RECONSTRUCTED.
 
 The model (models.md §4.2 (F1)-(F3), (W), (O), (a)-(e)) is reconstructed; no number of the seed's
-extraction is a parameter, so every default here is ours. :func:`eva_spec` turns the table into the
-plain :class:`v2gsim.optimize.eva.spec.EvaSpec`.
+extraction is a parameter, so every default here is ours, and stated only here: the adapter
+:func:`v2gsim.specs.build.eva_spec` turns the table into the plain
+:class:`v2gsim.optimize.eva.spec.EvaSpec`, whose fields have no defaults.
 """
 
 from __future__ import annotations
 
-import itertools
-from typing import TYPE_CHECKING, Literal
+import math
+from typing import Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from v2gsim.config.base import Strict, field_error
+from v2gsim.config.base import Strict, field_error, increasing_from_zero
 
-if TYPE_CHECKING:  # the model (scipy) is imported only when a spec is built, not to validate
-    from v2gsim.optimize.eva.spec import EvaSpec
-    from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
-
-__all__ = ["EvaConfig", "EvaPopulationConfig", "WillingnessConfig", "eva_spec"]
+__all__ = ["EvaConfig", "EvaPopulationConfig", "WillingnessConfig"]
 
 _PEAK = [0.55] * 6 + [1.05] * 4 + [0.75] * 2 + [0.3] * 7 + [0.75] * 5  # 12:00 .. 11:00 next day
 
@@ -41,14 +37,6 @@ class WillingnessConfig(Strict):
         if self.kind == "linear" and self.saturation <= self.dead:
             raise field_error("saturation", f"must exceed dead ({self.dead}), got {self.saturation}")
         return self
-
-    def form(self) -> PiecewiseLinear | Logit:
-        """The plain willingness form."""
-        from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
-
-        if self.kind == "linear":
-            return PiecewiseLinear(self.dead, self.saturation, self.pi_max)
-        return Logit(self.beta0, self.beta1, self.beta2, self.inconvenience, self.pi_max)
 
 
 class EvaPopulationConfig(Strict):
@@ -78,19 +66,14 @@ class EvaPopulationConfig(Strict):
         return self
 
 
-def _levels_ok(v: list[float]) -> list[float]:
-    if not v or v[0] != 0.0 or any(b <= a for a, b in itertools.pairwise(v)):
-        raise ValueError(f"levels must be increasing and start at 0, got {v}")
-    return v
-
-
 class EvaConfig(Strict):
     """Settings of the ``eva`` policy and of ``v2gsim eva`` (24 hourly slots from 12:00)."""
 
     mode: Literal["cbdr", "dbdr", "hybrid"] = Field(default="hybrid", description="Instruments offered.")
     evs: int = Field(default=200, ge=1, le=100_000, description="EVs sampled for the plan.")
     seed: int = Field(default=0, ge=0, description="Seed of the plan's sampled fleet.")
-    population: EvaPopulationConfig = Field(default_factory=EvaPopulationConfig)
+    population: EvaPopulationConfig = Field(default_factory=EvaPopulationConfig,
+                                            description="Distributions of the sampled EVs.")
     r_da: list[float] = Field(default_factory=lambda: list(_PEAK), description="DA price (cur/kWh), 24.")
     r_up: list[float] = Field(default_factory=lambda: [0.8] * 24, description="Up-regulation price, 24.")
     r_down: list[float] = Field(default_factory=lambda: [0.4] * 24, description="Down-regulation price.")
@@ -100,26 +83,31 @@ class EvaConfig(Strict):
     down_hours: list[int] = Field(default_factory=lambda: [12, 13, 14, 15, 16, 17],
                                   description="Slots asking down.")
     req_kw: float = Field(default=1000.0, ge=0, le=1e7, description="TSO's largest request (kW).")
-    discount_levels: list[float] = Field(default_factory=lambda: [0.0, 0.05, 0.1, 0.15, 0.2])
-    subsidy_levels: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4])
+    discount_levels: list[float] = Field(
+        default_factory=lambda: [0.0, 0.05, 0.1, 0.15, 0.2],
+        description="Charging discount levels, increasing from 0 (currency/kWh; CBDR).")
+    subsidy_levels: list[float] = Field(
+        default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4],
+        description="Discharging subsidy levels, increasing from 0 (currency/kWh; DBDR).")
     discount_willingness: dict[str, WillingnessConfig] = Field(
         default_factory=lambda: {"all": WillingnessConfig()}, description="Form per cluster (CBDR).")
     subsidy_willingness: dict[str, WillingnessConfig] = Field(
         default_factory=lambda: {"all": WillingnessConfig(dead=0.05, saturation=0.4, pi_max=0.6)},
         description="Form per cluster (DBDR).")
-    cluster_weights: dict[str, float] = Field(default_factory=lambda: {"all": 1.0})
+    cluster_weights: dict[str, float] = Field(default_factory=lambda: {"all": 1.0},
+                                              description="Share of the fleet per cluster (-).")
     discount_in_purchase: bool = Field(default=True, description="Net discounts into purchase cost.")
 
     @field_validator("discount_levels", "subsidy_levels")
     @classmethod
     def _levels(cls, v: list[float]) -> list[float]:
-        return _levels_ok(v)
+        return increasing_from_zero(v)
 
     @model_validator(mode="after")
     def _shapes(self) -> EvaConfig:
         for name in ("r_da", "r_up", "r_down", "r_cap", "c_reg"):
             v = getattr(self, name)
-            if len(v) != 24 or not all(np.isfinite(v)):
+            if len(v) != 24 or not all(math.isfinite(x) for x in v):
                 raise field_error(name, f"needs 24 finite hourly values, got {len(v)}")
         for name in ("up_hours", "down_hours"):
             if any(not 0 <= h < 24 for h in getattr(self, name)):
@@ -134,22 +122,3 @@ class EvaConfig(Strict):
         if any(w < 0 for w in self.cluster_weights.values()) or sum(self.cluster_weights.values()) <= 0:
             raise field_error("cluster_weights", "weights must be >= 0 with a positive sum")
         return self
-
-
-def eva_spec(c: EvaConfig) -> EvaSpec:
-    """The plain spec of ``[platform.eva]``."""
-    from v2gsim.optimize.eva.instance import MarketDay
-    from v2gsim.optimize.eva.population import PopulationSpec
-    from v2gsim.optimize.eva.spec import EvaSpec
-
-    def win(hours):
-        return (np.isin(np.arange(24), hours))
-    day = MarketDay(r_da=np.array(c.r_da), r_up=np.array(c.r_up), r_down=np.array(c.r_down),
-                    r_cap=np.array(c.r_cap), c_reg=np.array(c.c_reg), up_window=win(c.up_hours),
-                    down_window=win(c.down_hours), req_kw=np.full(24, c.req_kw))
-    return EvaSpec(mode=c.mode, evs=c.evs, population=PopulationSpec(**c.population.model_dump(), T=24),
-                   day=day, discount_levels=tuple(c.discount_levels), subsidy_levels=tuple(c.subsidy_levels),
-                   discount_forms={k: w.form() for k, w in c.discount_willingness.items()},
-                   subsidy_forms={k: w.form() for k, w in c.subsidy_willingness.items()},
-                   cluster_weights=dict(c.cluster_weights), discount_in_purchase=c.discount_in_purchase,
-                   seed=c.seed)

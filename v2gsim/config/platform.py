@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator
 
-from v2gsim.config.base import Strict
+from v2gsim.config.base import Strict, increasing_from_zero
 from v2gsim.config.eva import EvaConfig
 from v2gsim.config.robust import RobustConfig
 from v2gsim.config.v2a import V2AConfig
 
-__all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "PlatformConfig"]
+__all__ = ["POLICY_NAMES", "BilevelConfig", "ChanceConfig", "NaiveConfig", "PlatformConfig", "PolicyName"]
 
-#: The built-in policies (``[platform] policy``). The registry of :mod:`v2gsim.policies` holds the
-#: same names (a test keeps the two in sync); the schema does not import it.
-POLICY_NAMES = ("naive", "chance", "bilevel", "eva", "v2a", "robust")
+#: The built-in policies (``[platform] policy``). The registry of :mod:`v2gsim.policies` is the truth;
+#: the schema does not import it, and ``tests/test_config.py`` checks that the two name the same
+#: policies (and that the adapter :mod:`v2gsim.specs.build` has a builder for each).
+PolicyName = Literal["naive", "chance", "bilevel", "eva", "v2a", "robust"]
+
+#: The names of :data:`PolicyName`, in its order.
+POLICY_NAMES: tuple[str, ...] = get_args(PolicyName)
 
 
 class NaiveConfig(Strict):
@@ -113,16 +116,14 @@ class BilevelConfig(Strict):
     @field_validator("levels")
     @classmethod
     def _levels(cls, v: list[float]) -> list[float]:
-        if not v or v[0] != 0.0 or any(b <= a for a, b in itertools.pairwise(v)):
-            raise ValueError(f"levels must be increasing and start at 0, got {v}")
-        return v
+        return increasing_from_zero(v)
 
 
 class PlatformConfig(Strict):
     """The aggregator platform."""
 
-    policy: str = Field(
-        default="naive", description="Decision policy by name: one of POLICY_NAMES (see `v2gsim.policies`)."
+    policy: PolicyName = Field(
+        default="naive", description="Decision policy by name (the registry of `v2gsim.policies`)."
     )
     beliefs: Literal["scenario", "calibrated"] = Field(
         default="calibrated",
@@ -145,9 +146,9 @@ class PlatformConfig(Strict):
     v2a: V2AConfig | None = Field(default=None, description="Seed-002 V2A site settings (`v2gsim v2a`).")
     robust: RobustConfig = Field(default_factory=RobustConfig, description="Seed-004 robust plan settings.")
 
-    @field_validator("policy")
+    @field_validator("policy", mode="before")
     @classmethod
-    def _known_policy(cls, v: str) -> str:
+    def _known_policy(cls, v: Any) -> Any:
         if v not in POLICY_NAMES:
             raise ValueError(f"unknown policy {v!r}; allowed: {sorted(POLICY_NAMES)}")
         return v

@@ -4,6 +4,11 @@ One site type per table: the place decides the modes (home {c, H, G}, building {
 {c, V, G}); the hourly prices and the base load are given on the clock (index 0 = 00:00-01:00) and
 the MILP's slot axis starts at ``start_hour`` (12 for an overnight household). The EVs' windows and
 SOCs come from the scenario's ``[sessions]`` (the ``mao2018_*`` presets).
+
+:class:`V2AConfig` is the one description of the table and holds its defaults. The adapter
+(:mod:`v2gsim.specs.build`) turns its site fields into :class:`v2gsim.optimize.v2a.site.V2ASiteSpec`
+and its fields marked "Policy v2a" into :class:`v2gsim.policies.v2a.V2APolicySpec`, which composes
+the site spec; neither plain spec has defaults.
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@
 A policy turns the platform's day-ahead :class:`Observation` into a :class:`Decision`: hourly rebates
 ``s_t`` ($ per plugged-in EV-hour) and regulation capacity bids ``C_t`` (kW). It is built once per
 run from its settings (a spec) and :class:`PolicyInputs`, so that it can keep state (e.g. a cvxpy
-problem built once and re-parameterized daily). One module per policy: :mod:`.naive`,
-:mod:`.chance`, :mod:`.bilevel`; :mod:`.registry` maps names to factories.
+problem built once and re-parameterized daily). Six built-in policies, one module each:
+:mod:`.naive`, :mod:`.chance`, :mod:`.bilevel` (seed 000), :mod:`.eva` (seed 003), :mod:`.v2a`
+(seed 002) and :mod:`.robust` (seed 004); :mod:`.registry` maps their names to factories. A policy
+that also settles its own plan after the day (``eva``, ``v2a``, ``robust``) is a
+:class:`SettlingPolicy`. :mod:`.inputs` computes what a policy is built with.
 """
 
 from v2gsim.policies.base import (

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from v2gsim.behavior.persistency import PersistencySolveError
+from v2gsim.core.solvers import SolveError
 from v2gsim.optimize.bilevel import (
     BilevelInstance,
     BilevelProblem,
@@ -32,7 +33,6 @@ from v2gsim.optimize.bilevel import (
     solve_community,
 )
 from v2gsim.optimize.chance.bids import expected_price_per_kw
-from v2gsim.optimize.solvers import SolveError
 from v2gsim.policies.base import Decision, NetDischargeStats, Observation, PolicyInputs
 from v2gsim.policies.chance import ChancePolicy, ChanceSpec, make_chance
 
@@ -50,6 +50,9 @@ class BeliefsUnavailable(Exception):
 class BilevelSpec:
     """Settings of ``bilevel`` (``[platform.bilevel]``; the chance bound of ``[platform.chance]``).
 
+    Built by :func:`v2gsim.specs.build.policy_spec`; the defaults are the schema's
+    (:class:`v2gsim.config.platform.BilevelConfig`).
+
     Attributes:
         chance: settings of the chance bound (and of the first day's fallback).
         levels: discrete rebate levels s_h, increasing from 0 ($ per plugged EV-hour).
@@ -65,16 +68,16 @@ class BilevelSpec:
     """
 
     chance: ChanceSpec
-    levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4)
-    method: str = "bnb"
-    time_limit_s: float = 2.0
-    rel_gap: float = 1e-4
-    valid_inequalities: bool = False
-    objective: str = "platform"
-    community_k: float = 1.0
-    soc_guarantee: bool = False
-    soc_eta: float = 0.05
-    omega: float = 3.3
+    levels: tuple[float, ...]
+    method: str
+    time_limit_s: float
+    rel_gap: float
+    valid_inequalities: bool
+    objective: str
+    community_k: float
+    soc_guarantee: bool
+    soc_eta: float
+    omega: float
     name: str = "bilevel"
 
 
@@ -126,17 +129,21 @@ def bilevel_instance(obs: Observation, chance: ChancePolicy, levels: np.ndarray,
 
 @dataclass
 class BilevelPolicy:
-    """Rebates and bids from the bilevel model, re-solved daily (see the module docstring)."""
+    """Rebates and bids from the bilevel model, re-solved daily (see the module docstring).
+
+    Built by :func:`make_bilevel` from a :class:`BilevelSpec` (whose attributes these are; ``soc``
+    is the guarantee :func:`soc_bound` makes of it, None when off).
+    """
 
     chance: ChancePolicy
     levels: np.ndarray
-    method: str = "bnb"
-    time_limit_s: float = 2.0
-    rel_gap: float = 1e-4
-    valid_inequalities: bool = False
-    soc: SOCBound | None = None
-    objective: str = "platform"
-    community_k: float = 1.0
+    method: str
+    time_limit_s: float
+    rel_gap: float
+    valid_inequalities: bool
+    soc: SOCBound | None
+    objective: str
+    community_k: float
     name: str = "bilevel"
     problem: BilevelProblem | None = None
     last: Decision | None = None

@@ -67,6 +67,9 @@ __all__ = ["ChancePolicy", "ChanceSpec", "make_chance", "predicted_plug_fraction
 class ChanceSpec:
     """Settings of ``chance`` (``[platform.chance]`` with the market's mileage settings).
 
+    Built by :func:`v2gsim.specs.build.chance_spec`; the table's defaults are the schema's
+    (:class:`v2gsim.config.platform.ChanceConfig`). Only ``method``, which no scenario sets, has one.
+
     Attributes:
         eta: allowed violation probability η of hourly performance (-).
         bound: 3 or 4 (models.md §1.4).
@@ -82,15 +85,15 @@ class ChanceSpec:
         method: ``"cvxpy"`` or ``"closed_form"``.
     """
 
-    eta: float = 0.05
-    bound: Bound = 3
-    k_dev: Literal["variance", "bernoulli"] = "variance"
-    prior_plug_fraction: float = 0.3
-    plug_source: Literal["auto", "history"] = "auto"
-    reserve_kw: float = 0.0
-    mileage_basis: Literal["signal", "ratio"] = "signal"
-    rega_mileage: float = 6.58
-    requirement_days: int = 14
+    eta: float
+    bound: Bound
+    k_dev: Literal["variance", "bernoulli"]
+    prior_plug_fraction: float
+    plug_source: Literal["auto", "history"]
+    reserve_kw: float
+    mileage_basis: Literal["signal", "ratio"]
+    rega_mileage: float
+    requirement_days: int
     method: Literal["cvxpy", "closed_form"] = "cvxpy"
     name: str = "chance"
 

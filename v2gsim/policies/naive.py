@@ -13,15 +13,15 @@ __all__ = ["NaivePolicy", "NaiveSpec", "make_naive"]
 
 @dataclass(frozen=True)
 class NaiveSpec:
-    """Settings of ``naive`` (``[platform.naive]``).
+    """Settings of ``naive`` (``[platform.naive]``; defaults in :class:`v2gsim.config.platform.NaiveConfig`).
 
     Attributes:
         bid_fraction: bid C_t as this fraction of the plugged-in charger capacity (-).
         lookback_days: days of observed plug-ins averaged per hour (days).
     """
 
-    bid_fraction: float = 0.5
-    lookback_days: int = 7
+    bid_fraction: float
+    lookback_days: int
     name: str = "naive"
 
 

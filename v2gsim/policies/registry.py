@@ -1,8 +1,10 @@
 """Policies by name: ``[platform] policy = "..."`` -> a factory ``(spec, inputs) -> Policy``.
 
-The built-in policies (``naive``, ``chance``, ``bilevel``) are registered here, eagerly; their
-names are :data:`v2gsim.config.platform.POLICY_NAMES` (the schema does not import this module; a
-test keeps the two lists equal). A study can register its own factory and hand the policy to the
+The registry is the one list of policy names. The six built-in policies (``naive``, ``chance``,
+``bilevel``, ``eva``, ``v2a``, ``robust``) are registered here, eagerly. The scenario schema cannot
+import this module: its literal :data:`v2gsim.config.platform.PolicyName` and the adapter's table of
+spec builders (:data:`v2gsim.specs.build.POLICY_SPECS`) name the same policies, which
+``tests/test_config.py`` checks. A study can register its own factory and hand the policy to the
 model directly (``V2GMarketModel(scenario, policy=...)``)::
 
     register_policy("mine", lambda spec, inputs: MyPolicy(...))

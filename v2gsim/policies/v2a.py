@@ -22,12 +22,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from v2gsim.optimize.v2a import SiteInstance, SiteSchedule, V2AInfeasibleError, evaluate_modes, solve_site
 from v2gsim.optimize.v2a.dp import solve_single_ev_sites
+from v2gsim.optimize.v2a.site import V2ASiteSpec
 from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs
+
+if TYPE_CHECKING:
+    from v2gsim.core.fleet import Fleet
 
 __all__ = ["SITE_PLACES", "V2APolicy", "V2APolicySpec", "make_v2a"]
 
@@ -37,29 +42,35 @@ SITE_PLACES: dict[str, str] = {"home": "home", "work": "building", "other": "sta
 
 @dataclass(frozen=True)
 class V2APolicySpec:
-    """Settings of ``v2a`` (``[platform.v2a]``); hourly arrays by hour of the simulated day.
+    """Settings of ``v2a``: the site of ``[platform.v2a]`` and the table's policy-only fields.
+
+    The site's hourly arrays are used by hour of the simulated day (the loop's day starts at hour
+    0); its penalties (rho, lam, penalty, cycles) and ``power_kw`` (capped by each EV's charger and
+    discharge limits) apply at every site; the EVs' efficiencies and SOC limits are the fleet's.
+    Every value comes from the adapter (:func:`v2gsim.specs.build.v2a_policy_spec`); the defaults
+    are the schema's (:class:`v2gsim.config.v2a.V2AConfig`).
 
     Attributes:
-        load_price, v2g_price: (24,) theta_L and theta_V2G (p.u./kWh).
-        base_load_kw: place -> (24,) base load of one site there (kW; per household at home).
-        rho, lam, penalty, cycles: penalties of (10) (see :class:`~v2gsim.optimize.v2a.SiteInstance`).
-        power_kw: site charger power (kW); capped by each EV's charger and discharge limits.
+        site: the site (:class:`~v2gsim.optimize.v2a.site.V2ASiteSpec`); its ``base_load_kw`` is
+            the base load of one household at ``home`` (kW).
+        work_load_kw: (24,) base load of the building at ``work`` (kW).
+        other_load_kw: (24,) base load of the charging station at ``other`` (kW).
         offer_fraction: share of the planned V2G power bid for regulation (-).
-        time_limit_s, gap: HiGHS limits per site-day.
+        time_limit_s: HiGHS time limit per site-day (s).
+        gap: relative MIP gap of HiGHS (-).
     """
 
-    load_price: tuple[float, ...]
-    v2g_price: tuple[float, ...]
-    base_load_kw: dict[str, tuple[float, ...]]
-    rho: float = 1.5
-    lam: float = 0.15
-    penalty: str = "plus"
-    cycles: str = "switches"
-    power_kw: float = 3.3
-    offer_fraction: float = 0.5
-    time_limit_s: float = 5.0
-    gap: float = 1e-3
+    site: V2ASiteSpec
+    work_load_kw: tuple[float, ...]
+    other_load_kw: tuple[float, ...]
+    offer_fraction: float
+    time_limit_s: float
+    gap: float
     name: str = "v2a"
+
+    def base_load_kw(self, place: str) -> tuple[float, ...]:
+        """(24,) base load of one site at charger place ``place`` (kW; per household at home)."""
+        return {"home": self.site.base_load_kw, "work": self.work_load_kw, "other": self.other_load_kw}[place]
 
 
 class V2APolicy:
@@ -70,7 +81,7 @@ class V2APolicy:
                   "v2a_planned_sessions", "v2a_realized_sessions", "v2a_soc_violations", "v2a_offer_kwh",
                   "v2a_solve_s")
 
-    def __init__(self, spec: V2APolicySpec, fleet) -> None:
+    def __init__(self, spec: V2APolicySpec, fleet: Fleet) -> None:
         self.spec = spec
         m = fleet.capacity_kwh.size
         self.cap = np.asarray(fleet.capacity_kwh, float)
@@ -78,7 +89,7 @@ class V2APolicy:
         self.soc_min = np.broadcast_to(np.asarray(fleet.soc_min, float), (m,))
         self.soc_max = np.broadcast_to(np.asarray(fleet.soc_max, float), (m,))
         dis = fleet.charger_kw if fleet.discharge_kw is None else fleet.discharge_kw
-        self.power = np.minimum(np.minimum(fleet.charger_kw, dis), spec.power_kw)
+        self.power = np.minimum(np.minimum(fleet.charger_kw, dis), spec.site.power_kw)
         one = np.ones(m)
         self.eta_c = one if fleet.charge_efficiency is None else np.asarray(fleet.charge_efficiency, float)
         eta_d = fleet.discharge_efficiency
@@ -87,11 +98,11 @@ class V2APolicy:
         self._plan: dict[str, tuple[np.ndarray, SiteSchedule]] = {}
 
     def _instance(self, place: str, ev, arr, dep, energy_kwh) -> SiteInstance:
-        s = self.spec
+        s = self.spec.site
         ini = np.clip(energy_kwh / self.cap[ev], 0.0, 1.0)
         return SiteInstance(
             place=SITE_PLACES[place], load_price=np.asarray(s.load_price), v2g_price=np.asarray(s.v2g_price),
-            base_load=np.asarray(s.base_load_kw[place]), arrival=arr, departure=dep, soc_ini=ini,
+            base_load=np.asarray(self.spec.base_load_kw(place)), arrival=arr, departure=dep, soc_ini=ini,
             soc_exp=self.target[ev], capacity_kwh=self.cap[ev], power_kw=self.power[ev],
             eta_c=self.eta_c[ev], eta_d=self.eta_d[ev], soc_min=np.minimum(self.soc_min[ev], ini),
             soc_max=np.maximum(self.soc_max[ev], ini), rho=s.rho, lam=s.lam, penalty=s.penalty,

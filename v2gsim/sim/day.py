@@ -3,10 +3,16 @@
 :class:`DayLedger` accumulates what the hours of a day add up to (credits, rebates paid, unmet
 travel energy, the scores of the hours with a bid); :func:`daily_row` turns it, with the day's
 decision and the fleet state at the end of the day, into the row of the daily table.
+
+:data:`DAILY_COLUMNS` names the daily table's built-in columns, once: :func:`daily_row` fills
+exactly these (plus the energy market's, when it is on) and the model's ``DataCollector`` reads
+exactly the columns of the day (these, then the fleet records', the energy market's and a settling
+policy's); :func:`check_row` makes a missing or an extra key an error instead of a silent NaN.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +23,28 @@ if TYPE_CHECKING:
     from v2gsim.policies.base import Decision
     from v2gsim.sim.agents.driver import DayChoice
 
-__all__ = ["DayLedger", "daily_row", "forecast_error"]
+__all__ = [
+    "DAILY_COLUMNS",
+    "GAME_COLUMNS",
+    "DailyRowError",
+    "DayLedger",
+    "check_row",
+    "daily_row",
+    "forecast_error",
+]
+
+#: Daily columns of the seed-001 game (NaN when ``[game]`` is off): drivers' and grid company's
+#: cooperation shares, discharge price and its mixture's mean and s.d. (yuan/kWh), mean payoffs (yuan).
+GAME_COLUMNS = ("x", "y", "price", "price_mean", "price_std", "pg_payoff", "ev_payoff_mean")
+
+#: The daily table's built-in columns, in table order (money in $, energy in kWh, SOC in [0, 1]).
+DAILY_COLUMNS: tuple[str, ...] = (
+    "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
+    "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
+    "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid", "belief_error",
+    "policy_status", "fallback_reason", "solve_time_s", "gap", "predicted_profit",
+    "forecast_mae", "forecast_max_abs_error", *GAME_COLUMNS,
+)
 
 CREDIT_KEYS = ("capability_credit", "performance_credit", "rebates_paid")
 #: Hourly energy columns summed into the daily row when the energy market is on.
@@ -73,9 +100,44 @@ def forecast_error(errors: list[float]) -> dict[str, float]:
     return {"forecast_mae": float(e.mean()), "forecast_max_abs_error": float(e.max())}
 
 
+class DailyRowError(ValueError):
+    """A daily row whose keys are not the day's columns (a missing or an extra key)."""
+
+
+def check_row(row: Mapping[str, Any], columns: Sequence[str]) -> None:
+    """Check that ``row`` has exactly the keys ``columns``.
+
+    Raises:
+        DailyRowError: naming the missing and the extra keys.
+    """
+    missing = [k for k in columns if k not in row]
+    extra = sorted(set(row) - set(columns))
+    if missing or extra:
+        raise DailyRowError(f"daily row: missing {missing}, extra {extra} (the day's columns are "
+                            f"sim.day.DAILY_COLUMNS and the model's added ones)")
+
+
 def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, prediction: ClusterPersistency,
-              soc: np.ndarray, belief_error: float, game_state: dict[str, float]) -> dict[str, Any]:
-    """The day's row of the daily table (money in $, energy in kWh, SOC quantiles of the fleet)."""
+              soc: np.ndarray, belief_error: float, game_state: Mapping[str, float], *,
+              status: str, fallback_reason: str) -> dict[str, Any]:
+    """The day's row of the daily table: :data:`DAILY_COLUMNS`, then the energy market's columns
+    when it is on (money in $, energy in kWh, SOC quantiles of the fleet).
+
+    Args:
+        ledger: the day's running totals.
+        decision: the policy's decision for the day.
+        choice: the drivers' choices of the day.
+        prediction: the platform's plug-in prediction for the day.
+        soc: (M,) SOC of every EV at the end of the day (-).
+        belief_error: the platform's belief error of the day.
+        game_state: the :data:`GAME_COLUMNS` (NaN when the game is off).
+        status: the day's ``policy_status``.
+        fallback_reason: the day's ``fallback_reason`` (empty without a fallback).
+
+    Raises:
+        DailyRowError: ``game_state`` does not hold exactly the :data:`GAME_COLUMNS`.
+    """
+    check_row(game_state, GAME_COLUMNS)
     totals = ledger.totals
     q = np.quantile(soc, [0.1, 0.5, 0.9])
     profit = totals["capability_credit"] + totals["performance_credit"] - totals["rebates_paid"]
@@ -95,7 +157,8 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
         "soc_max": float(soc.max()), "unmet_travel_kwh": ledger.unmet_kwh,
         "hours_bid": int(np.count_nonzero(decision.bid_kw)),
         "belief_error": belief_error,
-        "policy_status": str(decision.status),
+        "policy_status": status,
+        "fallback_reason": fallback_reason,
         "solve_time_s": float(decision.solve_time_s),
         "gap": float(decision.gap),
         "predicted_profit": float(decision.predicted_profit),

@@ -25,6 +25,7 @@ no phase. The day counter is Mesa's ``steps`` (day ``d`` is step ``d + 1``).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -49,7 +50,7 @@ from v2gsim.sim.agents.energy import ENERGY_DAILY_KEYS, ENERGY_HOURLY_COLUMNS, E
 from v2gsim.sim.agents.grid_company import GridCompanyAgent
 from v2gsim.sim.agents.platform import PlatformAgent
 from v2gsim.sim.agents.tso import TSOAgent
-from v2gsim.sim.day import DayLedger, daily_row
+from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, DayLedger, check_row, daily_row
 from v2gsim.sim.records import DAILY_KEYS, FleetRecorder
 from v2gsim.specs.build import run_spec
 from v2gsim.specs.run import RunSpec
@@ -66,26 +67,19 @@ HOURLY_COLUMNS = [
 ]
 
 
-def _day(key: str):
+def _day(key: str) -> Callable[[V2GMarketModel], Any]:
+    """The DataCollector's reporter of daily column ``key`` (read from ``model.last_day``)."""
+
     def reporter(model: V2GMarketModel) -> Any:
-        return model.last_day.get(key, np.nan)
+        return model.last_day[key]  # check_row has made sure every column of the day is there
 
     reporter.__name__ = f"daily_{key}"
     return reporter
 
 
-#: Daily model series collected by Mesa's DataCollector: name -> reporter function.
-DAILY_REPORTERS = {
-    key: _day(key)
-    for key in (
-        "day", "plugged_ev_hours", "predicted_ev_hours", "bid_kwh", "mean_score", "capability_credit",
-        "performance_credit", "rebates_paid", "profit", "soc_mean", "soc_min", "soc_p10",
-        "soc_p50", "soc_p90", "soc_max", "unmet_travel_kwh", "hours_bid", "belief_error",
-        "policy_status", "fallback_reason", "solve_time_s", "gap", "predicted_profit",
-        "forecast_mae", "forecast_max_abs_error",
-        "x", "y", "price", "price_mean", "price_std", "pg_payoff", "ev_payoff_mean",
-    )
-}
+#: Reporters of the built-in daily columns (:data:`v2gsim.sim.day.DAILY_COLUMNS`); a model collects
+#: :attr:`V2GMarketModel.daily_columns`, which may add more.
+DAILY_REPORTERS = {key: _day(key) for key in DAILY_COLUMNS}
 
 
 def default_signals(spec: RunSpec, replication: int = 0, point: int | None = None) -> SignalSource:
@@ -128,7 +122,9 @@ class V2GMarketModel(mesa.Model):
         grid_company: the grid-company agent (seed 001), or None.
         energy: the energy-market agent pricing the grid energy (``[market.energy]``), or None.
         drivers: the driver agents (views into ``fleet`` and their group's choice).
-        last_day: today's daily aggregates.
+        daily_columns: the daily table's columns: :data:`~v2gsim.sim.day.DAILY_COLUMNS`, then the
+            fleet records', the energy market's and a settling policy's ``daily_keys``.
+        last_day: today's daily aggregates (exactly ``daily_columns``).
     """
 
     def __init__(self, scenario: Scenario | RunSpec, replication: int = 0, point: int | None = None,
@@ -169,17 +165,18 @@ class V2GMarketModel(mesa.Model):
         self.last_day: dict[str, Any] = {}
         self.fleet_recorder = (FleetRecorder(self.fleet, spec.fleet)
                                if FleetRecorder.wanted(spec.fleet) else None)
-        reporters, columns = dict(DAILY_REPORTERS), self._hourly_columns()
+        daily, columns = list(DAILY_COLUMNS), self._hourly_columns()
         if self.fleet_recorder is not None:
-            reporters.update({k: _day(k) for k in DAILY_KEYS})
+            daily += DAILY_KEYS
             columns += self.fleet_recorder.hourly_keys
         if self.energy is not None:  # energy columns only when the energy market is on
-            reporters.update({k: _day(k) for k in ENERGY_DAILY_KEYS})
+            daily += ENERGY_DAILY_KEYS
             columns += ENERGY_HOURLY_COLUMNS
         self._settle = getattr(policy, "settle", None)
         if self._settle is not None:  # a settling policy's own planned-vs-realized columns
-            reporters.update({k: _day(k) for k in policy.daily_keys})
-        self.datacollector = mesa.DataCollector(model_reporters=reporters,
+            daily += policy.daily_keys
+        self.daily_columns: tuple[str, ...] = tuple(daily)
+        self.datacollector = mesa.DataCollector(model_reporters={k: _day(k) for k in self.daily_columns},
                                                 tables={"hourly": columns})
 
     def _hourly_columns(self) -> list[str]:
@@ -254,13 +251,14 @@ class V2GMarketModel(mesa.Model):
                                                 decision.rebate)
         game_state = self._close_game(pg_actions)
         self.last_day = daily_row(ledger, decision, choice, prediction, self.fleet.soc,
-                                  belief_error, game_state)
+                                  belief_error, game_state,
+                                  status=self.platform.status(str(decision.status)),
+                                  fallback_reason=self.platform.fallback_reason(decision))
         if self.fleet_recorder is not None:
             self.last_day.update(self.fleet_recorder.day_totals())
-        self.last_day["fallback_reason"] = self.platform.fallback_reason(decision)
         if self._settle is not None:
             self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start)))
-        self.last_day["policy_status"] = self.platform.status(self.last_day["policy_status"])
+        check_row(self.last_day, self.daily_columns)
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
 
@@ -326,15 +324,14 @@ class V2GMarketModel(mesa.Model):
         """End of day: realized payoffs, drivers' imitation, grid company's replicator update."""
         gc, g = self.grid_company, self.spec.game
         if gc is None or g is None:
-            return {}
+            return dict.fromkeys(GAME_COLUMNS, np.nan)
         pop = self.population
         payoffs = realized_ev_payoffs(pop.strategies, pg_actions, gc.day_params())
         gc.update(pop.cooperation_share, float(payoffs.mean()))
         pop.imitate(payoffs, g.imitation, g.imitation_rate, delta_max=gc.delta_max,
                     beta=g.fermi_beta)
         state = gc.state()
-        return {k: state[k] for k in ("x", "y", "price", "price_mean", "price_std", "pg_payoff",
-                                      "ev_payoff_mean")}
+        return {k: state[k] for k in GAME_COLUMNS}
 
     # ------------------------------------------------------------------ results
     def _tags(self, df: pd.DataFrame) -> pd.DataFrame:

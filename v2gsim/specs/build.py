@@ -7,9 +7,12 @@ scenario are resolved relative to the scenario file here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from v2gsim.behavior.mobility import (
     PRESETS,
@@ -22,11 +25,12 @@ from v2gsim.behavior.mobility import (
     Uniform,
 )
 from v2gsim.config.base import ScenarioError, expand_hourly
-from v2gsim.config.eva import eva_spec
+from v2gsim.config.eva import EvaConfig, WillingnessConfig
 from v2gsim.config.loading import load_scenario
 from v2gsim.config.network import NetworkConfig
 from v2gsim.config.scenario import Scenario
 from v2gsim.config.sessions import LawConfig
+from v2gsim.config.v2a import V2AConfig
 from v2gsim.core.degradation import DegradationSpec
 from v2gsim.core.fleet import EVModelSpec, FleetSpec
 from v2gsim.core.network import NetworkTemplate, PlaceSpec, TravelSpec
@@ -35,6 +39,10 @@ from v2gsim.market.energy_sources import EnergySpec
 from v2gsim.market.sources import MarketSpec
 from v2gsim.optimize.bilevel import BilevelInstance
 from v2gsim.optimize.bilevel.default import two_cluster_instance
+from v2gsim.optimize.eva.instance import MarketDay
+from v2gsim.optimize.eva.population import PopulationSpec
+from v2gsim.optimize.eva.spec import EvaSpec
+from v2gsim.optimize.eva.willingness import Logit, PiecewiseLinear
 from v2gsim.optimize.robust.site import RobustSpec
 from v2gsim.optimize.v2a.site import V2ASiteSpec
 from v2gsim.policies import Policy, PolicyInputs, PolicySpec, make_policy
@@ -47,22 +55,28 @@ from v2gsim.policies.v2a import V2APolicySpec
 from v2gsim.specs.run import BeliefSpec, ClusterSpec, GameSpec, RunSpec
 
 __all__ = [
+    "POLICY_SPECS",
+    "bilevel_spec",
     "build_policy",
     "chance_spec",
     "cluster_specs",
     "default_instance",
     "energy_spec",
+    "eva_spec",
     "fleet_spec",
     "game_spec",
     "inputs_for",
     "market_spec",
+    "naive_spec",
     "network_template",
     "policy_spec",
+    "robust_policy_spec",
     "robust_spec",
     "run_spec",
     "sessions_spec",
     "v2a_policy_spec",
     "v2a_spec",
+    "willingness_form",
 ]
 
 
@@ -154,35 +168,32 @@ def chance_spec(scenario: Scenario, **overrides: Any) -> ChanceSpec:
     return ChanceSpec(**kwargs)
 
 
-def policy_spec(scenario: Scenario, name: str | None = None
-                ) -> PolicySpec:
-    """Settings of the policy ``name`` (default: the scenario's ``[platform] policy``)."""
-    name = scenario.platform.policy if name is None else name
-    p = scenario.platform
-    if name == "naive":
-        return NaiveSpec(bid_fraction=p.naive.bid_fraction, lookback_days=p.naive.lookback_days)
-    if name == "chance":
-        return chance_spec(scenario)
-    if name == "bilevel":
-        b = p.bilevel
-        return BilevelSpec(
-            chance=chance_spec(scenario), levels=tuple(b.levels), method=b.method,
-            time_limit_s=b.time_limit_s, rel_gap=b.rel_gap, valid_inequalities=b.valid_inequalities,
-            objective=b.objective, community_k=b.community_k, soc_guarantee=b.soc_guarantee,
-            soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
-        )
-    if name == "eva":
-        return eva_spec(p.eva)
-    if name == "v2a":
-        return v2a_policy_spec(scenario)
-    if name == "robust":
-        return RobustPolicySpec(robust=robust_spec(scenario), sessions=sessions_spec(scenario))
-    raise ValueError(f"no settings for policy {name!r} in the scenario schema")
+def naive_spec(scenario: Scenario) -> NaiveSpec:
+    """The ``[platform.naive]`` section as the settings of policy ``naive``."""
+    c = scenario.platform.naive
+    return NaiveSpec(bid_fraction=c.bid_fraction, lookback_days=c.lookback_days)
+
+
+def bilevel_spec(scenario: Scenario) -> BilevelSpec:
+    """``[platform.bilevel]`` with the chance bound of ``[platform.chance]`` and the drivers' baseline
+    charging rate as the omega of the SOC guarantee (E3)."""
+    b = scenario.platform.bilevel
+    return BilevelSpec(
+        chance=chance_spec(scenario), levels=tuple(b.levels), method=b.method,
+        time_limit_s=b.time_limit_s, rel_gap=b.rel_gap, valid_inequalities=b.valid_inequalities,
+        objective=b.objective, community_k=b.community_k, soc_guarantee=b.soc_guarantee,
+        soc_eta=b.soc_eta, omega=scenario.drivers.baseline_charge_kw,
+    )
 
 
 def robust_spec(scenario: Scenario) -> RobustSpec:
     """The ``[platform.robust]`` section (seed 004) as a plain :class:`RobustSpec`."""
     return RobustSpec(**scenario.platform.robust.model_dump())
+
+
+def robust_policy_spec(scenario: Scenario) -> RobustPolicySpec:
+    """``[platform.robust]`` with the site's session laws (``[sessions]``) for policy ``robust``."""
+    return RobustPolicySpec(robust=robust_spec(scenario), sessions=sessions_spec(scenario))
 
 
 def game_spec(scenario: Scenario) -> GameSpec | None:
@@ -324,8 +335,6 @@ def build_policy(scenario: Scenario, name: str | None = None, replication: int =
     """
     spec = policy_spec(scenario, name)
     if chance_overrides:
-        from dataclasses import replace
-
         if isinstance(spec, ChanceSpec):
             spec = replace(spec, **chance_overrides)
         elif isinstance(spec, BilevelSpec):
@@ -340,20 +349,25 @@ def inputs_for(scenario: Scenario, spec: Any, replication: int = 0) -> PolicyInp
     return policy_inputs(spec, market_spec(scenario), scenario.network.hours, scenario.seed, rng)
 
 
-def v2a_spec(scenario: Scenario) -> V2ASiteSpec | None:
-    """``[platform.v2a]`` as a :class:`~v2gsim.optimize.v2a.site.V2ASiteSpec` (None when absent)."""
-    c = scenario.platform.v2a
-    if c is None:
-        return None
-    from dataclasses import fields
+def _v2a_site(c: V2AConfig) -> V2ASiteSpec:
+    return V2ASiteSpec(
+        place=c.place, start_hour=c.start_hour, load_price=tuple(c.load_price),
+        v2g_price=tuple(c.v2g_price), base_load_kw=tuple(c.base_load_kw), rho=c.rho, lam=c.lam,
+        penalty=c.penalty, cycles=c.cycles, power_kw=c.power_kw, eta_c=c.eta_c, eta_d=c.eta_d,
+        soc_min=c.soc_min, soc_max=c.soc_max, charging_fee=c.charging_fee, seed=c.seed)
 
-    names = {f.name for f in fields(V2ASiteSpec)}
-    return V2ASiteSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.model_dump().items()
-                          if k in names})
+
+def v2a_spec(scenario: Scenario) -> V2ASiteSpec | None:
+    """The site of ``[platform.v2a]`` as a :class:`~v2gsim.optimize.v2a.site.V2ASiteSpec` (None when
+    the table is absent)."""
+    c = scenario.platform.v2a
+    return None if c is None else _v2a_site(c)
 
 
 def v2a_policy_spec(scenario: Scenario) -> V2APolicySpec:
-    """``[platform.v2a]`` as the settings of policy ``v2a`` (sites at home, work and other).
+    """``[platform.v2a]`` as the settings of policy ``v2a``: the site and the policy-only fields
+    (sites at home, work and other; ``work_load_kw`` and ``other_load_kw`` default to the site's
+    ``base_load_kw``).
 
     Raises:
         ScenarioError: the table is missing.
@@ -362,8 +376,71 @@ def v2a_policy_spec(scenario: Scenario) -> V2APolicySpec:
     if c is None:
         raise ScenarioError([f"{scenario.source or '(scenario)'}: platform.v2a: missing; policy v2a needs "
                              "[platform.v2a] (load_price, v2g_price, base_load_kw)"])
-    loads = {"home": tuple(c.base_load_kw), "work": tuple(c.work_load_kw or c.base_load_kw),
-             "other": tuple(c.other_load_kw or c.base_load_kw)}
-    return V2APolicySpec(load_price=tuple(c.load_price), v2g_price=tuple(c.v2g_price), base_load_kw=loads,
-                         rho=c.rho, lam=c.lam, penalty=c.penalty, cycles=c.cycles, power_kw=c.power_kw,
-                         offer_fraction=c.offer_fraction, time_limit_s=c.time_limit_s, gap=c.gap)
+    return V2APolicySpec(
+        site=_v2a_site(c), work_load_kw=tuple(c.work_load_kw or c.base_load_kw),
+        other_load_kw=tuple(c.other_load_kw or c.base_load_kw), offer_fraction=c.offer_fraction,
+        time_limit_s=c.time_limit_s, gap=c.gap)
+
+
+def willingness_form(c: WillingnessConfig) -> PiecewiseLinear | Logit:
+    """One response-probability form (W) of ``[platform.eva]`` (models.md §4.2)."""
+    if c.kind == "linear":
+        return PiecewiseLinear(dead=c.dead, saturation=c.saturation, pi_max=c.pi_max)
+    return Logit(beta0=c.beta0, beta1=c.beta1, beta2=c.beta2, inconvenience=c.inconvenience, pi_max=c.pi_max)
+
+
+def eva_spec(c: EvaConfig) -> EvaSpec:
+    """The plain spec of ``[platform.eva]`` (seed 003; 24 hourly slots from 12:00).
+
+    Args:
+        c: the validated table (``scenario.platform.eva``).
+
+    Returns:
+        The settings of the aggregator day and of policy ``eva``: prices and TSO windows as a
+        :class:`~v2gsim.optimize.eva.instance.MarketDay`, the sampled population's distributions,
+        the incentive levels and the willingness form of every cluster.
+    """
+    slots = np.arange(24)
+    day = MarketDay(r_da=np.array(c.r_da), r_up=np.array(c.r_up), r_down=np.array(c.r_down),
+                    r_cap=np.array(c.r_cap), c_reg=np.array(c.c_reg),
+                    up_window=np.isin(slots, c.up_hours), down_window=np.isin(slots, c.down_hours),
+                    req_kw=np.full(24, c.req_kw))
+    return EvaSpec(mode=c.mode, evs=c.evs, population=PopulationSpec(**c.population.model_dump(), T=24),
+                   day=day, discount_levels=tuple(c.discount_levels), subsidy_levels=tuple(c.subsidy_levels),
+                   discount_forms={k: willingness_form(w) for k, w in c.discount_willingness.items()},
+                   subsidy_forms={k: willingness_form(w) for k, w in c.subsidy_willingness.items()},
+                   cluster_weights=dict(c.cluster_weights), discount_in_purchase=c.discount_in_purchase,
+                   seed=c.seed)
+
+
+def _eva_policy_spec(scenario: Scenario) -> EvaSpec:
+    """``[platform.eva]`` as the settings of policy ``eva``."""
+    return eva_spec(scenario.platform.eva)
+
+
+#: Policy name -> the builder of its settings from a scenario; the names are the registry's
+#: (:func:`v2gsim.policies.available_policies`) and the schema's (``tests/test_config.py``).
+POLICY_SPECS: Mapping[str, Callable[[Scenario], PolicySpec]] = {
+    "naive": naive_spec,
+    "chance": chance_spec,
+    "bilevel": bilevel_spec,
+    "eva": _eva_policy_spec,
+    "v2a": v2a_policy_spec,
+    "robust": robust_policy_spec,
+}
+
+
+def policy_spec(scenario: Scenario, name: str | None = None) -> PolicySpec:
+    """Settings of the policy ``name`` (default: the scenario's ``[platform] policy``).
+
+    Raises:
+        ValueError: no builder for a policy of that name (:data:`POLICY_SPECS`).
+        ScenarioError: the scenario lacks a table the policy needs (``v2a``).
+    """
+    name = scenario.platform.policy if name is None else name
+    try:
+        build = POLICY_SPECS[name]
+    except KeyError:
+        raise ValueError(f"no settings for policy {name!r} in the scenario schema; "
+                         f"allowed: {sorted(POLICY_SPECS)}") from None
+    return build(scenario)

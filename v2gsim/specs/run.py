@@ -4,7 +4,8 @@
 below the model reads the scenario schema. The pieces are frozen dataclasses owned by the modules
 that use them (:class:`~v2gsim.core.network.NetworkTemplate`, :class:`~v2gsim.core.fleet.FleetSpec`,
 :class:`~v2gsim.market.sources.MarketSpec`, the policy specs of :mod:`v2gsim.policies`); this
-module adds the run-level ones.
+module adds the run-level ones. None of them has defaults: every value comes from the adapter, and
+the defaults a scenario gets are the schema's (:mod:`v2gsim.config`), written once.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ class BeliefSpec:
         recalibrate_every: days between re-calibrations (days).
     """
 
-    mode: Literal["scenario", "calibrated"] = "scenario"
-    calibration_days: int = 14
-    recalibrate_every: int = 7
+    mode: Literal["scenario", "calibrated"]
+    calibration_days: int
+    recalibrate_every: int
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,15 @@ class GameSpec:
     """
 
     params: Mapping[str, float]
-    x0: float = 0.5
-    y0: float = 0.5
-    imitation: str = "proportional"
-    imitation_rate: float = 0.25
-    fermi_beta: float = 0.05
-    pg_matching: str = "per_driver"
-    price_response: str = "replicator"
-    price_mode: str = "sample"
-    price_grid: tuple[float, float, float] = (1.0, 1.6, 0.05)
+    x0: float
+    y0: float
+    imitation: str
+    imitation_rate: float
+    fermi_beta: float
+    pg_matching: str
+    price_response: str
+    price_mode: str
+    price_grid: tuple[float, float, float]
 
 
 @dataclass(frozen=True)
@@ -112,5 +113,5 @@ class RunSpec:
     market: MarketSpec
     policy: Any
     beliefs: BeliefSpec
-    game: GameSpec | None = None
-    sampler: str = "compiled"
+    game: GameSpec | None
+    sampler: str

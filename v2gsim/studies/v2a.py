@@ -9,7 +9,7 @@ import numpy as np
 
 from v2gsim.optimize.v2a import MODES, SiteInstance, SiteSchedule
 
-__all__ = ["schedule_report", "site_day"]
+__all__ = ["reduction_pct", "schedule_report", "site_day", "site_report"]
 
 
 def site_day(scenario, seed: int | None = None, **changes) -> dict:
@@ -54,4 +54,30 @@ def schedule_report(inst: SiteInstance, sched: SiteSchedule, hours: np.ndarray) 
         "soc": np.round(sched.soc, 4).tolist(),
         "solve_time_s": round(sched.solve_time_s, 4),
         "limit_reached": bool(sched.info.get("limit_reached", False)),
+    }
+
+
+def reduction_pct(before: float, after: float) -> float | None:
+    """``100 (before - after) / before`` in %, rounded to 4 digits (``None`` when ``before`` is 0)."""
+    return round(100 * (before - after) / before, 4) if before else None
+
+
+def site_report(name: str, day: dict) -> dict:
+    """JSON-able comparison of a :func:`site_day`: both schedules and the reductions by discharging.
+
+    Args:
+        name: the scenario's name.
+        day: the result of :func:`site_day`.
+
+    Returns:
+        ``scenario``, ``place``, ``evs``, ``with_discharge`` and ``without_discharge``
+        (:func:`schedule_report`), ``objective_reduction_pct`` and ``cost_reduction_pct`` (%).
+    """
+    inst, hours, w, wo = day["instance"], day["hours"], day["with"], day["without"]
+    return {
+        "scenario": name, "place": inst.place, "evs": inst.n_ev,
+        "with_discharge": schedule_report(inst, w, hours),
+        "without_discharge": schedule_report(inst, wo, hours),
+        "objective_reduction_pct": reduction_pct(wo.costs["objective"], w.costs["objective"]),
+        "cost_reduction_pct": reduction_pct(wo.costs["cost"], w.costs["cost"]),
     }

@@ -198,6 +198,36 @@ def _solve_stages(
     return status, eps_star
 
 
+def _fit(
+    net: NetworkArrays, yh: NDArray, par: Parameterisation, reference_arc: int | None,
+    reference_value: float, select: bool, theta_prior: tuple[ArrayLike, ArrayLike] | None,
+    settings: tuple[str, dict[str, Any]], what: str, cached: bool,
+) -> tuple[str, float, NDArray, NDArray, NDArray]:
+    """Solve the ε stage (C1)-(C4) and, if ``select``, the min-norm selection.
+
+    With ``cached`` (a known σ) the stages of the cached, re-parameterized
+    :func:`~v2gsim.behavior.calibration.program.calibration_program` are solved; otherwise both
+    stages are built afresh (:func:`_epsilon_stage`, the reference path).
+
+    Returns:
+        ``(status, ε*, θμ, θσ, ρ)``: the ε stage's solver status, its optimal ε ($), the free μ and
+        σ parameters (θσ empty with a known σ) and the potentials ρ over the kept nodes ($).
+    """
+    if cached:
+        prior = np.zeros(par.Mmu.shape[1]) if theta_prior is None else np.asarray(theta_prior[0], float)
+        prog = calibration_program(net, par.Mmu, reference_arc)
+        status, eps_star, th_mu, rho = prog.solve(yh, par.mmu, par.msig, reference_value, select,
+                                                  prior, settings, what)
+        th_sig = np.zeros(0)
+    else:
+        st = _epsilon_stage(net, yh, par, reference_arc, reference_value)
+        status, eps_star = _solve_stages(st, par, what, settings, select, reference_value, theta_prior)
+        th_mu = np.asarray(st.th_mu.value, float)
+        th_sig = np.asarray(st.th_sig.value, float) if st.th_sig is not None else np.zeros(0)
+        rho = np.asarray(st.rho.value, float)
+    return status, eps_star, th_mu, th_sig, rho
+
+
 def _solution(
     theta_mu: NDArray, theta_sig: NDArray, rho: NDArray, net: NetworkArrays, yh: NDArray,
     par: Parameterisation, reference_arc: int | None, reference_value: float, polish: bool,
@@ -211,6 +241,26 @@ def _solution(
         if out is not None:
             return *out, True
     return theta_mu, theta_sig, rho_full, False
+
+
+def _result(
+    net: NetworkArrays, yh: NDArray, par: Parameterisation, theta_mu: NDArray, theta_sig: NDArray,
+    rho_full: NDArray, status: str, eps_star: float, ident: Identification, polished: bool,
+    t_start: float,
+) -> CalibrationResult:
+    """The :class:`CalibrationResult` of the final parameters: μ = Mμ θμ + mμ, σ = Mσ θσ + mσ
+    (clipped at 0), and the ε of (C2) at the returned point; ``t_start`` is the
+    ``time.perf_counter()`` value at the start of the calibration."""
+    mu_v = par.Mmu @ theta_mu + par.mmu
+    sig_v = np.clip(par.Msig @ theta_sig + par.msig, 0.0, None)
+    # epsilon reported = the (C2) slack of the returned point: dual(rho) - primal(y_hat)
+    epsilon = max(duality_gap(net, None, yh, mu_v, sig_v, rho_full), 0.0)
+    return CalibrationResult(
+        mu=mu_v, sigma=sig_v, epsilon=float(epsilon), epsilon_socp=eps_star, rho=rho_full,
+        lam=reduced_utilities(net, mu_v, rho_full), theta_mu=theta_mu, theta_sigma=theta_sig,
+        status=status, identification=ident, polished=polished,
+        solve_time_s=time.perf_counter() - t_start,
+    )
 
 
 def calibrate(
@@ -277,29 +327,13 @@ def calibrate(
     what = f"calibration SOCP ({net.n_nodes} nodes, {net.n_arcs} arcs)"
     select = selection == "min_norm" and not (ident.identified and ident.consistent)
     settings = solver_settings(solver, solver_options)
-    if reuse and par.Msig.shape[1] == 0:
-        prior = np.zeros(par.Mmu.shape[1]) if theta_prior is None else np.asarray(theta_prior[0], float)
-        prog = calibration_program(net, par.Mmu, reference_arc)
-        status, eps_star, th_mu, rho = prog.solve(yh, par.mmu, par.msig, reference_value, select,
-                                                  prior, settings, what)
-        th_sig = np.zeros(0)
-    else:
-        st = _epsilon_stage(net, yh, par, reference_arc, reference_value)
-        status, eps_star = _solve_stages(st, par, what, settings, select, reference_value, theta_prior)
-        th_mu = np.asarray(st.th_mu.value, float)
-        th_sig = np.asarray(st.th_sig.value, float) if st.th_sig is not None else np.zeros(0)
-        rho = np.asarray(st.rho.value, float)
+    status, eps_star, th_mu, th_sig, rho = _fit(
+        net, yh, par, reference_arc, reference_value, select, theta_prior, settings, what,
+        reuse and par.Msig.shape[1] == 0,
+    )
     theta_mu, theta_sig, rho_full, polished = _solution(
         th_mu, th_sig, rho, net, yh, par, reference_arc, reference_value,
         polish and eps_star <= polish_tol,
     )
-    mu_v = par.Mmu @ theta_mu + par.mmu
-    sig_v = np.clip(par.Msig @ theta_sig + par.msig, 0.0, None)
-    # epsilon reported = the (C2) slack of the returned point: dual(rho) - primal(y_hat)
-    epsilon = max(duality_gap(net, None, yh, mu_v, sig_v, rho_full), 0.0)
-    return CalibrationResult(
-        mu=mu_v, sigma=sig_v, epsilon=float(epsilon), epsilon_socp=eps_star, rho=rho_full,
-        lam=reduced_utilities(net, mu_v, rho_full), theta_mu=theta_mu, theta_sigma=theta_sig,
-        status=status, identification=ident, polished=polished,
-        solve_time_s=time.perf_counter() - t_start,
-    )
+    return _result(net, yh, par, theta_mu, theta_sig, rho_full, status, eps_star, ident, polished,
+                   t_start)

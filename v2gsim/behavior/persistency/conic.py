@@ -3,9 +3,9 @@
 Every cvxpy problem of :mod:`v2gsim.behavior` (the primal and dual SOCPs of
 :class:`~v2gsim.behavior.persistency.socp.PersistencyModel` and the calibration SOCP of
 :mod:`v2gsim.behavior.calibration`) is solved by :func:`solve_conic`, which goes through
-:func:`v2gsim.optimize.solvers.solve_checked` and accepts ``optimal`` and ``optimal_inaccurate``
+:func:`v2gsim.core.solvers.solve_checked` and accepts ``optimal`` and ``optimal_inaccurate``
 (an inaccurate solution is reported through the status, without a warning). Failures raise
-:class:`PersistencySolveError`, a :class:`~v2gsim.optimize.solvers.SolveError`.
+:class:`PersistencySolveError`, a :class:`~v2gsim.core.solvers.SolveError`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import cvxpy as cp
 
-from v2gsim.optimize.solvers import SolveError, SolveReport, solve_checked
+from v2gsim.core.solvers import SolveError, SolveReport, solve_checked
 
 __all__ = ["CLARABEL_DEFAULTS", "PersistencySolveError", "solve_conic", "solver_settings"]
 
@@ -32,7 +32,7 @@ class PersistencySolveError(SolveError):
     """Raised when a persistency (or calibration) problem is not solved to optimality.
 
     The message names the problem and the status; the attributes are those of
-    :class:`~v2gsim.optimize.solvers.SolveError` (``name``, ``solver``, ``status``, ``summary``).
+    :class:`~v2gsim.core.solvers.SolveError` (``name``, ``solver``, ``status``, ``summary``).
     """
 
 
@@ -53,7 +53,7 @@ def solver_settings(solver: str | None, options: dict[str, Any] | None) -> tuple
 
 
 def solve_conic(problem: cp.Problem, solver: str, options: dict[str, Any], what: str) -> SolveReport:
-    """Solve with :func:`~v2gsim.optimize.solvers.solve_checked`; accept optimal or inaccurate.
+    """Solve with :func:`~v2gsim.core.solvers.solve_checked`; accept optimal or inaccurate.
 
     Args:
         problem: the cvxpy problem (variable values are set on it).

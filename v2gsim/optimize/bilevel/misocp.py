@@ -5,7 +5,7 @@ feasibility (S2, S5), dual feasibility (S3) and strong duality written as primal
 rebates are discretised and their products with the persistencies linearised (S6); the chance bound
 (S4) couples the clusters' mixture (E1) with the bids. Every constraint family is added by one
 ``define_*`` function (in the order the problem lists them) into a mapping ``family -> constraints``
-that :func:`v2gsim.optimize.solvers.solve_checked` uses to explain infeasibility.
+that :func:`v2gsim.core.solvers.solve_checked` uses to explain infeasibility.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import scipy.sparse as sps
 from numpy.typing import NDArray
 
 from v2gsim.behavior.persistency import NetworkArrays, network_arrays
+from v2gsim.core.solvers import solve_checked
 from v2gsim.optimize.bilevel.instance import BilevelInstance, DriverCluster
 from v2gsim.optimize.chance.cones import bound_constraints
-from v2gsim.optimize.solvers import solve_checked
 
 __all__ = [
     "FAMILIES",
@@ -244,7 +244,7 @@ class BilevelMISOCP:
 
     Attributes:
         problem: the cvxpy problem.
-        families: constraints by family name (for :func:`v2gsim.optimize.solvers.solve_checked`).
+        families: constraints by family name (for :func:`v2gsim.core.solvers.solve_checked`).
         z: (T, H) Boolean level choices; C: (T,) bids (kW); y: per-cluster arc persistencies.
     """
 
@@ -336,7 +336,7 @@ class BilevelMISOCP:
             ``(level_index, y_arcs per cluster, upper_bound or None, report)``.
 
         Raises:
-            SolveError: from :func:`v2gsim.optimize.solvers.solve_checked`.
+            SolveError: from :func:`v2gsim.core.solvers.solve_checked`.
         """
         self.cutoff.value = -1e9 if cutoff is None else float(cutoff)
         params = {"numerics/feastol": _SCIP_FEASTOL}

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from v2gsim.behavior.persistency import PersistencyModel
 from v2gsim.behavior.persistency.clusters import arc_rebates
+from v2gsim.core.solvers import SolveError
 from v2gsim.optimize.bilevel.bids import leader_bids, mixture_terms
 from v2gsim.optimize.bilevel.bounds import level_bounds
 from v2gsim.optimize.bilevel.follower import BatchFollower
@@ -43,7 +44,6 @@ from v2gsim.optimize.bilevel.search import (
 from v2gsim.optimize.bilevel.solution import BilevelSolution, relative_gap
 from v2gsim.optimize.bilevel.substitution import SubstitutionReport, sample_rebates, substitution_report
 from v2gsim.optimize.chance.bounds import max_bid
-from v2gsim.optimize.solvers import SolveError
 
 __all__ = ["BilevelProblem", "Method", "brute_force", "solve_bilevel"]
 

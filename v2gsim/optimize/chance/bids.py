@@ -23,10 +23,10 @@ import cvxpy as cp
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from v2gsim.core.solvers import SolveError, solve_checked
 from v2gsim.market.settlement import KW_PER_MW, settlement_mileage
 from v2gsim.optimize.chance.bounds import Bound, KDev, max_bid
 from v2gsim.optimize.chance.cones import bound_constraints
-from v2gsim.optimize.solvers import SolveError, solve_checked
 
 __all__ = ["ChanceBidProblem", "ChanceSolveError", "closed_form_bids", "expected_price_per_kw"]
 

@@ -21,7 +21,10 @@ __all__ = ["MonteCarloResult", "PopulationSpec", "monte_carlo_region", "sample_s
 
 @dataclass(frozen=True)
 class PopulationSpec:
-    """Distributions of one EV population (hours of a day, kWh, kW, km).
+    """Distributions of one EV population (hours of a day, kWh, kW, km); ``[platform.eva.population]``.
+
+    Every value comes from the caller (the scenario's defaults are the schema's,
+    :class:`v2gsim.config.eva.EvaPopulationConfig`).
 
     Attributes:
         arrival_mean_h, arrival_sd_h: normal arrival hour (clipped to the horizon).
@@ -38,23 +41,23 @@ class PopulationSpec:
         T: slots in the horizon; dt: slot length (h).
     """
 
-    arrival_mean_h: float = 18.0
-    arrival_sd_h: float = 1.5
-    stay_mean_h: float = 12.0
-    stay_sd_h: float = 1.5
-    capacity_kwh: float = 60.0
-    soc_min: float = 0.2
-    soc_max: float = 0.95
-    soc_req: float = 0.8
-    mileage_mu: float = 3.4
-    mileage_sigma: float = 0.5
-    kwh_per_km: float = 0.16
-    soc_start: float = 0.95
-    p_c_kw: float = 7.0
-    p_d_kw: float = 7.0
-    eta_c: float = 0.92
-    eta_d: float = 0.92
-    T: int = 36
+    arrival_mean_h: float
+    arrival_sd_h: float
+    stay_mean_h: float
+    stay_sd_h: float
+    capacity_kwh: float
+    soc_min: float
+    soc_max: float
+    soc_req: float
+    mileage_mu: float
+    mileage_sigma: float
+    kwh_per_km: float
+    soc_start: float
+    p_c_kw: float
+    p_d_kw: float
+    eta_c: float
+    eta_d: float
+    T: int
     dt: float = 1.0
 
 

@@ -23,6 +23,10 @@ constraints and the way incentives buy flexibility are ours:
   ``discount_in_purchase=False`` to report them as subsidy instead); peak-regulation cost
   ``Σ c_reg (r^up + r^dn) dt`` plus the deviation cost of a committed regulation not delivered
   (``commit_kw``, used when a plan is settled; zero when planning).
+
+The instance, :class:`~v2gsim.optimize.eva.instance.RevenueInputs` (the fleet's region and baseline,
+the day's :class:`~v2gsim.optimize.eva.instance.MarketDay`, the response shares), lives in
+:mod:`v2gsim.optimize.eva.instance` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -33,84 +37,12 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
-__all__ = ["ITEMS", "Breakdown", "RevenueInfeasibleError", "RevenueInputs", "solve_revenue"]
+from v2gsim.optimize.eva.instance import MarketDay, RevenueInputs
+
+__all__ = ["ITEMS", "Breakdown", "MarketDay", "RevenueInfeasibleError", "RevenueInputs", "solve_revenue"]
 
 ITEMS = ("subsidy_cost", "electricity_purchase_cost", "peak_regulation_cost", "energy_revenue",
          "capacity_revenue", "total_operating_revenue")
-
-
-@dataclass(frozen=True)
-class RevenueInputs:
-    """One day-ahead instance; hourly arrays (T,), energies (T+1,), levels (K,). Units kWh, kW, cur/kWh.
-
-    Attributes:
-        e_upper, e_lower: aggregate energy boundaries (F3) at t = 0..T (kWh); ``E_0 = e_upper[0]``.
-        p_c_agg, p_d_agg: aggregate charge / discharge power limits (kW).
-        p_base: baseline (no-incentive) charging power (kW), inside the region.
-        r_da: day-ahead purchase price; r_up, r_down: regulation energy prices; r_cap: capacity price
-            (per kW per h); c_reg: peak-regulation cost per kWh regulated.
-        up_window, down_window: hours the TSO asks for up / down regulation (disjoint).
-        req: the TSO's largest request per hour (kW).
-        disc_levels, pi_disc: charging discount levels (cur/kWh) and response shares π^c (CBDR).
-        sub_levels, pi_sub: discharging subsidy levels and shares π^d (DBDR); a single level 0 with
-            share 0 switches the instrument off.
-        e_min_agg, e_max_agg: aggregate SOC limits (d) (kWh; default: no extra limit).
-        eta_c, eta_d: fleet efficiencies; dt: slot length (h).
-        discount_in_purchase: net the charging discounts into the purchase cost (True) or subsidy.
-        commit_kw: (T,) regulation committed day-ahead (kW; settling a plan), or None; a shortfall
-            ``u_t >= commit_t - r^up_t - r^dn_t`` costs ``shortfall_price`` per kWh and is reported
-            in the peak-regulation (deviation) cost.
-        shortfall_price: price of a committed kWh not delivered (currency/kWh).
-    """
-
-    e_upper: np.ndarray
-    e_lower: np.ndarray
-    p_c_agg: np.ndarray
-    p_d_agg: np.ndarray
-    p_base: np.ndarray
-    r_da: np.ndarray
-    r_up: np.ndarray
-    r_down: np.ndarray
-    r_cap: np.ndarray
-    c_reg: np.ndarray
-    up_window: np.ndarray
-    down_window: np.ndarray
-    req: np.ndarray
-    disc_levels: np.ndarray
-    pi_disc: np.ndarray
-    sub_levels: np.ndarray
-    pi_sub: np.ndarray
-    e_min_agg: np.ndarray | None = None
-    e_max_agg: np.ndarray | None = None
-    eta_c: float = 0.92
-    eta_d: float = 0.92
-    dt: float = 1.0
-    discount_in_purchase: bool = True
-    commit_kw: np.ndarray | None = None
-    shortfall_price: float = 0.0
-
-    @property
-    def T(self) -> int:
-        """Hours in the day."""
-        return int(np.asarray(self.p_base).shape[0])
-
-    def __post_init__(self) -> None:
-        T = self.T
-        for name in ("p_c_agg", "p_d_agg", "r_da", "r_up", "r_down", "r_cap", "c_reg", "up_window",
-                     "down_window", "req"):
-            if np.asarray(getattr(self, name)).shape != (T,):
-                shape = np.asarray(getattr(self, name)).shape
-                raise ValueError(f"RevenueInputs.{name}: shape {shape} != ({T},)")
-        for name in ("e_upper", "e_lower"):
-            if np.asarray(getattr(self, name)).shape != (T + 1,):
-                raise ValueError(f"RevenueInputs.{name}: shape must be ({T + 1},)")
-        if np.any(np.asarray(self.up_window, bool) & np.asarray(self.down_window, bool)):
-            raise ValueError("RevenueInputs.up_window/down_window: an hour asks for both directions")
-        for lv, pi, name in ((self.disc_levels, self.pi_disc, "disc"), (self.sub_levels, self.pi_sub, "sub")):
-            if np.shape(lv) != np.shape(pi) or np.size(lv) == 0:
-                raise ValueError(f"RevenueInputs.{name}_levels/pi_{name}: need equal, non-empty lengths")
-            if np.any((np.asarray(pi) < 0) | (np.asarray(pi) > 1)):
-                raise ValueError(f"RevenueInputs.pi_{name}: response shares must lie in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -164,10 +96,10 @@ def _objective(x: RevenueInputs, ix: _Index) -> np.ndarray:
     T, dt = x.T, x.dt
     obj = np.zeros(ix.n)
     for t in range(T):
-        obj[ix("c", t)] = -x.r_da[t] * dt
-        obj[ix("rup", t)] = (x.r_up[t] - x.c_reg[t]) * dt
-        obj[ix("rdn", t)] = (x.r_down[t] - x.c_reg[t]) * dt
-        obj[ix("b", t)] = x.r_cap[t] * dt
+        obj[ix("c", t)] = -x.day.r_da[t] * dt
+        obj[ix("rup", t)] = (x.day.r_up[t] - x.day.c_reg[t]) * dt
+        obj[ix("rdn", t)] = (x.day.r_down[t] - x.day.c_reg[t]) * dt
+        obj[ix("b", t)] = x.day.r_cap[t] * dt
         obj[ix("u", t)] = -x.shortfall_price * dt
         for k in range(ix.kc):
             obj[ix("yc", t, k)] = -x.disc_levels[k] * dt
@@ -228,9 +160,9 @@ def _bounds(x: RevenueInputs, ix: _Index, fixed: tuple[np.ndarray, np.ndarray] |
     for t in range(T):
         ub[ix("c", t)] = x.p_c_agg[t]
         ub[ix("d", t)] = x.p_d_agg[t]
-        ub[ix("rup", t)] = x.req[t] if x.up_window[t] else 0.0
-        ub[ix("rdn", t)] = x.req[t] if x.down_window[t] else 0.0
-        ub[ix("s", t)] = 0.0 if (x.up_window[t] or x.down_window[t]) else np.inf
+        ub[ix("rup", t)] = x.day.req_kw[t] if x.day.up_window[t] else 0.0
+        ub[ix("rdn", t)] = x.day.req_kw[t] if x.day.down_window[t] else 0.0
+        ub[ix("s", t)] = 0.0 if (x.day.up_window[t] or x.day.down_window[t]) else np.inf
         lb[ix("e", t)], ub[ix("e", t)] = e_lo[t], e_hi[t]
         for blk, kk in (("zc", ix.kc), ("zd", ix.kd)):
             for k in range(kk):
@@ -327,7 +259,7 @@ def _breakdown(x: RevenueInputs, ix: _Index, v: np.ndarray, objective: float) ->
     lev_d = np.where(rup > 1e-9, np.argmax(blk("zd", ix.kd), axis=1), 0)
     discount = float(np.sum(yc @ np.asarray(x.disc_levels, float)) * dt)
     subsidy = float(np.sum(yd @ np.asarray(x.sub_levels, float)) * dt)
-    purchase = float(np.sum(np.asarray(x.r_da) * c) * dt)
+    purchase = float(np.sum(x.day.r_da * c) * dt)
     plan = {"c_kw": c, "d_kw": blk("d"), "recovery_kw": blk("s"), "shortfall_kw": blk("u"),
             "r_up_kw": rup, "r_down_kw": rdn, "bid_kw": b,
             "energy_kwh": np.concatenate([[x.e_upper[0]], blk("e")]),
@@ -339,8 +271,8 @@ def _breakdown(x: RevenueInputs, ix: _Index, v: np.ndarray, objective: float) ->
     return Breakdown(
         subsidy_cost=subsidy + (0.0 if x.discount_in_purchase else discount),
         electricity_purchase_cost=purchase + (discount if x.discount_in_purchase else 0.0),
-        peak_regulation_cost=float(np.sum(np.asarray(x.c_reg) * (rup + rdn)) * dt
+        peak_regulation_cost=float(np.sum(x.day.c_reg * (rup + rdn)) * dt
                                    + np.sum(x.shortfall_price * blk("u")) * dt),
-        energy_revenue=float(np.sum(np.asarray(x.r_up) * rup + np.asarray(x.r_down) * rdn) * dt),
-        capacity_revenue=float(np.sum(np.asarray(x.r_cap) * b) * dt),
+        energy_revenue=float(np.sum(x.day.r_up * rup + x.day.r_down * rdn) * dt),
+        capacity_revenue=float(np.sum(x.day.r_cap * b) * dt),
         discount_cost=discount, objective=objective, plan=plan)

@@ -1,5 +1,8 @@
 """Plain settings of the seed-003 aggregator model and the policy ``eva`` (built from ``[platform.eva]``).
 
+:class:`EvaSpec` is the plain form of the table (built by :func:`v2gsim.specs.build.eva_spec`); its
+fields have no defaults: the scenario's are the schema's (:class:`v2gsim.config.eva.EvaConfig`).
+
 RECONSTRUCTED (models.md §4.2): every number a scenario puts here is ours unless its file says it is
 the seed's; the seed's extraction holds no parameters.
 """
@@ -7,18 +10,14 @@ the seed's; the seed's extraction holds no parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from v2gsim.optimize.eva.instance import MarketDay, build_inputs
+from v2gsim.optimize.eva.instance import MarketDay, RevenueInputs, build_inputs
 from v2gsim.optimize.eva.population import PopulationSpec, sample_sessions
 from v2gsim.optimize.eva.regions import EVSessions
 from v2gsim.optimize.eva.willingness import ClusterWillingness, Willingness
-
-if TYPE_CHECKING:
-    from v2gsim.optimize.eva.revenue import RevenueInputs
 
 __all__ = ["EvaSpec", "FleetShare", "instance_from_spec"]
 
@@ -60,9 +59,9 @@ class EvaSpec:
     subsidy_levels: tuple[float, ...]
     discount_forms: Mapping[str, Willingness]
     subsidy_forms: Mapping[str, Willingness]
-    cluster_weights: Mapping[str, float] = field(default_factory=lambda: {"all": 1.0})
-    discount_in_purchase: bool = True
-    seed: int = 0
+    cluster_weights: Mapping[str, float]
+    discount_in_purchase: bool
+    seed: int
     name: str = "eva"
 
     def levels(self) -> tuple[np.ndarray, np.ndarray]:

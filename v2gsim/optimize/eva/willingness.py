@@ -35,9 +35,9 @@ class Willingness(Protocol):
 class PiecewiseLinear:
     """Dead zone ``dead`` (δ_0), saturation ``saturation`` (δ_s > δ_0), maximum share ``pi_max``."""
 
-    dead: float = 0.0
-    saturation: float = 0.1
-    pi_max: float = 0.8
+    dead: float
+    saturation: float
+    pi_max: float
 
     def __post_init__(self) -> None:
         if not self.saturation > self.dead:
@@ -56,11 +56,11 @@ class PiecewiseLinear:
 class Logit:
     """``π = π_max / (1 + exp(-(β_0 + β_1 δ - β_2 · inconvenience)))``; β_1 >= 0 per currency/kWh."""
 
-    beta0: float = -3.0
-    beta1: float = 40.0
-    beta2: float = 1.0
-    inconvenience: float = 0.0
-    pi_max: float = 1.0
+    beta0: float
+    beta1: float
+    beta2: float
+    inconvenience: float
+    pi_max: float
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.pi_max <= 1.0:

@@ -42,9 +42,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from v2gsim.core.solvers.errors import InfeasibleError
 from v2gsim.optimize.robust.paths import box_paths
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay, RobustPlan
-from v2gsim.optimize.solvers.errors import InfeasibleError
 
 __all__ = ["FeedbackSpec", "solve_feedback"]
 

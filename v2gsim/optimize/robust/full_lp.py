@@ -32,11 +32,11 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from v2gsim.core.solvers.errors import InfeasibleError
+from v2gsim.core.solvers.highs import quiet_highs
 from v2gsim.optimize.robust.feedback_lp import FeedbackSpec, solve_feedback
 from v2gsim.optimize.robust.paths import EnergyPaths, box_paths, scenario_paths
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay, Realizations, RobustPlan
-from v2gsim.optimize.solvers.errors import InfeasibleError
-from v2gsim.optimize.solvers.highs import quiet_highs
 
 __all__ = ["RobustPlan", "RobustPlanner"]
 

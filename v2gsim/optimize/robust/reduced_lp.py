@@ -17,9 +17,9 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
+from v2gsim.core.solvers.highs import quiet_highs
 from v2gsim.optimize.robust.assumptions import check_inputs, violated_assumptions
 from v2gsim.optimize.robust.reduced import ProfitabilityResult, _unique, gammas
-from v2gsim.optimize.solvers.highs import quiet_highs
 
 __all__ = ["ReducedLP", "profitability_lp"]
 

@@ -19,30 +19,34 @@ __all__ = ["RobustSpec", "day_prices", "fleet_day", "working_point"]
 
 @dataclass(frozen=True)
 class RobustSpec:
-    """Plain settings of the robust plan (``[platform.robust]``, see v2gsim/config/robust.py)."""
+    """Plain settings of the robust plan (``[platform.robust]``).
 
-    business: str = "PC"
-    pi_up: float = 0.05
-    pi_down: float = 0.05
-    c_ch: float = 0.15
-    c_dis: float = 0.15
-    up_factor: float = 2.0
-    down_factor: float = 0.6
-    arrival_slack_h: float = 0.5
-    departure_slack_h: float = 0.5
-    energy_slack_kwh: float = 2.5
-    charger_kw: float = 7.4
-    plant_kw: float = 50.0
-    e_min_kwh: float = 5.0
-    eta_c: float = 0.95
-    eta_d: float = 0.95
-    alpha: float = 1.0
-    uncertainty: str = "box"
-    realized: str = "box"
-    n_scenarios: int = 20
-    feedback: bool = False
-    unbalance_cost: float = 0.0
-    feedback_max_lag: int = 4
+    Every field is required: the units, meanings and defaults are stated once, in
+    :class:`v2gsim.config.robust.RobustConfig`, and :func:`v2gsim.specs.build.robust_spec` passes them all.
+    """
+
+    business: str
+    pi_up: float
+    pi_down: float
+    c_ch: float
+    c_dis: float
+    up_factor: float
+    down_factor: float
+    arrival_slack_h: float
+    departure_slack_h: float
+    energy_slack_kwh: float
+    charger_kw: float
+    plant_kw: float
+    e_min_kwh: float
+    eta_c: float
+    eta_d: float
+    alpha: float
+    uncertainty: str
+    realized: str
+    n_scenarios: int
+    feedback: bool
+    unbalance_cost: float
+    feedback_max_lag: int
 
 
 def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capacity_kwh: float,

@@ -1,7 +1,8 @@
 """One V2A site-day from sessions (seed 002): the plain site spec and the bridge to the MILP.
 
-:class:`V2ASiteSpec` is the plain form of ``[platform.v2a]`` (built by
-:func:`v2gsim.specs.build.v2a_spec`); :func:`site_instance` turns one day's
+:class:`V2ASiteSpec` is the plain form of the site fields of ``[platform.v2a]`` (built by
+:func:`v2gsim.specs.build.v2a_spec`; the policy ``v2a`` composes it with its own fields,
+:class:`v2gsim.policies.v2a.V2APolicySpec`); :func:`site_instance` turns one day's
 :class:`~v2gsim.behavior.mobility.Sessions` at the site into a
 :class:`~v2gsim.optimize.v2a.SiteInstance` on the site's slot axis (hourly slots starting at
 ``start_hour``; a stay past the axis' end is cut there). :func:`with_and_without` solves both cases
@@ -10,7 +11,9 @@ of the seed's comparison (discharging allowed or not).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,26 +25,46 @@ __all__ = ["V2ASiteSpec", "site_instance", "with_and_without"]
 
 @dataclass(frozen=True)
 class V2ASiteSpec:
-    """A V2A site (units as in :class:`v2gsim.config.v2a.V2AConfig`); hourly arrays by clock hour."""
+    """A V2A site: the site fields of ``[platform.v2a]`` (models.md §3); hourly arrays by clock hour.
+
+    Every value comes from the caller: the scenario's defaults are the schema's
+    (:class:`v2gsim.config.v2a.V2AConfig`, the one place they are written).
+
+    Attributes:
+        place: site type, ``"home"`` {c, H, G}, ``"building"`` {c, B, G} or ``"station"`` {c, V, G}.
+        start_hour: clock hour of the first slot of the site's day (h).
+        load_price: (24,) load price theta_L by clock hour (p.u./kWh).
+        v2g_price: (24,) V2G price theta_V2G by clock hour (p.u./kWh).
+        base_load_kw: (24,) base load P^B of the site by clock hour (kW).
+        rho: energy-wish penalty per SOC percentage point of (10) (p.u./pp).
+        lam: cycle penalty per cycle of (10) (p.u.).
+        penalty: form of D in (10), ``"plus"`` or ``"square"``.
+        cycles: cycle count of (6), ``"switches"`` or ``"discharge_episodes"``.
+        power_kw: rated charge/discharge power (kW).
+        eta_c, eta_d: charging and discharging efficiencies (-).
+        soc_min, soc_max: SOC limits (-).
+        charging_fee: station fee per kWh charged (p.u./kWh).
+        seed: seed of the one-day session draw of ``v2gsim v2a``.
+    """
 
     place: str
     start_hour: int
     load_price: tuple[float, ...]
     v2g_price: tuple[float, ...]
     base_load_kw: tuple[float, ...]
-    rho: float = 1.5
-    lam: float = 0.15
-    penalty: str = "plus"
-    cycles: str = "switches"
-    power_kw: float = 3.3
-    eta_c: float = 0.98
-    eta_d: float = 0.98
-    soc_min: float = 0.2
-    soc_max: float = 0.9
-    charging_fee: float = 0.0
-    seed: int = 2018
+    rho: float
+    lam: float
+    penalty: str
+    cycles: str
+    power_kw: float
+    eta_c: float
+    eta_d: float
+    soc_min: float
+    soc_max: float
+    charging_fee: float
+    seed: int
 
-    def on_axis(self, values) -> np.ndarray:
+    def on_axis(self, values: Sequence[float]) -> np.ndarray:
         """(24,) clock-hour values rolled onto the site's slot axis (slot 0 = ``start_hour``)."""
         return np.roll(np.asarray(values, dtype=float), -self.start_hour)
 
@@ -50,7 +73,8 @@ class V2ASiteSpec:
         return (np.arange(24) + self.start_hour) % 24
 
 
-def site_instance(spec: V2ASiteSpec, sessions: Sessions, capacity_kwh, **changes) -> SiteInstance:
+def site_instance(spec: V2ASiteSpec, sessions: Sessions, capacity_kwh: float | np.ndarray,
+                  **changes: Any) -> SiteInstance:
     """The site-day MILP instance of hourly ``sessions`` (one day, at this site).
 
     Args:
@@ -79,6 +103,6 @@ def site_instance(spec: V2ASiteSpec, sessions: Sessions, capacity_kwh, **changes
     return SiteInstance(**fields)
 
 
-def with_and_without(inst: SiteInstance, **solve_kw) -> tuple[SiteSchedule, SiteSchedule]:
+def with_and_without(inst: SiteInstance, **solve_kw: Any) -> tuple[SiteSchedule, SiteSchedule]:
     """Solve the site-day with discharging allowed and with charging only (the seed's comparison)."""
     return solve_site(inst, **solve_kw), solve_site(inst.replace(allow_discharge=False), **solve_kw)

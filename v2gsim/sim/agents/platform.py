@@ -7,7 +7,7 @@ model per cluster (:class:`~v2gsim.behavior.beliefs.ClusterBeliefs`); the policy
 them (:class:`~v2gsim.policies.base.PlugBeliefs`), never the live object.
 
 When the persistency solve of the beliefs fails (a typed
-:class:`~v2gsim.optimize.solvers.SolveError`, e.g. ``PersistencySolveError`` when the damped
+:class:`~v2gsim.core.solvers.SolveError`, e.g. ``PersistencySolveError`` when the damped
 Newton on (D4) and the conic fallback do not converge for extreme utilities), the platform falls
 back instead of stopping the run: it keeps its last prediction, or goes without one (the policy
 then sees no beliefs; the day's predicted plug-ins are NaN), and records the reason
@@ -26,8 +26,8 @@ import numpy as np
 
 from v2gsim.behavior.beliefs import ClusterBeliefs
 from v2gsim.behavior.persistency import ClusterPersistency
+from v2gsim.core.solvers import SolveError
 from v2gsim.market.agc import FollowResult, follow_signal
-from v2gsim.optimize.solvers import SolveError
 from v2gsim.policies.base import Decision, Observation, PlugBeliefs, Policy
 
 if TYPE_CHECKING:

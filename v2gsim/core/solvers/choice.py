@@ -12,7 +12,7 @@ from typing import Any
 import cvxpy as cp
 from cvxpy.constraints import PSD, SOC, ExpCone, PowCone3D
 
-from v2gsim.optimize.solvers.errors import SolverError
+from v2gsim.core.solvers.errors import SolverError
 
 __all__ = ["PREFERRED", "choose_solver", "installed_solvers", "problem_class", "solver_options"]
 

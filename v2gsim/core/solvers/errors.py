@@ -1,4 +1,4 @@
-"""Typed errors and the report of a checked cvxpy solve (:func:`v2gsim.optimize.solvers.solve_checked`).
+"""Typed errors and the report of a checked cvxpy solve (:func:`v2gsim.core.solvers.solve_checked`).
 
 Every error says what was asked (problem name, size and class), the solver and the status.
 """

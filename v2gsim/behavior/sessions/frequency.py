@@ -1,21 +1,9 @@
-"""Real plug-in sessions and the hourly plug-in frequencies ŷ_t they imply (models.md §1.3).
+"""Hourly plug-in frequencies ŷ_t of a tidy session table (models.md §1.3).
 
-The inverse calibration (C1)-(C4) needs observed persistencies ŷ. Charging-session logs give the
-plug-in and plug-out time of every session; this module reads two public logs into one tidy table
-and turns it into the fraction of vehicle-days plugged in during each clock hour, the observable
-counterpart of the plug-in persistency ``y_t`` (sum of ``y_a`` over the plug-in arcs of hour t, D2).
-
-Readers (both return :data:`SESSION_COLUMNS`, one row per session, times as *naive local wall-clock*
-``datetime64``):
-
-* :func:`read_evwatts_sessions`: EV WATTS vehicle sessions (Houston, TX; DOE EV WATTS public data
-  via Texas A&M). The file does not state its time zone; its start-hour histogram fits UTC better
-  than local time, so times are read as ``tz_from="UTC"`` and converted to ``tz_to=
-  "America/Chicago"`` (DST-aware). Each vehicle is one ``vehicle_id``.
-* :func:`read_acn_sessions`: Caltech ACN-Data (a workplace garage), the flat CSV with local
-  (America/Los_Angeles) connection/disconnection times. ``vehicle_id`` is the ACN ``user_id``;
-  sessions without a user (about 10 %) get the id ``"session:<session_id>"``, i.e. each counts as
-  its own vehicle.
+The inverse calibration (C1)-(C4) needs observed persistencies ŷ: this module turns a session table
+(:data:`~v2gsim.behavior.sessions.readers.SESSION_COLUMNS`) into the fraction of vehicle-days plugged
+in during each clock hour, the observable counterpart of the plug-in persistency ``y_t`` (sum of
+``y_a`` over the plug-in arcs of hour t, D2).
 
 **Frequency definition** (:func:`hourly_plug_frequency`). Hours are clock slots of the local day,
 ``hours`` slots of ``L = 1440 / hours`` minutes (24 slots of 60 min by default).
@@ -47,7 +35,6 @@ Readers (both return :data:`SESSION_COLUMNS`, one row per session, times as *nai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -55,242 +42,23 @@ import pandas as pd
 from numpy.typing import NDArray
 
 __all__ = [
-    "ACN_ENERGY_COLUMNS",
-    "SESSION_COLUMNS",
+    "Days",
     "PlugFrequency",
-    "SessionFileError",
-    "detect_source",
+    "Rule",
+    "Unit",
     "hourly_plug_frequency",
     "hourly_plug_stats",
-    "read_acn_sessions",
-    "read_evwatts_sessions",
-    "read_sessions",
     "slot_coverage",
 ]
 
-#: Columns of the tidy session table returned by every reader.
-SESSION_COLUMNS: tuple[str, ...] = ("session_id", "vehicle_id", "station_id", "plug_in", "plug_out")
-
-EVWATTS_COLUMNS: tuple[str, ...] = ("id", "vehicle_id", "start_datetime", "stop_datetime")
-ACN_COLUMNS: tuple[str, ...] = (
-    "session_id",
-    "station_id",
-    "user_id",
-    "connection_time_local",
-    "disconnect_time_local",
-)
-#: Energy columns of the ACN-Data CSV read by ``read_acn_sessions(..., energy=True)`` (kWh).
-ACN_ENERGY_COLUMNS: tuple[str, ...] = ("kwh_delivered", "kwh_requested")
-
-Source = Literal["evwatts", "acn"]
+#: What is counted: vehicle-days (``vehicle_id``) or station-days (``station_id``).
 Unit = Literal["vehicle_day", "station_day"]
+#: When a unit counts as plugged in during a slot (step 3 of the definition).
 Rule = Literal["half", "any", "fraction"]
+#: Which days are observed (step 4 of the definition).
 Days = Literal["window", "active"]
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
-
-
-class SessionFileError(ValueError):
-    """A session file is missing, unreadable, or lacks required columns (named in the message)."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Readers
-# --------------------------------------------------------------------------------------------------
-
-
-def _read_csv(path: str | Path, required: tuple[str, ...], kind: str) -> pd.DataFrame:
-    p = Path(path)
-    if not p.is_file():
-        raise SessionFileError(f"{p}: {kind} session file not found")
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SessionFileError(f"{p}: cannot read as CSV ({exc})") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise SessionFileError(
-            f"{p}: not a {kind} session file: missing columns {missing} "
-            f"(required: {list(required)}; found: {list(df.columns)[:12]})"
-        )
-    return df
-
-
-def _parse_times(values: pd.Series, path: Path, column: str) -> pd.Series:
-    try:
-        t = pd.to_datetime(values, errors="raise", format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise SessionFileError(f"{path}: column {column!r} has unparseable timestamps ({exc})") from None
-    if t.isna().any():
-        rows = np.flatnonzero(t.isna().to_numpy())[:5].tolist()
-        raise SessionFileError(f"{path}: column {column!r} has missing timestamps (rows {rows})")
-    return t
-
-
-def _tidy(session_id: pd.Series, vehicle: pd.Series, station: pd.Series, t_in: pd.Series,
-          t_out: pd.Series, source: str, path: Path, tz: str) -> pd.DataFrame:
-    df = pd.DataFrame(
-        {
-            "session_id": session_id.astype(str).to_numpy(),
-            "vehicle_id": vehicle.astype(str).to_numpy(),
-            "station_id": station.astype(object).to_numpy(),
-            "plug_in": t_in.to_numpy(dtype="datetime64[ns]"),
-            "plug_out": t_out.to_numpy(dtype="datetime64[ns]"),
-        }
-    )
-    df = df.sort_values(["vehicle_id", "plug_in"], kind="stable").reset_index(drop=True)
-    df.attrs.update({"source": source, "path": str(path), "timezone": tz})
-    return df
-
-
-def read_evwatts_sessions(
-    path: str | Path, tz_from: str | None = "UTC", tz_to: str = "America/Chicago"
-) -> pd.DataFrame:
-    """Read the EV WATTS vehicle-session CSV (``VehicleChargingSessions.csv``).
-
-    Args:
-        path: CSV with columns ``id, vehicle_id, start_datetime, stop_datetime`` (10-min resolution).
-        tz_from: time zone the file's naive timestamps are in (not stated by the source; UTC is the
-            better fit of the start-hour histogram). ``None`` takes them as local already.
-        tz_to: local time zone the plug times are converted to (Houston: America/Chicago).
-
-    Returns:
-        Tidy table with :data:`SESSION_COLUMNS`; ``plug_in``/``plug_out`` are naive local wall-clock
-        times in ``tz_to`` (DST applied); ``station_id`` is missing (None). ``attrs`` holds
-        ``source="evwatts"``, ``path`` and ``timezone``.
-
-    Raises:
-        SessionFileError: file missing/unreadable, missing columns, or bad timestamps.
-    """
-    p = Path(path)
-    df = _read_csv(p, EVWATTS_COLUMNS, "EV WATTS")
-    t_in = _parse_times(df["start_datetime"], p, "start_datetime")
-    t_out = _parse_times(df["stop_datetime"], p, "stop_datetime")
-    if tz_from is not None:
-        t_in = t_in.dt.tz_localize(tz_from).dt.tz_convert(tz_to).dt.tz_localize(None)
-        t_out = t_out.dt.tz_localize(tz_from).dt.tz_convert(tz_to).dt.tz_localize(None)
-    station = pd.Series([None] * len(df), dtype=object)
-    return _tidy(df["id"], df["vehicle_id"], station, t_in, t_out, "evwatts", p,
-                 tz_to if tz_from is not None else "local")
-
-
-def read_acn_sessions(path: str | Path, *, energy: bool = False) -> pd.DataFrame:
-    """Read the flat Caltech ACN-Data CSV (``acn_caltech_sessions_2021_flat.csv``).
-
-    Args:
-        path: CSV with ``session_id, station_id, user_id, connection_time_local,
-            disconnect_time_local`` (local America/Los_Angeles wall-clock times).
-        energy: also read :data:`ACN_ENERGY_COLUMNS` (``kwh_delivered``, the energy the session
-            delivered, and ``kwh_requested``, the driver's last request in the app, kWh; missing
-            requests are NaN) and append them to the table.
-
-    Returns:
-        Tidy table with :data:`SESSION_COLUMNS` (plus the energy columns with ``energy=True``);
-        ``vehicle_id`` is the ACN user id, or ``"session:<session_id>"`` for sessions without one
-        (each its own vehicle).
-
-    Raises:
-        SessionFileError: file missing/unreadable, missing columns, bad timestamps, or (with
-            ``energy=True``) non-numeric, negative or missing delivered energies.
-    """
-    p = Path(path)
-    df = _read_csv(p, ACN_COLUMNS + (ACN_ENERGY_COLUMNS if energy else ()), "ACN-Data")
-    t_in = _parse_times(df["connection_time_local"], p, "connection_time_local")
-    t_out = _parse_times(df["disconnect_time_local"], p, "disconnect_time_local")
-    raw = df["user_id"].str.strip()
-    anon = raw.isna() | (raw == "")
-    # "000000915" and "915.0" are the same user 915
-    user = raw.str.replace(r"\.0$", "", regex=True).str.lstrip("0").replace("", "0")
-    vehicle = user.where(~anon, "session:" + df["session_id"].astype(str))
-    if not energy:
-        return _tidy(df["session_id"], vehicle, df["station_id"], t_in, t_out, "acn", p,
-                     "America/Los_Angeles")
-    kwh = {c: _parse_kwh(df[c], p, c, allow_missing=c != "kwh_delivered") for c in ACN_ENERGY_COLUMNS}
-    # _tidy sorts by vehicle and plug-in time: carry the energies along by session id
-    tidy = _tidy(df["session_id"], vehicle, df["station_id"], t_in, t_out, "acn", p,
-                 "America/Los_Angeles")
-    by_id = pd.DataFrame(kwh).set_axis(df["session_id"].astype(str).to_numpy())
-    if by_id.index.has_duplicates:
-        raise SessionFileError(f"{p}: duplicate session_id values; cannot attach energies")
-    for c in ACN_ENERGY_COLUMNS:
-        tidy[c] = by_id[c].reindex(tidy["session_id"]).to_numpy()
-    return tidy
-
-
-def _parse_kwh(values: pd.Series, path: Path, column: str, allow_missing: bool) -> NDArray[np.float64]:
-    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    bad = (np.isnan(x) & values.notna().to_numpy()) | (x < 0)
-    if not allow_missing:
-        bad |= np.isnan(x)
-    if bad.any():
-        rows = np.flatnonzero(bad)[:5].tolist()
-        raise SessionFileError(f"{path}: column {column!r} needs kWh >= 0 (bad rows {rows})")
-    return x
-
-
-def detect_source(path: str | Path) -> Source:
-    """Tell the session format of a CSV from its header.
-
-    Args:
-        path: a CSV file.
-
-    Returns:
-        ``"evwatts"`` or ``"acn"``.
-
-    Raises:
-        SessionFileError: file missing, or a header matching neither format.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise SessionFileError(f"{p}: session file not found")
-    try:
-        header = pd.read_csv(p, nrows=0).columns
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SessionFileError(f"{p}: cannot read as CSV ({exc})") from None
-    cols = set(header)
-    if set(EVWATTS_COLUMNS) <= cols:
-        return "evwatts"
-    if set(ACN_COLUMNS) <= cols:
-        return "acn"
-    raise SessionFileError(
-        f"{p}: unknown session format: need the EV WATTS columns {list(EVWATTS_COLUMNS)} or the "
-        f"ACN-Data columns {list(ACN_COLUMNS)}; found {list(header)[:12]}"
-    )
-
-
-def read_sessions(path: str | Path, source: Literal["evwatts", "acn", "auto"] = "auto", *,
-                  energy: bool = False) -> pd.DataFrame:
-    """Read a session file of either format (``source="auto"`` detects it from the header).
-
-    Args:
-        path: the CSV.
-        source: ``"evwatts"``, ``"acn"`` or ``"auto"``.
-        energy: append :data:`ACN_ENERGY_COLUMNS` (kWh). EV WATTS sessions carry no energies:
-            there the columns are all NaN.
-
-    Returns:
-        The tidy table (:data:`SESSION_COLUMNS`), ``attrs["source"]`` naming the format.
-
-    Raises:
-        SessionFileError: see the readers.
-        ValueError: an unknown ``source``.
-    """
-    if source == "auto":
-        source = detect_source(path)
-    if source == "evwatts":
-        table = read_evwatts_sessions(path)
-        if energy:
-            for c in ACN_ENERGY_COLUMNS:
-                table[c] = np.nan
-        return table
-    if source == "acn":
-        return read_acn_sessions(path, energy=energy)
-    raise ValueError(f"unknown session source {source!r}; allowed: evwatts, acn, auto")
-
-
-# --------------------------------------------------------------------------------------------------
-# Hourly plug-in frequencies
-# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -329,6 +97,7 @@ def _minutes(t: pd.Series) -> NDArray[np.float64]:
 
 
 def _unit_column(sessions: pd.DataFrame, unit: Unit) -> str:
+    """The column that identifies a ``unit``, checked to be present on every session."""
     if unit == "vehicle_day":
         col = "vehicle_id"
     elif unit == "station_day":
@@ -349,7 +118,8 @@ def slot_coverage(
     """Plugged-in minutes per unit, local day and clock slot (steps 1-2 of the definition).
 
     Args:
-        sessions: tidy session table (:data:`SESSION_COLUMNS`; naive local times).
+        sessions: tidy session table (:data:`~v2gsim.behavior.sessions.readers.SESSION_COLUMNS`;
+            naive local times).
         hours: slots per day; must divide 1440 (24 → 60-min slots).
         unit: ``"vehicle_day"`` (by ``vehicle_id``) or ``"station_day"`` (by ``station_id``).
 
@@ -433,7 +203,8 @@ def hourly_plug_stats(
     """Hourly plug-in frequencies ŷ_t with counts and standard errors (module docstring, steps 1-4).
 
     Args:
-        sessions: tidy session table (:data:`SESSION_COLUMNS`; naive local times).
+        sessions: tidy session table (:data:`~v2gsim.behavior.sessions.readers.SESSION_COLUMNS`;
+            naive local times).
         hours: slots per local day (24: clock hours); must divide 1440.
         unit: ``"vehicle_day"`` or ``"station_day"``.
         rule: ``"half"`` (plugged ≥ half of the slot), ``"any"`` (any overlap) or ``"fraction"``
@@ -491,11 +262,13 @@ def hourly_plug_stats(
 
 
 def _day_index(d: str | pd.Timestamp) -> int:
+    """Local date ``d`` as integer days since 1970-01-01."""
     ts = pd.Timestamp(d).normalize()
     return int((ts.to_datetime64().astype("datetime64[D]") - np.datetime64("1970-01-01", "D")).astype(int))
 
 
 def _count_sessions(sessions: pd.DataFrame, unit: Unit, start: object, end: object) -> int:
+    """Sessions of positive length that touch the local days ``start``..``end`` (inclusive)."""
     ok = sessions["plug_out"] > sessions["plug_in"]
     if start is not None:
         ok &= sessions["plug_out"] >= pd.Timestamp(start).normalize()

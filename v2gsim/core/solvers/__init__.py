@@ -25,15 +25,15 @@ Modules: ``choice`` (classes, preferences, options), ``errors`` (typed errors, r
 (:func:`solve_checked`); this package re-exports their public names.
 """
 
-from v2gsim.optimize.solvers.checked import solve_checked
-from v2gsim.optimize.solvers.choice import (
+from v2gsim.core.solvers.checked import solve_checked
+from v2gsim.core.solvers.choice import (
     PREFERRED,
     choose_solver,
     installed_solvers,
     problem_class,
     solver_options,
 )
-from v2gsim.optimize.solvers.errors import (
+from v2gsim.core.solvers.errors import (
     InaccurateSolutionWarning,
     InfeasibleError,
     InfeasibleOrUnboundedError,

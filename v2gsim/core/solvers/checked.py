@@ -1,7 +1,7 @@
 """Checked solve of a cvxpy problem: status classification, solver bounds, infeasibility diagnosis.
 
 :func:`solve_checked` solves, checks the status and raises a typed error
-(:mod:`v2gsim.optimize.solvers.errors`) that says what was asked. When the constraints are
+(:mod:`v2gsim.core.solvers.errors`) that says what was asked. When the constraints are
 registered by family (a mapping ``name -> constraints``), an infeasible problem is re-solved with one
 family left out at a time and the error names the families whose removal restores feasibility. For
 mixed-integer problems the report carries the solver's primal and dual bounds converted to the
@@ -19,8 +19,8 @@ from typing import Any
 import cvxpy as cp
 from cvxpy import settings as cps
 
-from v2gsim.optimize.solvers.choice import choose_solver, problem_class, solver_options
-from v2gsim.optimize.solvers.errors import (
+from v2gsim.core.solvers.choice import choose_solver, problem_class, solver_options
+from v2gsim.core.solvers.errors import (
     InaccurateSolutionWarning,
     InfeasibleError,
     InfeasibleOrUnboundedError,

@@ -1,0 +1,93 @@
+"""``v2gsim run`` (simulate a scenario into a run directory) and ``v2gsim validate`` (check a file).
+
+The library is :func:`v2gsim.experiments.runner.run_to_dir` and :func:`v2gsim.config.validate_file`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from v2gsim.cli.common import (
+    Subparsers,
+    add_command,
+    add_days,
+    add_force,
+    add_json,
+    add_no_figures,
+    add_out,
+    add_overrides,
+    add_quiet,
+    add_scenario,
+)
+from v2gsim.config import load_scenario, validate_file
+
+__all__ = ["register"]
+
+
+def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Add ``run`` and ``validate``."""
+    run = add_command(subparsers, parents, "run", _cmd_run,
+                      help="simulate a scenario and write a run directory")
+    add_scenario(run)
+    add_overrides(run)
+    add_days(run)
+    run.add_argument("--seed", type=int, default=None, help="override the root seed")
+    add_out(run, help="run directory (default runs/<scenario>-<timestamp>)")
+    add_force(run, help="replace --out if it already holds a run (refused otherwise)")
+    add_no_figures(run, help="skip figures/*.png")
+    add_quiet(run)
+    add_json(run, help="print the summary as JSON")
+
+    val = add_command(subparsers, parents, "validate", _cmd_validate,
+                      help="check a scenario file; print OK or every problem")
+    add_scenario(val, "scenario TOML file (or the name of a shipped scenario)", dest="file",
+                 required=True)
+    add_overrides(val, help="override a scenario field before validating (repeatable)")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Run the scenario into a run directory; print where, and the headline numbers."""
+    from v2gsim.experiments.promise import promise_lines
+    from v2gsim.experiments.runner import run_to_dir
+
+    scenario = load_scenario(args.scenario, args.overrides, days=args.days, seed=args.seed)
+    if args.no_figures:
+        scenario = scenario.model_copy(
+            update={"output": scenario.output.model_copy(update={"figures": False})})
+    result = run_to_dir(scenario, out=args.out, progress=not args.quiet and None, force=args.force)
+    s = result.summary
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    print(f"run directory: {result.path}")
+    days = f"{s['days']} day{'' if s['days'] == 1 else 's'}"
+    print(f"  {days}, {s['drivers']} EVs, policy {s['policy']}, seed {s['seed']}, {s['runtime_s']:.1f} s")
+    print(f"  {_score_line(s)}")
+    for line in promise_lines(s):
+        print(f"  {line}")
+    print(f"  credits ${s['capability_credit']:.2f} capability + ${s['performance_credit']:.2f} "
+          f"performance; rebates ${s['rebates_paid']:.2f}; profit ${s['profit']:.2f}")
+    return 0
+
+
+def _score_line(s: Mapping[str, Any]) -> str:
+    """The headline score with the hours it averages over (it hides failed hours otherwise)."""
+    if not s["bid_hours"]:
+        return "performance score: no bid hours"
+    return (f"mean performance score {s['mean_performance_score']:.3f} (bid-weighted over "
+            f"{s['bid_hours']} bid hours; {s['share_bid_hours_below_target']:.1%} of them below "
+            f"the target {s['score_target']:.2f}, {s['zero_score_bid_hours']} scored 0)")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Print ``OK`` (exit 0) or every problem of the file, one a line (exit 2)."""
+    problems = validate_file(args.file, args.overrides)
+    if problems:
+        for line in problems:
+            print(line)
+        return 2
+    print("OK")
+    return 0
