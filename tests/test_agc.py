@@ -144,7 +144,7 @@ def test_read_pjm_regd_not_top_of_hour(tmp_path):
 def test_read_pjm_regd_missing_value(tmp_path):
     text = _csv(np.zeros(1800)).replace(",0.0\n", ",\n", 1)
     path = _write(tmp_path / "nan.csv", text)
-    with pytest.raises(ValueError, match=r"nan\.csv.*missing or non-numeric"):
+    with pytest.raises(ValueError, match=r"nan\.csv: line 2: column 'regd' is missing"):
         read_pjm_regd(path)
 
 

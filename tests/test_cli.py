@@ -130,8 +130,19 @@ def test_run_text_prints_the_summary_of_the_run_directory(tmp_path, capsys):
     assert lines[1].startswith(f"  1 day, {s['drivers']} EVs, policy {s['policy']}, seed 7, ")
     assert lines[-1] == (f"  credits ${s['capability_credit']:.2f} capability + "
                          f"${s['performance_credit']:.2f} performance; rebates "
-                         f"${s['rebates_paid']:.2f}; profit ${s['profit']:.2f}")
+                         f"${s['rebates_paid']:.2f}; profit ${s['profit']:.2f} (credits - rebates)")
     assert not (out / "figures").exists() or not any((out / "figures").iterdir())
+
+
+def test_run_text_prints_the_profit_net_of_energy_of_the_summary(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "energy", "--days", "1", "--set", "drivers.count=20", "--out", str(out),
+                 "--quiet", "--no-figures"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    s = json.loads((out / "summary.json").read_text())
+    assert math.isclose(s["profit_net_energy"], s["profit"] - s["energy_cost"], rel_tol=1e-9, abs_tol=1e-9)
+    assert lines[-1] == (f"  energy cost ${s['energy_cost']:.2f} (net of sales); profit net of energy "
+                         f"${s['profit_net_energy']:.2f}")
 
 
 def test_run_bad_override_exits_2(capsys):

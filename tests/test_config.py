@@ -42,6 +42,47 @@ def test_overrides_are_validated_like_the_file():
     assert any("drivers.nope: unknown field; allowed:" in p for p in exc.value.problems)
 
 
+def test_a_scenario_cannot_name_a_dask_scheduler(tmp_path):
+    """Issue 30 item 1: ``[experiment] scheduler`` sent a sweep's work (and unpickled its results)
+    wherever a shared file said; the address now comes only from the command line or the
+    environment, and an old file gets the unknown-field message with what to use instead."""
+    from v2gsim.config import ExperimentConfig
+
+    assert "scheduler" not in ExperimentConfig.model_fields
+    assert "LocalCluster" in ExperimentConfig.model_fields["backend"].description
+    p = _write(tmp_path, f'extends = "{SCEN / "tiny.toml"}"\n[experiment]\nbackend = "dask"\n'
+               'scheduler = "tcp://203.0.113.7:8786"\n')
+    (line,) = validate_file(p)
+    assert line.startswith(f"{p}: experiment.scheduler: unknown field: a scenario file cannot choose "
+                           "where a sweep's work is sent: give the Dask scheduler with `v2gsim sweep "
+                           "--scheduler ADDRESS` or the environment variable V2GSIM_DASK_SCHEDULER; "
+                           "allowed: backend, grid, out, paired, replications, workers"), line
+    (line,) = validate_file(SCEN / "tiny.toml", ['experiment.scheduler="tcp://203.0.113.7:8786"'])
+    assert line.startswith(f"{SCEN / 'tiny.toml'}: experiment.scheduler: unknown field: ")
+    assert load_scenario(SCEN / "tiny.toml", ['experiment.backend="dask"']).experiment.backend == "dask"
+
+
+def test_set_problems_name_the_scenario_as_given():
+    """Issue 31 item 11: a --set typo on a shipped scenario is reported against the name the user
+    typed (``default`` when none), not the copy inside the installed package."""
+    from v2gsim.cli import main
+
+    assert validate_file("tiny", ["platfrom.policy=chance"]) == [
+        "tiny: platfrom: unknown field; allowed: days, description, drivers, experiment, extends, game, "
+        "market, name, network, output, platform, seed, sessions, source"]
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(None, ["drivers.cont=3"])
+    (line,) = exc.value.problems
+    assert line.startswith("default: drivers.cont: unknown field; allowed: ")
+    (line,) = validate_file("tiny", ["drivers.count=[1,"])
+    assert line.startswith("tiny: drivers.count: --set value '[1,' is not a valid TOML value")
+    # a path is named as written; the scenario's source is still the resolved file
+    (line,) = validate_file(SCEN / "tiny.toml", ["drivers.count=0"])
+    assert line.startswith(f"{SCEN / 'tiny.toml'}: drivers.count: ")
+    assert load_scenario("tiny").source == str((SCEN / "tiny.toml").resolve())
+    assert main(["validate", "tiny", "--set", "platform.policy=naive"]) == 0
+
+
 def _write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
     p = tmp_path / name
     p.write_text(text)
@@ -220,3 +261,13 @@ def test_the_adapter_passes_every_value_of_the_tables():
     assert eva.population.soc_start == 0.7 and eva.day.up_window.nonzero()[0].tolist() == [2]
     with pytest.raises(ValueError, match="no settings for policy 'mine'"):
         policy_spec(d, "mine")
+
+
+def test_a_place_without_a_window_is_open_the_whole_day_of_any_length():
+    from v2gsim.config.network import NetworkConfig
+
+    net = NetworkConfig.model_validate(
+        {"hours": 12, "places": [{"name": "home", "charger": True}, {"name": "work", "window": [6, 10]}]})
+    assert [p.window for p in net.places] == [(0, 12), (6, 10)]
+    assert NetworkConfig.model_validate({"hours": 30}).places[0].window == (0, 30)
+    assert NetworkConfig().places[0].window == (0, 24)

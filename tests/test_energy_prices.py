@@ -150,7 +150,7 @@ def _pun_day(date="20190801", n=24, price="50.0"):
     ("date,hour,price\n20190801,1,50\n", r"missing column\(s\) \['pun_eur_mwh'\]"),
     ("date,hour,pun_eur_mwh\n2019-08-01,1,50\n", "is not YYYYMMDD"),
     ("date,hour,pun_eur_mwh\n" + _pun_day().replace("20190801,5,50.0", "20190801,5,n/a"),
-     "line 6: column 'pun_eur_mwh' is not a number"),
+     "line 6: column 'pun_eur_mwh' is missing"),
     ("date,hour,pun_eur_mwh\n" + _pun_day(n=22), "day 2019-08-01 has hours"),
     ("date,hour,pun_eur_mwh\n" + _pun_day().replace("20190801,7,", "20190801,7.5,"),
      "is not an integer"),
@@ -169,7 +169,7 @@ def test_gme_spring_day_fills_the_missing_hour(tmp_path):
     # hour numbers 1, 2 start at 00:00, 01:00; 3.. start at 03:00..; 02:00 = mean(20, 30) EUR/MWh
     assert prices.buy[0, :4].tolist() == pytest.approx([0.010, 0.020, 0.025, 0.030])
     assert prices.buy[0, 23] == pytest.approx(0.230)
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(EnergyPriceFileError, match=r"missing\.csv: no such file"):
         read_gme_pun(tmp_path / "missing.csv")
 
 
@@ -208,7 +208,7 @@ def test_lmp_file_with_several_pnodes_needs_one(tmp_path):
     with pytest.raises(EnergyPriceFileError, match="no pnode 'C'"):
         read_pjm_da_lmp(p, pnode="C")
     bad = _write(tmp_path, "bad.csv", head + rows.replace("B,20\n", "B,x\n", 1))
-    with pytest.raises(EnergyPriceFileError, match="line 4: total_lmp_da is not a number"):
+    with pytest.raises(EnergyPriceFileError, match="line 4: column 'total_lmp_da' is not a number"):
         read_pjm_da_lmp(bad, pnode="B")
 
 
@@ -258,7 +258,7 @@ def _tariff(**schedule):
 
 
 @pytest.mark.parametrize("doc, match", [
-    ("{not json", "not a TOU tariff"),
+    ("{not json", "is not valid JSON"),
     (json.dumps({"name": "T"}), "'schedule'"),
     (json.dumps(_tariff(times=[1, 12])), "must increase from 0"),
     (json.dumps(_tariff(tariffs=[0.1])), "1 tariffs"),

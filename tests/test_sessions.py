@@ -225,7 +225,7 @@ def test_bad_files_name_file_and_columns(tmp_path):
         read_acn_sessions(p)
     with pytest.raises(SessionFileError, match="unknown session format"):
         read_sessions(p)
-    with pytest.raises(SessionFileError, match="not found"):
+    with pytest.raises(SessionFileError, match="no such file"):
         read_sessions(tmp_path / "missing.csv")
     q = tmp_path / "times.csv"
     q.write_text("id,vehicle_id,start_datetime,stop_datetime\n1,2,yesterday,2021-01-01\n", encoding="utf-8")

@@ -32,6 +32,34 @@ def test_off_by_default_and_preset_names_match():
     assert set(PRESET_NAMES) == set(PRESETS)
 
 
+def test_the_schemas_preset_energies_are_the_presets():
+    """PRESET_ENERGY (unit, largest energy, battery) lets validation check a preset's battery."""
+    from v2gsim.config.sessions import PRESET_ENERGY
+
+    assert set(PRESET_ENERGY) == set(PRESETS)
+    for name, spec in PRESETS.items():
+        top = max(spec.energy_arrival.high, spec.energy_wanted.high)
+        assert PRESET_ENERGY[name] == (spec.energy_unit, top, spec.capacity_kwh), name
+
+
+def test_the_schemas_truncated_mass_is_the_samplers():
+    from v2gsim.behavior.mobility.distributions import truncnorm_moments
+    from v2gsim.config.sessions import MIN_TRUNCATED_MASS, truncated_mass
+
+    scipy_special = pytest.importorskip("scipy.special")
+    for low, high, mean, std in [(8, 15, 11.5, 1.75), (6, 8, 100, 0.1), (6, 8, 7, 1e-3),
+                                 (16, 20, -900, 1), (0, 1, 0.5, 10), (20, 21, 0, 0.55)]:
+        a, b = (low - mean) / std, (high - mean) / std
+        a, b = (-b, -a) if a > 0 else (a, b)
+        exact = float(scipy_special.ndtr(b) - scipy_special.ndtr(a))
+        assert truncated_mass(low, high, mean, std) == pytest.approx(exact, rel=1e-12, abs=1e-320)
+        if truncated_mass(low, high, mean, std) >= MIN_TRUNCATED_MASS:
+            truncnorm_moments(mean, std, low, high)  # the sampler accepts what the schema accepts
+        else:
+            with pytest.raises(ValueError, match="no probability mass"):
+                TruncNormal(low, high, mean, std)
+
+
 def test_preset_keeps_the_seed_case_unless_overridden():
     spec = sessions_spec(_load("sessions.enabled=true", "sessions.preset='mao2018_station'"))
     assert spec == PRESETS["mao2018_station"]
@@ -83,10 +111,17 @@ def test_bad_sections_name_the_field(tmp_path):
         p.write_text(f'extends = "{base}"\n[sessions]\nenabled = true\n{body}\n', encoding="utf-8")
         problems = validate_file(p)
         assert any(match in x for x in problems), (body, problems)
-    # a spec the pure layer rejects (departure window before the arrivals) names the section
-    sc = _load("sessions.enabled=true", "sessions.model='parametric'",
-               "sessions.arrival_h={low=8.0, high=15.0}", "sessions.departure_h={low=6.0, high=9.0}",
-               "sessions.energy_arrival={low=10.0, high=20.0}",
-               "sessions.energy_wanted={low=30.0, high=40.0}")
+    # a spec the pure layer rejects (departure window before the arrivals): refused by validation
+    # at its field; the adapter still names the section for a scenario built without validation
+    bad = ["sessions.enabled=true", "sessions.model='parametric'",
+           "sessions.arrival_h={low=8.0, high=15.0}", "sessions.departure_h={low=6.0, high=9.0}",
+           "sessions.energy_arrival={low=10.0, high=20.0}",
+           "sessions.energy_wanted={low=30.0, high=40.0}"]
+    (line,) = validate_file(base, bad)
+    assert line.startswith(f"{base}: sessions.departure_h.high: the latest departure 9.0 h must "
+                           "come after the latest arrival 15.0 h + min_stay_h 1.0 h"), line
+    good = _load(*bad[:3], "sessions.departure_h={low=16.0, high=20.0}", *bad[4:])
+    sc = good.model_copy(update={"sessions": good.sessions.model_copy(
+        update={"departure_h": good.sessions.departure_h.model_copy(update={"low": 6.0, "high": 9.0})})})
     with pytest.raises(ScenarioError, match=r"sessions: .*latest arrival"):
         sessions_spec(sc)

@@ -1,5 +1,6 @@
 """Sweeps survive what happens to files and processes: damaged parts, two writers, read-only
-folders, a real Dask cluster on localhost with a worker killed mid-sweep."""
+folders, a real Dask cluster on localhost with a worker killed mid-sweep, and a worker that sends
+back a crafted object instead of a task outcome (refused, never unpickled here)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from v2gsim.config import load_scenario
 from v2gsim.experiments.aggregate import aggregate
-from v2gsim.experiments.sweep import SweepSpec, run_sweep
+from v2gsim.experiments.sweep import SchedulerError, SweepSpec, run_sweep
 from v2gsim.experiments.sweep_dir import MANIFEST, SweepDirectoryError, SweepLock, intact
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
@@ -136,6 +137,47 @@ def test_real_dask_cluster_with_a_worker_killed_mid_sweep(spec, tmp_path):
         assert killed.is_set() and res.n_failed == 0 and res.n_done == 6
         pd.testing.assert_frame_equal(_summaries(out), _summaries(serial))
         pd.testing.assert_frame_equal(aggregate(out), aggregate(serial))
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+#: A worker preload that replaces the task with one returning an object whose unpickling writes the
+#: unpickling process's pid into a file (the issue's reproducer).
+EVIL_PRELOAD = """
+import v2gsim.experiments.runner as runner
+
+class Payload:
+    def __reduce__(self):
+        return (exec, ("import os; open({canary!r}, 'w').write(str(os.getpid()))",))
+
+def run_task(*args, **kwargs):
+    return Payload()
+
+runner.run_task = run_task
+"""
+
+
+def test_a_worker_returning_a_crafted_object_runs_nothing_here(spec, tmp_path):
+    canary = tmp_path / "PWNED"
+    (tmp_path / "evil_preload.py").write_text(EVIL_PRELOAD.format(canary=str(canary)))
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False", "PYTHONPATH": path}
+    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
+                   env=env)]
+    try:
+        procs.append(_dask("worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                           "--host", "127.0.0.1", "--preload", "evil_preload", env=env))
+        _wait_for_workers(address, 1)
+        with pytest.raises(SchedulerError, match="its result is not plain data; refused"):
+            run_sweep(spec, tmp_path / "s", backend="dask", scheduler=address, progress=False)
+        assert not canary.exists()
     finally:
         for p in procs:
             try:

@@ -102,6 +102,6 @@ def test_a_plan_settled_on_the_sessions_it_expected_is_realized_exactly():
 
 
 def test_policy_needs_the_table():
-    sc = load_scenario("tiny", ["platform.policy='v2a'"])
+    # refused when the scenario is validated (issue 30 item 8), or at the latest by the adapter
     with pytest.raises(ScenarioError, match=r"platform\.v2a"):
-        policy_spec(sc)
+        policy_spec(load_scenario("tiny", ["platform.policy='v2a'"]))

@@ -73,9 +73,15 @@ class ClusterBeliefs:
 
         Returns:
             (cluster, place) -> max |model y - target| after calibration (-).
+
+        Raises:
+            SolveError: a calibration solve failed (e.g. ``PersistencySolveError``); the beliefs
+                are then unchanged, in every cluster (the new networks are kept only when all
+                clusters succeed).
         """
         rebate = np.zeros(self.hours) if rebate is None else np.asarray(rebate, dtype=float)
         errors = {}
+        new = list(self.networks)
         for k, net in enumerate(self.networks):
             shift = self.arc_rebate(k, rebate)
             work = net.with_utilities(net.mu + shift)
@@ -86,7 +92,8 @@ class ClusterBeliefs:
                 work = work.with_utilities(cal.mu)
                 ok = np.setdiff1d(cal.hours, list(cal.clipped))
                 errors[(k, place)] = float(np.max(np.abs(cal.model_y - cal.target)[ok], initial=0.0))
-            self.networks[k] = work.with_utilities(work.mu - shift)
+            new[k] = work.with_utilities(work.mu - shift)
+        self.networks = new
         return errors
 
     def arc_rebate(self, k: int, rebate: np.ndarray) -> np.ndarray:

@@ -22,12 +22,12 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 from numba.core import entrypoints
 
 from v2gsim.behavior.philox import stream_normal, stream_start, stream_word, ziggurat_fast
 from v2gsim.behavior.sampling import PathChoice
+from v2gsim.core.jit import njit_cached
 from v2gsim.core.network import ActivityNetwork
 
 __all__ = ["KERNEL_DISTRIBUTIONS", "choose_paths", "draw_utilities", "kernel_threads"]
@@ -68,7 +68,7 @@ def _buffer_words(n_arcs: int) -> int:
     return 4 * ((n_arcs + 12 + 3) // 4)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _kernel(k0: int, k1: int, dist: int, mean: np.ndarray, sigma: np.ndarray, order: np.ndarray,
             in_ptr: np.ndarray, in_arcs: np.ndarray, tail: np.ndarray, hour: np.ndarray,
             duration: np.ndarray, source: int, sink: int, lo: int, hi: int, words: int, solve: bool,
@@ -135,7 +135,7 @@ def _kernel(k0: int, k1: int, dist: int, mean: np.ndarray, sigma: np.ndarray, or
                     node = tail[a]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _solve_block(v: np.ndarray, best: np.ndarray, pred: np.ndarray, order: np.ndarray,
                  in_ptr: np.ndarray, in_arcs: np.ndarray, tail: np.ndarray, source: int) -> None:
     """Longest paths (eq. D1) of a block of drivers side by side: ``v`` (A, L), ``best``/``pred`` (N, L).

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from v2gsim.core.jit import njit_cached
 
 __all__ = [
     "STREAM_BUFFER",
@@ -53,7 +54,7 @@ _M1_SCALE = float(2**_MAG_BITS)
 _U24 = 1.0 / 16_777_216.0  # 2**-24
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def philox4x32_10(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple[int, int, int, int]:
     """Philox4x32 with 10 rounds: four 32-bit output words of the counter (c0..c3) under key (k0, k1).
 
@@ -137,7 +138,7 @@ def stream_arrays(words: int = STREAM_BUFFER) -> tuple[np.ndarray, np.ndarray, n
             np.zeros((2, 10), dtype=np.uint32))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def stream_fill(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray) -> None:
     """Fill ``buf`` with the next ``buf.size // 4`` blocks of the stream ``ctx``.
 
@@ -173,7 +174,7 @@ def stream_fill(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray) -> None:
     ctx[4] = j0 + np.uint64(nb)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def stream_start(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, k0: int, k1: int,
                  driver: int, purpose: int) -> int:
     """Start the stream of ``driver`` under key (k0, k1): fills ``keys`` and ``buf``, returns 0."""
@@ -189,7 +190,7 @@ def stream_start(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, k0: int, k1
     return 0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit_cached(nogil=True, inline="always")
 def stream_word(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) -> tuple[int, int]:
     """Next 32-bit word of the stream and the new position (refills ``buf`` when it is used up)."""
     if pos >= buf.size:
@@ -198,14 +199,14 @@ def stream_word(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) ->
     return buf[pos], pos + 1
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit_cached(nogil=True, inline="always")
 def stream_uniform(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) -> tuple[float, int]:
     """Uniform draw in the open interval (0, 1) on a 2^-24 grid (one word) and the new position."""
     w, pos = stream_word(ctx, buf, keys, pos)
     return (float(w >> np.uint64(8)) + 0.5) * _U24, pos
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit_cached(nogil=True, inline="always")
 def ziggurat_fast(w: int) -> tuple[bool, float]:
     """The ziggurat's one-word test: (accepted, signed abscissa); 98.5 % of words are accepted."""
     idx = w & np.uint64(0xFF)
@@ -216,7 +217,7 @@ def ziggurat_fast(w: int) -> tuple[bool, float]:
     return mag < _KN[idx], x
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def stream_normal(ctx: np.ndarray, buf: np.ndarray, keys: np.ndarray, pos: int) -> tuple[float, int]:
     """Standard normal draw by the 256-layer ziggurat (module docstring) and the new position."""
     while True:

@@ -81,8 +81,7 @@ def _loaded(module: str, name: str) -> type:
 
 def _failure(exc: BaseException) -> tuple[int, list[str]] | None:
     """Exit status and lines for one of the package's typed errors (None: not one of them)."""
-    input_errors = (_loaded("v2gsim.market.sources", "DataFileError"),
-                    _loaded("v2gsim.behavior.sessions", "SessionFileError"))
+    input_errors = (_loaded("v2gsim.core.datafiles", "DataFileError"),)  # every reader's error
     if isinstance(exc, ScenarioError):
         return 2, list(exc.problems)
     if isinstance(exc, input_errors):

@@ -1,6 +1,9 @@
 """``v2gsim run`` (simulate a scenario into a run directory) and ``v2gsim validate`` (check a file).
 
-The library is :func:`v2gsim.experiments.runner.run_to_dir` and :func:`v2gsim.config.validate_file`.
+The library is :func:`v2gsim.experiments.runner.run_to_dir`, :func:`v2gsim.config.load_scenario`
+and :func:`v2gsim.specs.datacheck.data_file_problems` (the data files the scenario names, read with
+the checks a run applies: ``validate`` reports their problems, ``run`` stops on them before it
+creates a run directory).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from v2gsim.cli.common import (
     add_quiet,
     add_scenario,
 )
-from v2gsim.config import load_scenario, validate_file
+from v2gsim.config import ScenarioError, load_scenario
+from v2gsim.specs.datacheck import check_data_files, data_file_problems
 
 __all__ = ["register"]
 
@@ -54,6 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from v2gsim.experiments.runner import run_to_dir
 
     scenario = load_scenario(args.scenario, args.overrides, days=args.days, seed=args.seed)
+    check_data_files(scenario)  # before the run directory is made
     if args.no_figures:
         scenario = scenario.model_copy(
             update={"output": scenario.output.model_copy(update={"figures": False})})
@@ -69,8 +74,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for line in promise_lines(s):
         print(f"  {line}")
     print(f"  credits ${s['capability_credit']:.2f} capability + ${s['performance_credit']:.2f} "
-          f"performance; rebates ${s['rebates_paid']:.2f}; profit ${s['profit']:.2f}")
+          f"performance; rebates ${s['rebates_paid']:.2f}; profit ${s['profit']:.2f} (credits - rebates)")
+    for line in _net_profit_lines(s):
+        print(f"  {line}")
     return 0
+
+
+def _net_profit_lines(s: dict) -> list[str]:
+    """The profit net of the energy bill and of battery degradation, when the run has them."""
+    lines = []
+    if "profit_net_energy" in s:
+        lines.append(f"energy cost ${s['energy_cost']:.2f} (net of sales); profit net of energy "
+                     f"${s['profit_net_energy']:.2f}")
+    if "profit_net_degradation" in s:
+        lines.append(f"degradation cost ${s['degradation_cost']:.2f}; profit net of degradation "
+                     f"${s['profit_net_degradation']:.2f}")
+    return lines
 
 
 def _score_line(s: Mapping[str, Any]) -> str:
@@ -83,8 +102,12 @@ def _score_line(s: Mapping[str, Any]) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    """Print ``OK`` (exit 0) or every problem of the file, one a line (exit 2)."""
-    problems = validate_file(args.file, args.overrides)
+    """Print ``OK`` (exit 0) or every problem of the file and of the data files it names, one a
+    line (exit 2)."""
+    try:
+        problems = data_file_problems(load_scenario(args.file, args.overrides))
+    except ScenarioError as exc:
+        problems = list(exc.problems)
     if problems:
         for line in problems:
             print(line)

@@ -48,8 +48,9 @@ def _cmd_v2a(args: argparse.Namespace) -> int:
     from v2gsim.reporting.v2a import schedule_figure
     from v2gsim.studies.v2a import site_day, site_report
 
-    scenario = load_scenario(args.scenario, args.overrides)
-    day = site_day(scenario, seed=args.seed)
+    seed = [] if args.seed is None else [f"platform.v2a.seed={args.seed}"]  # validated like the file
+    scenario = load_scenario(args.scenario, [*args.overrides, *seed])
+    day = site_day(scenario)
     inst, hours, w, wo = day["instance"], day["hours"], day["with"], day["without"]
     report: dict[str, Any] = site_report(scenario.name, day)
     if not args.no_figures:

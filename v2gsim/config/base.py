@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 __all__ = [
     "FIELD_PREFIX",
+    "MAX_SEED",
     "MAX_UTILITY",
+    "DataPath",
     "HourlyFloat",
     "NonNeg",
     "ScenarioError",
@@ -28,6 +31,11 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 #: float32 (largest 3.4e38) and summed along paths; 1e6 $/h leaves the sums exact to the cent's
 #: order of magnitude and far from overflow.
 MAX_UTILITY = 1e6
+
+#: Largest seed (``seed``, ``platform.eva.seed``, ``platform.v2a.seed``): 2^63 - 1. numpy's
+#: ``SeedSequence`` takes any integer >= 0, but the run's seed is written to every Parquet table as
+#: an int64 column, and a larger one fails there, after the run.
+MAX_SEED = 2**63 - 1
 
 #: A validator message starting with this marker names a field below the validated model:
 #: ``field_error("places[0].utility", "...")`` raised by ``[network]``'s validator is reported at
@@ -63,6 +71,27 @@ def _hourly_value(v: Any) -> float | list[float]:
 HourlyFloat = Annotated[
     float | list[float], PlainValidator(_hourly_value, json_schema_input_type=float | list[float])
 ]
+
+
+def _data_path(v: Any) -> str:
+    """Validate a data-file path as written: a string without NUL whose ``~`` or ``~user`` expands
+    on this machine (the file itself is checked by the data-file checks of ``validate``)."""
+    if not isinstance(v, str):
+        raise ValueError(f"must be a path (a string), got {type(v).__name__}")
+    if "\x00" in v:
+        raise ValueError("the path contains a NUL character")
+    if v.startswith("~"):
+        try:
+            Path(v).expanduser()
+        except RuntimeError:  # ~user of no such user, or no home directory
+            user = v.split("/", 1)[0]
+            raise ValueError(f"cannot expand {user[:60]!r} (no such user or home directory); "
+                             "give the path without ~") from None
+    return v
+
+
+#: The path of a data file as written in a scenario (relative to the scenario file's folder).
+DataPath = Annotated[str, PlainValidator(_data_path, json_schema_input_type=str)]
 
 
 class ScenarioError(Exception):

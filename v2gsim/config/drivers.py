@@ -8,6 +8,7 @@ are off by default: an empty list is the homogeneous fleet of the ``[drivers]`` 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -225,3 +226,25 @@ class DriversConfig(Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"models names must be unique, got {names}")
         return [m.resolved(self) for m in self.models]
+
+    def model_sizes(self) -> list[int]:
+        """EVs per model: the largest-remainder split of ``count`` by the shares, ties to the first
+        (the rule of :func:`v2gsim.core.fleet.split_by_share`, in plain Python); empty when
+        homogeneous."""
+        raw = [m.share * self.count for m in self.models]
+        size = [math.floor(r) for r in raw]
+        rest = self.count - sum(size)
+        for k in sorted(range(len(raw)), key=lambda k: -(raw[k] - size[k]))[:rest]:
+            size[k] += 1
+        return size
+
+    def regulation_kw(self) -> float:
+        """Mean symmetric regulation capability per EV psi (kW) a policy plans with: ``charger_kw``
+        for the homogeneous fleet, else the mean over the EVs of ``min(P_ch, P_dis)`` capped by the
+        charger (0 for an EV without V2G), as :attr:`v2gsim.core.fleet.FleetSpec.regulation_kw`."""
+        if not self.models:
+            return self.charger_kw
+        cap = self.charger_kw
+        psi = [min(m["max_charge_kw"], cap, m["max_discharge_kw"] if m["v2g"] else 0.0)
+               for m in self.resolved_models()]
+        return math.fsum(n * p for n, p in zip(self.model_sizes(), psi, strict=True)) / self.count

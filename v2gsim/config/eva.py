@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from v2gsim.config.base import Strict, field_error, increasing_from_zero
+from v2gsim.config.base import MAX_SEED, Strict, field_error, increasing_from_zero
 
 __all__ = ["EvaConfig", "EvaPopulationConfig", "WillingnessConfig"]
 
@@ -71,7 +71,8 @@ class EvaConfig(Strict):
 
     mode: Literal["cbdr", "dbdr", "hybrid"] = Field(default="hybrid", description="Instruments offered.")
     evs: int = Field(default=200, ge=1, le=100_000, description="EVs sampled for the plan.")
-    seed: int = Field(default=0, ge=0, description="Seed of the plan's sampled fleet.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED,
+                      description="Seed of the plan's sampled fleet (0 to 2^63 - 1).")
     population: EvaPopulationConfig = Field(default_factory=EvaPopulationConfig,
                                             description="Distributions of the sampled EVs.")
     r_da: list[float] = Field(default_factory=lambda: list(_PEAK), description="DA price (cur/kWh), 24.")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from v2gsim.config.base import Strict
+from v2gsim.config.base import Strict, field_error
 
-__all__ = ["GameConfig"]
+__all__ = ["MAX_PRICE_POINTS", "GameConfig"]
+
+#: Most discharge prices the grid company mixes over (``price_grid``): its mixed strategy and
+#: replicator step are arrays over them; the seed's grid has 13.
+MAX_PRICE_POINTS = 10_000
 
 
 class GameConfig(Strict):
@@ -68,7 +73,8 @@ class GameConfig(Strict):
     )
     price_grid: tuple[float, float, float] = Field(
         default=(1.0, 1.6, 0.05),
-        description="Discharge prices the grid company mixes over: [low, high, step] (yuan/kWh).",
+        description="Discharge prices the grid company mixes over: [low, high, step] (yuan/kWh), "
+        "at most 10,000 prices.",
     )
 
     @model_validator(mode="after")
@@ -77,6 +83,11 @@ class GameConfig(Strict):
         if not (0 <= lo < hi and step > 0):
             raise ValueError(f"price_grid must be [low, high, step] with 0 <= low < high, step > 0;"
                              f" got {list(self.price_grid)}")
+        points = math.floor((hi - lo) / step + 1e-9) + 1  # as v2gsim.game.price_dynamics.price_grid
+        if points > MAX_PRICE_POINTS:
+            raise field_error("price_grid[2]", f"step {step:g} makes {points:.3g} prices on "
+                              f"[{lo:g}, {hi:g}]; allowed: at most {MAX_PRICE_POINTS:,} prices "
+                              f"(a step >= {(hi - lo) / (MAX_PRICE_POINTS - 1):.3g})")
         if self.E_d > self.E_max:
             raise ValueError(f"E_d ({self.E_d} kWh) must not exceed E_max ({self.E_max} kWh)")
         return self

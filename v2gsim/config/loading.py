@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from importlib.resources import files
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from v2gsim.config.base import ScenarioError, dotted_location
 from v2gsim.config.resources import memory_problems
-from v2gsim.config.scenario import Scenario, safe_name
+from v2gsim.config.scenario import REMOVED_FIELDS, Scenario, safe_name
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -58,30 +59,129 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
 #: Longest ``extends`` chain (files) followed before the chain is reported as too deep.
 MAX_EXTENDS_DEPTH = 32
 
+#: Largest scenario file read (bytes): a scenario is a few kB; this keeps ``extends = "/dev/zero"``
+#: style mistakes (or a huge file) from filling the memory.
+MAX_SCENARIO_BYTES = 1_000_000
+
+#: Deepest nesting of tables and arrays in a scenario (the schema needs 6 levels).
+MAX_NESTING = 32
+
+
+def _where(path: Path | str, by: Path | None) -> str:
+    """Who is blamed for a problem of reading ``path``: the extending file's ``extends``, or the
+    file itself."""
+    return f"{by}: extends" if by is not None else f"{path}: (file)"
+
+
+def _read_text(path: Path, where: str) -> str:
+    """The text of a regular file of at most :data:`MAX_SCENARIO_BYTES` bytes.
+
+    The file is opened without blocking and checked on the open descriptor, so a FIFO, a device
+    (``/dev/zero``), a socket or a directory is refused before anything is read, also when it was
+    swapped in after a check by name.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ScenarioError([f"{where}: file not found: {path}"]) from None
+    except IsADirectoryError:
+        raise ScenarioError([f"{where}: is a directory, not a TOML file: {path}"]) from None
+    except (OSError, ValueError) as exc:  # permissions, name too long, NUL in the path, a loop
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError([f"{where}: cannot be read ({reason}): {path}"]) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError([f"{where}: is a directory, not a TOML file: {path}"])
+        if not stat.S_ISREG(mode):
+            raise ScenarioError([f"{where}: not a regular file (a FIFO, device or socket); a "
+                                 f"scenario is a TOML file: {path}"])
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1  # closed by fh
+            data = fh.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:  # an I/O error while reading
+        raise ScenarioError([f"{where}: cannot be read ({exc.strerror or exc}): {path}"]) from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError([f"{where}: larger than {MAX_SCENARIO_BYTES:,} bytes; allowed: a "
+                             f"scenario file of at most {MAX_SCENARIO_BYTES // 1_000_000} MB: {path}"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{where}: not a TOML text file (not UTF-8: {exc.reason} at byte "
+                             f"{exc.start}): {path}"]) from None
+
+
+def _too_deep(data: Any, limit: int = MAX_NESTING) -> tuple[Any, ...] | None:
+    """The location of a value nested in more than ``limit`` tables and arrays, or None."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > limit:
+            return loc
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, k)) for k, v in enumerate(value))
+    return None
+
+
+def _check_nesting(data: dict[str, Any], origin: str) -> None:
+    """Raise when ``data`` nests tables and arrays deeper than :data:`MAX_NESTING` levels."""
+    loc = _too_deep(data)
+    if loc is not None:
+        field, _ = dotted_location(loc[:3], "")
+        raise ScenarioError([f"{origin}: {field}: tables and arrays nested more than "
+                             f"{MAX_NESTING} levels deep; allowed: at most {MAX_NESTING}"])
+
 
 def _read_toml(path: Path, by: Path | None) -> dict[str, Any]:
     """Parse one TOML file; every problem names the file that asked for it (``by``: the extending
     file, whose field ``extends`` pointed here), never a traceback."""
-    where = f"{by}: extends" if by is not None else f"{path}: (file)"
-    try:
-        if not path.exists():
-            raise ScenarioError([f"{where}: file not found: {path}"])
-        if path.is_dir():
-            raise ScenarioError([f"{where}: is a directory, not a TOML file: {path}"])
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{where}: not a TOML text file (not UTF-8: {exc.reason} at byte "
-                             f"{exc.start}): {path}"]) from None
-    except (OSError, ValueError) as exc:  # permissions, name too long, NUL in the path
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError([f"{where}: cannot be read ({reason}): {path}"]) from None
+    text = _read_text(path, _where(path, by))
     if "\x00" in text:
-        raise ScenarioError([f"{where}: not a TOML text file (it contains NUL bytes): {path}"])
+        raise ScenarioError([f"{_where(path, by)}: not a TOML text file (it contains NUL bytes): "
+                             f"{path}"])
+    extended = f" (extended by {by})" if by is not None else ""
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        extended = f" (extended by {by})" if by is not None else ""
         raise ScenarioError([f"{path}: (toml): {exc}{extended}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{path}: (toml): tables and arrays nested too deeply to parse; "
+                             f"allowed: at most {MAX_NESTING} levels{extended}"]) from None
+    _check_nesting(data, str(path))
+    return data
+
+
+def _resolve(path: str | Path, by: Path | None) -> Path:
+    """``path`` made absolute with its symbolic links resolved; a problem names ``by``."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError as exc:  # Python < 3.13: a symbolic link loop
+        why = "a loop of symbolic links" if "loop" in str(exc).lower() else str(exc)
+        raise ScenarioError([f"{_where(path, by)}: cannot be read ({why}): {path}"]) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError([f"{_where(path, by)}: not a usable path ({exc}): "
+                             f"{str(path)!r}"[:300]]) from None
+
+
+def _extends_target(path: Path, parent: Any) -> Path:
+    """The file named by ``extends = parent`` in ``path`` (relative to its folder, ``~`` expanded)."""
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError([f"{path}: extends: must be the path of a TOML file (a non-empty "
+                             f"string), got {parent!r}"[:300]])
+    if "\x00" in parent:
+        raise ScenarioError([f"{path}: extends: the path contains a NUL character"])
+    try:
+        target = Path(parent).expanduser()
+    except RuntimeError:  # ~user of no such user, or no home directory
+        user = parent.split("/", 1)[0]
+        raise ScenarioError([f"{path}: extends: cannot expand {user!r} (no such user or home "
+                             f"directory); give the path without ~: {parent!r}"[:300]]) from None
+    return path.parent / target
 
 
 def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -89,18 +189,18 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
     Problems of an extended file name the extending file and its field ``extends``
     (``/a/x.toml: extends: file not found: /nonexistent/base.toml``); a cycle (a file extending
-    itself, or ``a -> b -> a``) is reported with the chain of files.
+    itself, or ``a -> b -> a``) is reported with the chain of files. Only regular files of at most
+    :data:`MAX_SCENARIO_BYTES` bytes are read (no FIFO, device or directory).
 
     Raises:
-        ScenarioError: file missing, a directory, not UTF-8 text, TOML syntax error, an
-            ``extends`` cycle or a chain deeper than :data:`MAX_EXTENDS_DEPTH` files.
+        ScenarioError: file missing, a directory or another file that is not a regular file, too
+            large, not UTF-8 text, TOML syntax error, tables nested deeper than
+            :data:`MAX_NESTING`, an ``extends`` path that cannot be expanded or resolved (unknown
+            ``~user``, a symbolic-link loop), a cycle or a chain deeper than
+            :data:`MAX_EXTENDS_DEPTH` files.
     """
     by = _seen[-1] if _seen else None
-    try:
-        path = Path(path).resolve()
-    except (OSError, ValueError) as exc:
-        where = f"{by}: extends" if by is not None else f"{path}: (file)"
-        raise ScenarioError([f"{where}: not a usable path ({exc}): {str(path)!r}"]) from None
+    path = _resolve(path, by)
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
         what = "extends itself" if path == by else "cycle in extends chain"
@@ -110,12 +210,7 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     data = _read_toml(path, by)
     parent = data.get("extends")
     if parent is not None:
-        if not isinstance(parent, str) or not parent.strip():
-            raise ScenarioError([f"{path}: extends: must be the path of a TOML file (a non-empty "
-                                 f"string), got {parent!r}"[:300]])
-        if "\x00" in parent:
-            raise ScenarioError([f"{path}: extends: the path contains a NUL character"])
-        base = load_raw(path.parent / Path(parent).expanduser(), (*_seen, path))
+        base = load_raw(_extends_target(path, parent), (*_seen, path))
         data = _deep_merge(base, data)
         data["extends"] = parent
     return data
@@ -138,6 +233,8 @@ def parse_value(text: str) -> Any:
         raise ValueError("a --set value must be on one line")
     try:
         return tomllib.loads(f"v = {text}")["v"]
+    except RecursionError:
+        raise ValueError(f"is nested too deeply; allowed: at most {MAX_NESTING} levels") from None
     except tomllib.TOMLDecodeError as exc:
         if text.startswith(_STRUCTURED) or text in ("true", "false"):
             raise ValueError(f"{text!r} is not a valid TOML value ({exc})") from None
@@ -227,7 +324,8 @@ def format_errors(err: ValidationError, origin: str) -> list[str]:
         dotted, msg = dotted_location(tuple(e["loc"]), e["msg"])
         if e["type"] == "extra_forbidden":
             allowed = _allowed_fields(tuple(e["loc"]))
-            msg = "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+            msg = "unknown field" + (f": {REMOVED_FIELDS[dotted]}" if dotted in REMOVED_FIELDS else "")
+            msg += f"; allowed: {', '.join(allowed)}" if allowed else ""
         elif e["type"] in ("missing",):
             msg = "required field is missing"
         if "input" in e and e["type"] not in ("extra_forbidden", "missing"):
@@ -283,6 +381,10 @@ def load_scenario(
 ) -> Scenario:
     """Load, merge (``extends``), override and validate a scenario file.
 
+    Problems name the scenario as the caller gave it (a path as written, the name of a shipped
+    scenario, ``default`` for none), also those of ``--set`` overrides, never the copy inside the
+    installed package.
+
     Args:
         path: TOML file, or the name of a shipped scenario (``"tiny"``, see
             :func:`packaged_scenarios`) when no such file exists; ``None`` means the shipped
@@ -293,14 +395,23 @@ def load_scenario(
     Raises:
         ScenarioError: every problem found, one line each.
     """
-    path = resolve_scenario_path(path)
-    data = load_raw(path)
+    resolved = resolve_scenario_path(path)
+    origin = _origin(path, resolved)
+    data = load_raw(resolved)
     overrides = list(overrides)
-    data = apply_overrides(data, overrides, str(path))
+    data = apply_overrides(data, overrides, origin)
+    _check_nesting(data, origin)
     data.update({k: v for k, v in updates.items() if v is not None})
-    data["source"] = str(Path(path).resolve())
-    data.setdefault("name", safe_name(Path(path).stem))
-    return scenario_from_dict(data, str(path))
+    data["source"] = str(_resolve(resolved, None))
+    data.setdefault("name", safe_name(Path(resolved).stem))
+    return scenario_from_dict(data, origin)
+
+
+def _origin(given: str | Path | None, resolved: Path) -> str:
+    """How problems name the scenario: as the caller gave it (``default`` for none)."""
+    if given is None:
+        return "default"
+    return str(given) if str(given) else str(resolved)
 
 
 def packaged_scenarios() -> list[str]:
@@ -328,9 +439,13 @@ def resolve_scenario_path(path: str | Path | None) -> Path:
     if path is None:
         return DEFAULT_SCENARIO
     p = Path(path)
-    if p.exists() or p.parent != Path("."):
-        return p
-    return packaged_scenario(str(p)) if (SCENARIO_DIR / p.with_suffix(".toml").name).is_file() else p
+    try:
+        if p.exists() or p.parent != Path("."):
+            return p
+        shipped = (SCENARIO_DIR / p.with_suffix(".toml").name).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL character, ...
+        return p  # loading it reports the problem with the path
+    return packaged_scenario(str(p)) if shipped else p
 
 
 def validate_file(path: str | Path, overrides: Iterable[str] = ()) -> list[str]:

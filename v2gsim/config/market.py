@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from v2gsim.config.base import Strict
+from v2gsim.config.base import DataPath, Strict
 
 __all__ = [
     "PJM_SCORE_THRESHOLD",
@@ -57,15 +57,15 @@ class EnergyConfig(Strict):
         default=60, description="Slot length of the price series (min); the model prices each "
         "hour at the mean of its slots.",
     )
-    price_file: str = Field(
+    price_file: DataPath = Field(
         default="", description="gme: PUN CSV; pjm_lmp: da_hrl_lmps CSV (relative to the "
         "scenario file).",
     )
-    balancing_file: str = Field(
+    balancing_file: DataPath = Field(
         default="", description="gme: MSD CSV of up/down balancing prices (relative to the "
         "scenario file; optional).",
     )
-    tariff_file: str = Field(
+    tariff_file: DataPath = Field(
         default="", description="tou: tariff JSON, or a folder of them with `tariff` naming one "
         "(relative to the scenario file).",
     )
@@ -138,7 +138,7 @@ class MarketConfig(Strict):
         default="synthetic",
         description="AGC source: synthetic RegD-like generator, or PJM RegD CSV files (agc_files).",
     )
-    agc_files: list[str] = Field(
+    agc_files: list[DataPath] = Field(
         default_factory=list,
         description="PJM 2-s RegD CSVs (paths relative to the scenario file), cycled day by day.",
     )
@@ -150,7 +150,7 @@ class MarketConfig(Strict):
     prices: Literal["synthetic", "pjm"] = Field(
         default="synthetic", description="Regulation prices: synthetic, or a PJM file (price_file)."
     )
-    price_file: str = Field(
+    price_file: DataPath = Field(
         default="", description="PJM regulation-market CSV (relative to the scenario file)."
     )
     capability_price: float = Field(

@@ -16,7 +16,7 @@ class PlaceConfig(Strict):
     window: tuple[int, int] = Field(
         default=(0, 24),
         description="[arrival, departure] clock hours (h) between which a driver may be at this "
-        "place; departure must be after arrival.",
+        "place; departure must be after arrival. Default: the whole day, [0, network.hours].",
     )
     charger: bool = Field(default=False, description="Whether plug-in arcs exist at this place.")
     utility: HourlyFloat = Field(
@@ -78,6 +78,24 @@ class NetworkConfig(Strict):
         min_length=1,
     )
     travel: TravelConfig = Field(default_factory=TravelConfig, description="Travel arcs.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_day_windows(cls, data: object) -> object:
+        """A place without a ``window`` is open the whole day, ``[0, hours]`` (not ``[0, 24]``)."""
+        if not isinstance(data, dict):
+            return data
+        hours = data.get("hours", 24)
+        if not isinstance(hours, int) or isinstance(hours, bool):
+            return data  # the field's own check reports it
+        places = data.get("places")
+        if places is None:
+            return {**data, "places": [{"name": "home", "charger": True, "window": (0, hours)}]}
+        if isinstance(places, list):
+            places = [{**p, "window": (0, hours)} if isinstance(p, dict) and "window" not in p else p
+                      for p in places]
+            return {**data, "places": places}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> NetworkConfig:

@@ -37,8 +37,17 @@ class NaiveConfig(Strict):
 class ChanceConfig(Strict):
     """Parameters of the ``chance`` policy (chance-constrained bids, models.md §1.4)."""
 
-    eta: float = Field(default=0.05, gt=0, lt=1,
-                       description="Allowed violation probability eta of hourly performance (-).")
+    eta: float = Field(
+        default=0.05, ge=1e-6, le=0.5,
+        description="Allowed violation probability eta of hourly performance (-), in [1e-6, 0.5]: "
+        "below 1e-6 the multiplier of bound (4) exceeds 1,400 (no fleet under ~2 million EVs can "
+        "bid) and loses its floating-point digits; "
+        "at eta = 0.5 the chance constraint (R1) is a median condition and bounds (3) and (4) "
+        "coincide; above it (R1) would admit bids beyond the expected plugged capability, the "
+        "Cantelli margin sqrt((1-eta)/eta) falls below one standard deviation and the score "
+        "target 1 - eta below 1/2, so (3)/(4) stop being a guarantee (models.md §1.4; "
+        "v2gsim.optimize.chance.bounds). Bids never exceed the expected plugged EVs' capability.",
+    )
     bound: Literal[3, 4] = Field(default=3, description="Bound (3) or (4) of models.md §1.4.")
     k_dev: Literal["variance", "bernoulli"] = Field(
         default="variance",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from v2gsim.config.base import Strict, dotted_location, field_error
+from v2gsim.config.base import MAX_SEED, Strict, dotted_location, field_error
 from v2gsim.config.drivers import DriversConfig
 from v2gsim.config.game import GameConfig
 from v2gsim.config.market import MarketConfig
@@ -17,18 +18,44 @@ from v2gsim.config.network import NetworkConfig
 from v2gsim.config.platform import PlatformConfig
 from v2gsim.config.sessions import SessionsConfig
 
-__all__ = ["NAME_PATTERN", "ExperimentConfig", "OutputConfig", "Scenario", "safe_name"]
+__all__ = ["CLOCK_DAY_POLICIES", "MAX_NAME_BYTES", "NAME_PATTERN", "REMOVED_FIELDS", "ExperimentConfig",
+           "OutputConfig", "Scenario", "safe_name"]
 
 #: Allowed scenario names: a letter, digit or underscore (any script), then up to 99 of those or
 #: ``.``, ``+``, ``-``. A name becomes part of run-directory names (``runs/<name>-<stamp>``), so it
 #: may hold no path separator, no ``..`` component and no leading dot or dash.
 NAME_PATTERN = re.compile(r"\w[\w.+-]{0,99}")
 
+#: Longest name in bytes (UTF-8). A run directory is ``<name>-<YYYYmmdd-HHMMSS>-<4 hex>`` (21 bytes
+#: more), a sweep's ``<name>-sweep``, and a file name holds at most 255 bytes on common file
+#: systems; 100 characters of 4 bytes would not fit.
+MAX_NAME_BYTES = 200
+
+#: Fields a scenario file may no longer hold, with what to do instead (the unknown-field message).
+REMOVED_FIELDS = {
+    "experiment.scheduler": "a scenario file cannot choose where a sweep's work is sent: give "
+    "the Dask scheduler with `v2gsim sweep --scheduler ADDRESS` or the environment variable "
+    "V2GSIM_DASK_SCHEDULER",
+}
+
+
+#: Policies whose plan is one 24-hour clock day, with the reason (``network.hours`` must be 24;
+#: :func:`v2gsim.policies.base.require_clock_day` refuses other days when the policy is built).
+CLOCK_DAY_POLICIES = {
+    "eva": "seed 003: 24 hourly slots from 12:00",
+    "v2a": "seed 002: the sites' prices and base loads by clock hour",
+    "robust": "seed 004: the site's day of 24 h in slots",
+}
+
 
 def safe_name(text: str) -> str:
-    """``text`` made into an allowed scenario name (other characters become ``_``; at most 100)."""
+    """``text`` made into an allowed scenario name (other characters become ``_``; at most 100
+    characters and :data:`MAX_NAME_BYTES` bytes)."""
     name = re.sub(r"[^\w.+-]", "_", text)[:100]
-    return name if NAME_PATTERN.fullmatch(name) else f"_{name}"[:100]
+    name = name if NAME_PATTERN.fullmatch(name) else f"_{name}"[:100]
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        name = name[:-1]
+    return name
 
 
 class OutputConfig(Strict):
@@ -50,10 +77,11 @@ class ExperimentConfig(Strict):
     workers: int = Field(default=1, ge=1, le=1024, description="Local worker processes.")
     backend: Literal["process", "dask"] = Field(
         default="process",
-        description="process: local process pool (serial when workers = 1); dask: Dask "
-        "distributed (scheduler address, or a LocalCluster with `workers` workers).",
+        description="process: local process pool (serial when workers = 1); dask: a Dask "
+        "LocalCluster with `workers` workers on this machine. A running Dask scheduler is never "
+        "named in a scenario file: only `v2gsim sweep --scheduler ADDRESS` or the environment "
+        "variable V2GSIM_DASK_SCHEDULER send work to one.",
     )
-    scheduler: str = Field(default="", description="Dask scheduler address, e.g. tcp://host:8786.")
     paired: bool = Field(
         default=False,
         description="Common random numbers: replication r of every point uses the same random "
@@ -78,7 +106,9 @@ class Scenario(Strict):
     name: str = Field(default="scenario", description="Scenario name used in tags and run dirs.")
     description: str = Field(default="", description="Free text.")
     extends: str | None = Field(default=None, description="Base scenario file this one extends.")
-    seed: int = Field(default=0, ge=0, description="Root seed of numpy.random.SeedSequence.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED,
+                      description="Root seed of numpy.random.SeedSequence: 0 to 2^63 - 1 (it is "
+                      "written to the result tables as a 64-bit integer).")
     days: int = Field(default=30, ge=1, le=36500, description="Simulated days (days).")
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="Activity network.")
     drivers: DriversConfig = Field(default_factory=DriversConfig, description="Fleet.")
@@ -101,6 +131,12 @@ class Scenario(Strict):
             raise ValueError(
                 f"{v[:60]!r} is not an allowed name: use 1-100 letters, digits, '_', '.', '+', "
                 "'-', starting with a letter, digit or '_' (it names run directories)")
+        size = len(v.encode("utf-8"))
+        if size > MAX_NAME_BYTES:
+            raise ValueError(
+                f"is {size} bytes long in UTF-8; allowed: at most {MAX_NAME_BYTES} bytes (it names "
+                "run directories, <name>-<timestamp>-<id>, and a file name holds at most 255 "
+                "bytes; characters outside ASCII take 2-4 bytes each)")
         return v
 
     @model_validator(mode="after")
@@ -119,8 +155,31 @@ class Scenario(Strict):
         return self
 
     def _check_policy_inputs(self) -> None:
-        """Sections a policy cannot run without (seed 004's ``robust``: sessions and energy prices)."""
-        if self.platform.policy != "robust":
+        """What the adapter (:func:`v2gsim.specs.build.run_spec`) and the model would refuse, found
+        here so that a scenario that validates runs: the battery the sessions' energies need, the
+        table of policy ``v2a``, the capability left to a chance bound (:meth:`capability_problem`),
+        the 24-hour day of the clock-day policies, the sessions and energy prices of ``robust``."""
+        problem = self.sessions.capacity_problem(self.drivers.battery_kwh)
+        if problem is not None:
+            raise field_error(f"sessions.{problem[0]}", problem[1])
+        if self.platform.policy == "v2a" and self.platform.v2a is None:
+            raise field_error("platform.v2a", "policy 'v2a' needs a [platform.v2a] table "
+                              "(load_price, v2g_price, base_load_kw: 24 values each)")
+        problem = self.capability_problem()
+        if problem is not None:
+            raise field_error(*problem)
+        start = self.market.energy.start_date
+        if start and self.market.energy.source != "none":
+            last = dt.date.max - dt.date.fromisoformat(start)  # checked YYYY-MM-DD by [market.energy]
+            if last.days < self.days - 1:
+                raise field_error("market.energy.start_date", f"{start} + {self.days} days runs "
+                                  f"past the calendar's end ({dt.date.max}); choose an earlier date")
+        policy = self.platform.policy
+        if policy in CLOCK_DAY_POLICIES and self.network.hours != 24:
+            raise field_error("network.hours", f"policy {policy!r} plans one 24-hour clock day "
+                              f"({CLOCK_DAY_POLICIES[policy]}); allowed: 24 with this policy, got "
+                              f"{self.network.hours}")
+        if policy != "robust":
             return
         s = self.sessions
         if not s.enabled:
@@ -132,6 +191,33 @@ class Scenario(Strict):
         if self.market.energy.source == "none":
             raise field_error("market.energy.source", "policy 'robust' prices the day-ahead plan: "
                               "allowed: synthetic, gme, pjm_lmp, tou (not 'none')")
+
+    def capability_problem(self) -> tuple[str, str] | None:
+        """``(field, problem)`` when a chance bound (policies ``chance`` and ``bilevel``) has no
+        regulation capability left per EV, else None.
+
+        The bound plans with psi (:meth:`DriversConfig.regulation_kw
+        <v2gsim.config.drivers.DriversConfig.regulation_kw>`) less the reserve omega =
+        ``drivers.baseline_charge_kw`` when ``capability = "headroom"``; what is left must exceed
+        ``1e-9 psi`` (a margin over the round-off of the model's own float sum). The adapter
+        refuses the same scenarios with this same check.
+        """
+        if self.platform.policy not in ("chance", "bilevel"):
+            return None
+        psi = self.drivers.regulation_kw()
+        headroom = self.platform.chance.capability == "headroom"
+        reserve = self.drivers.baseline_charge_kw if headroom else 0.0
+        if psi - reserve > 1e-9 * psi:
+            return None
+        why = ("(psi = mean min(charge, discharge) kW of the EV models, 0 for EVs without V2G)"
+               if self.drivers.models else "(psi = drivers.charger_kw)")
+        if headroom:
+            return ("platform.chance.capability",
+                    f"'headroom' plans with psi - omega = {psi:.3g} - {reserve:.3g} kW per EV, "
+                    f"nothing left {why}; use capability = 'charger', a lower "
+                    "drivers.baseline_charge_kw, or V2G-capable models")
+        return ("drivers.models", f"policy {self.platform.policy!r} plans with psi = {psi:.3g} kW "
+                f"per EV {why}: no EV model can discharge; give V2G-capable models")
 
     def cluster_networks(self) -> list[tuple[str, float, NetworkConfig]]:
         """``(name, share, network template)`` per driver cluster (one when none is declared)."""

@@ -23,16 +23,41 @@ or explicit windows (a law with ``mean`` and ``std`` is a truncated Gaussian, el
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from v2gsim.config.base import Strict
+from v2gsim.config.base import DataPath, Strict, field_error
 
-__all__ = ["PRESET_NAMES", "LawConfig", "SessionsConfig"]
+__all__ = ["PRESET_ENERGY", "PRESET_NAMES", "LawConfig", "SessionsConfig"]
 
 #: Session presets of :data:`v2gsim.behavior.mobility.PRESETS` (a test keeps the two equal).
 PRESET_NAMES = ("bianchi2023_uniform", "mao2018_building", "mao2018_household", "mao2018_station")
+
+#: Per preset: the unit of its energy laws, their largest value and the preset's battery (kWh).
+#: A preset in kWh needs ``capacity_kwh`` >= that value (``tests/test_sessions_config.py`` keeps
+#: this table equal to :data:`v2gsim.behavior.mobility.PRESETS`).
+PRESET_ENERGY: dict[str, tuple[str, float, float]] = {
+    "bianchi2023_uniform": ("kwh", 40.0, 50.0),
+    "mao2018_building": ("soc", 0.95, 24.0),
+    "mao2018_household": ("soc", 0.95, 24.0),
+    "mao2018_station": ("soc", 0.95, 24.0),
+}
+
+#: Smallest probability mass a truncated Gaussian may hold on its interval. The sampler's inverse
+#: CDF needs a mass above 0 in double precision (the interval within ~37 std of the mean); this
+#: bound keeps a margin of a few ulps over that limit.
+MIN_TRUNCATED_MASS = 1e-300
+
+
+def truncated_mass(low: float, high: float, mean: float, std: float) -> float:
+    """Probability that N(mean, std^2) lies in [low, high], computed as the sampler does (an
+    interval in the upper tail reflected to the lower tail, where Phi keeps its accuracy)."""
+    a, b = (low - mean) / std, (high - mean) / std
+    if a > 0:
+        a, b = -b, -a
+    return 0.5 * (math.erfc(-b / math.sqrt(2.0)) - math.erfc(-a / math.sqrt(2.0)))
 
 
 class LawConfig(Strict):
@@ -50,6 +75,11 @@ class LawConfig(Strict):
         if not self.low <= self.high or (self.mean is not None and self.low == self.high):
             raise ValueError(f"need low <= high (low < high for a truncated Gaussian), "
                              f"got [{self.low}, {self.high}]")
+        if self.mean is not None and self.std is not None and not (
+                truncated_mass(self.low, self.high, self.mean, self.std) >= MIN_TRUNCATED_MASS):
+            raise ValueError(f"the Gaussian (mean {self.mean}, std {self.std}) has no probability "
+                             f"mass on [{self.low}, {self.high}] in double precision: the interval "
+                             "must lie within ~37 std of the mean (move mean or raise std)")
         return self
 
 
@@ -85,7 +115,7 @@ class SessionsConfig(Strict):
     min_stay_h: float = Field(default=1.0, gt=0, description="parametric: shortest stay (h).")
     capacity_kwh: float | None = Field(
         default=None, gt=0, description="Battery capacity for SOCs (kWh); default drivers.battery_kwh.")
-    file: str = Field(default="", description="empirical: session CSV (ACN flat CSV or EV WATTS "
+    file: DataPath = Field(default="", description="empirical: session CSV (ACN flat CSV or EV WATTS "
                       "VehicleChargingSessions.csv), relative to the scenario file.")
     source: Literal["auto", "acn", "evwatts"] = Field(default="auto",
                                                       description="empirical: file format.")
@@ -120,4 +150,57 @@ class SessionsConfig(Strict):
             raise ValueError("arrival_soc must lie in [0, 1] (SOC)")
         if self.model == "paths" and not self.place:
             raise ValueError("model = 'paths' needs place (a [network] place with a charger)")
+        if self.model == "parametric":
+            self._check_parametric()
         return self
+
+    def _check_parametric(self) -> None:
+        """What :class:`v2gsim.behavior.mobility.ParametricSessionSpec` refuses (and the sampler
+        needs): arrival and departure windows on the clock, a departure after the latest arrival,
+        energies in their unit's range."""
+        a, d = self.arrival_h, self.departure_h
+        assert a is not None and d is not None  # checked by _check
+        if not 0 <= a.low <= a.high < 24:
+            raise field_error("arrival_h", f"[{a.low}, {a.high}] h must lie in [0, 24) h (a clock "
+                              "time on the day of arrival)")
+        if not 0 <= d.low <= d.high <= 48:
+            raise field_error("departure_h", f"[{d.low}, {d.high}] h must lie in [0, 48] h")
+        if self.overnight and not d.low + 24 > a.high:
+            raise field_error("departure_h.low", f"with overnight = true the earliest departure "
+                              f"{d.low} h + 24 h must come after the latest arrival {a.high} h")
+        if not self.overnight and not a.high + self.min_stay_h < d.high:
+            raise field_error("departure_h.high", f"the latest departure {d.high} h must come after "
+                              f"the latest arrival {a.high} h + min_stay_h {self.min_stay_h} h (or "
+                              "set overnight = true for a departure on the next day)")
+        for name in ("energy_arrival", "energy_wanted"):
+            law = getattr(self, name)
+            if self.energy_unit == "soc" and not 0 <= law.low <= law.high <= 1:
+                raise field_error(name, f"[{law.low}, {law.high}] must lie in [0, 1] "
+                                  "(energy_unit = 'soc')")
+            if self.energy_unit == "kwh" and law.low < 0:
+                raise field_error(f"{name}.low", f"must be >= 0 kWh, got {law.low}")
+
+    def capacity_problem(self, battery_kwh: float) -> tuple[str, str] | None:
+        """``(field, problem)`` when the energies of a parametric model or preset in kWh exceed the
+        battery the sessions use (``capacity_kwh``; default ``drivers.battery_kwh``, or the
+        preset's), else None."""
+        if not self.enabled or self.model not in ("parametric", "preset"):
+            return None
+        if self.model == "preset":
+            unit, top, cap = PRESET_ENERGY[self.preset]
+            cap = self.capacity_kwh or cap
+            if unit == "kwh" and top > cap:
+                return ("capacity_kwh", f"preset {self.preset!r} draws energies up to {top:g} kWh, "
+                        f"more than capacity_kwh = {cap:g} kWh; allowed: >= {top:g} kWh")
+            return None
+        if self.energy_unit != "kwh":
+            return None
+        cap = battery_kwh if self.capacity_kwh is None else self.capacity_kwh
+        for name in ("energy_arrival", "energy_wanted"):
+            law = getattr(self, name)
+            if law.high > cap:
+                source = ("capacity_kwh" if self.capacity_kwh is not None
+                          else "capacity_kwh, default drivers.battery_kwh")
+                return (f"{name}.high", f"energies up to {law.high:g} kWh exceed the battery of "
+                        f"{cap:g} kWh ({source}); allowed: at most {cap:g} kWh")
+        return None

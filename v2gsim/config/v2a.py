@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from v2gsim.config.base import Strict
+from v2gsim.config.base import MAX_SEED, Strict
 
 __all__ = ["V2AConfig"]
 
@@ -53,7 +53,8 @@ class V2AConfig(Strict):
     soc_max: float = Field(default=0.9, ge=0, le=1, description="Upper SOC limit (-).")
     charging_fee: float = Field(default=0.0, ge=0, le=1e3,
                                 description="Station fee per kWh charged (p.u./kWh; ours, seed none).")
-    seed: int = Field(default=2018, ge=0, description="Seed of the one-day session draw of `v2gsim v2a`.")
+    seed: int = Field(default=2018, ge=0, le=MAX_SEED,
+                      description="Seed of the one-day session draw of `v2gsim v2a` (0 to 2^63 - 1).")
     work_load_kw: list[float] | None = Field(
         default=None,
         description="Policy v2a: 24 base loads of the building at `work` (kW); default base_load_kw.")

@@ -9,28 +9,49 @@ different fleets, horizons or policies are never pooled into one point, even whe
 scenario name. Each configuration is its own point, the fields in which the configurations differ
 become columns of the report, and :func:`report_notes` says which they are. Two runs with the
 same configuration and the same seed are the same run: it is counted once.
+
+A sweep's report counts only the intact parts of its own tasks (:func:`scan_sweep`: ``sweep.json``
+says which they are): a stray part folder (not one of its tasks), a damaged part and a file v2gsim
+did not write are named in :func:`report_notes` and not counted; an unfinished sweep is reported as
+``incomplete: n of N tasks``. A damaged ``sweep.json``, ``summary.json``, ``config.json`` or failure
+record is an error naming the file (:class:`v2gsim.experiments.sweep_dir.ResultFileError`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from v2gsim.experiments.rundir import atomic_write
+from v2gsim.experiments.sweep_dir import (
+    MAX_TASKS,
+    TASK_NAME,
+    ResultFileError,
+    atomic_write,
+    claim,
+    intact,
+    output_kind,
+    read_json,
+    record,
+)
 
 __all__ = [
     "NOT_CONFIGURATION",
+    "SweepScan",
     "aggregate",
     "config_key",
     "differing_fields",
     "failures",
     "report_notes",
+    "scan_sweep",
+    "sweep_notes",
     "swept_parameters",
     "write_report",
 ]
@@ -87,8 +108,10 @@ def _run_rows(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
                                 "(summary.json)")
     rows, configs, notes, seen = [], [], [], {}
     for r in runs:
-        summary = json.loads((r / "summary.json").read_text())
-        config = json.loads((r / "config.json").read_text()) if (r / "config.json").exists() else {}
+        summary = read_json(r / "summary.json")
+        config = read_json(r / "config.json") if (r / "config.json").exists() else {}
+        if not isinstance(summary, dict) or not isinstance(config, dict):
+            raise ResultFileError(f"{r}: damaged (summary.json and config.json must be JSON objects)")
         key = config_key(config)
         ident = (key, summary.get("seed"), summary.get("replication"))
         if ident in seen:
@@ -110,30 +133,125 @@ def _run_rows(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     return df, fields, notes
 
 
-def _sweep_rows(path: Path) -> pd.DataFrame:
-    files = sorted((path / "parts").glob("p*/summary.parquet"))
-    if not files:
+@dataclass
+class SweepScan:
+    """A sweep directory as it is on disk (:func:`scan_sweep`; nothing is changed).
+
+    Attributes:
+        n_tasks: tasks of the sweep (``sweep.json``: points x replications).
+        parts: the intact part folders of the sweep's tasks (what the report counts).
+        failures: the failure records of tasks without a part.
+        stray: part folders that are not tasks of this sweep (not counted).
+        damaged: part folders of the sweep's tasks that are not intact (not counted).
+        foreign: other entries of ``parts/`` and ``failed/`` (not v2gsim's; ignored).
+    """
+
+    n_tasks: int
+    parts: list[Path] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    stray: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        """Tasks with neither a part nor a failure record."""
+        return self.n_tasks - len(self.parts) - len(self.failures)
+
+
+def _is_task(name: str, points: int, reps: int) -> bool:
+    """Whether ``name`` is the folder name of a task of a sweep of ``points`` x ``reps``."""
+    m = TASK_NAME.fullmatch(name)
+    return m is not None and int(m[1]) < points and int(m[2]) < reps and \
+        name == f"p{int(m[1]):04d}_r{int(m[2]):04d}"
+
+
+def _sweep_size(path: Path) -> tuple[int, int]:
+    """``(points, replications)`` of the sweep directory ``path`` (ResultFileError when damaged)."""
+    meta = read_json(path / "sweep.json", ("grid", "replications"))
+    grid, reps = meta["grid"], meta["replications"]
+    if not (isinstance(grid, dict) and all(isinstance(v, list) for v in grid.values())
+            and type(reps) is int and reps >= 1
+            and math.prod(len(v) for v in grid.values()) * reps <= MAX_TASKS):
+        raise ResultFileError(f"{path / 'sweep.json'}: damaged (grid must map keys to lists, "
+                              f"replications be a positive integer, at most {MAX_TASKS} tasks)")
+    return math.prod(len(v) for v in grid.values()), reps
+
+
+def _listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
+
+
+def scan_sweep(path: str | Path) -> SweepScan:
+    """Which of the sweep's tasks finished or failed, and what else ``parts/`` and ``failed/`` hold.
+
+    Raises:
+        ResultFileError: ``sweep.json``, or the failure record of one of its tasks, is damaged.
+    """
+    path = Path(path)
+    points, reps = _sweep_size(path)
+    scan, done = SweepScan(n_tasks=points * reps), set()
+    for e in _listing(path / "parts"):
+        real = e.is_dir() and not e.is_symlink()
+        if e.name.startswith("."):
+            continue
+        if not (TASK_NAME.fullmatch(e.name) and real):
+            scan.foreign.append(f"parts/{e.name}")
+        elif not _is_task(e.name, points, reps):
+            scan.stray.append(f"parts/{e.name}")
+        elif intact(e):
+            scan.parts.append(e)
+            done.add(e.name)
+        else:
+            scan.damaged.append(f"parts/{e.name}")
+    for f in _listing(path / "failed"):
+        if f.suffix == ".json" and _is_task(f.stem, points, reps) and f.is_file():
+            if f.stem not in done:
+                scan.failures.append(read_json(f, ("task", "error")))
+        elif not f.name.startswith("."):
+            scan.foreign.append(f"failed/{f.name}")
+    return scan
+
+
+def sweep_notes(scan: SweepScan) -> list[str]:
+    """What a reader of a sweep's report should know: parts not counted, files that are not v2gsim's."""
+    return ([f"{n}: not a task of this sweep (see sweep.json); not counted" for n in scan.stray]
+            + [f"{n}: damaged part (files missing or changed); not counted - run the sweep again "
+               "to repair it" for n in scan.damaged]
+            + [f"{n}: not written by v2gsim; ignored" for n in scan.foreign])
+
+
+def _sweep_rows(path: Path, scan: SweepScan) -> pd.DataFrame:
+    if not scan.parts:
         raise FileNotFoundError(f"{path}: no finished tasks under parts/")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    frames = []
+    for part in scan.parts:
+        try:
+            frames.append(pd.read_parquet(part / "summary.parquet"))
+        except (OSError, ValueError) as exc:  # pyarrow's errors are ValueError or OSError
+            raise ResultFileError(f"{part / 'summary.parquet'}: damaged ({type(exc).__name__})") from None
+    return pd.concat(frames, ignore_index=True)
 
 
 def swept_parameters(path: Path) -> list[str]:
     """The grid keys of a sweep directory (empty for run directories)."""
     meta = path / "sweep.json"
-    return list(json.loads(meta.read_text())["grid"]) if meta.exists() else []
+    return list(read_json(meta, ("grid",))["grid"]) if meta.exists() else []
 
 
 def _rows(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Summary rows, the columns that tell the points apart, and notes."""
-    if (path / "parts").is_dir():
-        df = _sweep_rows(path)
+    if (path / "sweep.json").is_file():
+        scan = scan_sweep(path)
+        df = _sweep_rows(path, scan)
         params = [c for c in swept_parameters(path) if c in df.columns]
-        return df, params, []
+        return df, params, sweep_notes(scan)
     return _run_rows(path)
 
 
 def report_notes(path: str | Path) -> list[str]:
-    """What the report of ``path`` did that a reader should know (split configurations, duplicates)."""
+    """What the report of ``path`` did that a reader should know (split configurations, duplicates,
+    a sweep's parts that were not counted and files that are not v2gsim's)."""
     return _rows(Path(path))[2]
 
 
@@ -166,14 +284,22 @@ def aggregate(path: str | Path) -> pd.DataFrame:
 
 
 def failures(path: str | Path) -> list[dict[str, Any]]:
-    """Failure records of a sweep directory."""
-    return [json.loads(f.read_text()) for f in sorted(Path(path).glob("failed/*.json"))]
+    """Failure records of the tasks of a sweep directory that have no finished part (empty for
+    run directories)."""
+    path = Path(path)
+    return scan_sweep(path).failures if (path / "sweep.json").is_file() else []
 
 
 def write_report(path: str | Path, figures: bool = True) -> tuple[pd.DataFrame, list[Path]]:
-    """Write ``report.csv``, ``report.parquet`` and figures of each metric vs each parameter."""
+    """Write ``report.csv``, ``report.parquet`` and figures of each metric vs each parameter.
+
+    ``path`` must be a directory v2gsim wrote (:func:`v2gsim.experiments.sweep_dir.claim`): a sweep,
+    a comparison, or a folder of run directories; the files are recorded in its marker.
+    """
     path = Path(path)
     rep = aggregate(path)
+    claim(path, output_kind(path) or "runs")
+    record(path, ["report.csv", "report.parquet"])
     atomic_write(path / "report.csv", lambda p: rep.to_csv(p, index=False))
     atomic_write(path / "report.parquet", lambda p: rep.to_parquet(p, index=False))
     written: list[Path] = []
@@ -186,7 +312,9 @@ def write_report(path: str | Path, figures: bool = True) -> tuple[pd.DataFrame, 
             "point", "config", "scenario", "metric", "mean", "std", "ci95_low", "ci95_high", "n")]
         fig_dir = path / "figures"
         fig_dir.mkdir(exist_ok=True)
-        for fname, fig in report_figures(rep, params).items():
+        figs = report_figures(rep, params)
+        record(path, [f"figures/{fname}" for fname in figs])
+        for fname, fig in figs.items():
             target = fig_dir / fname
             atomic_write(target, lambda p, fig=fig: fig.savefig(p, dpi=100, format="png"))
             plt.close(fig)

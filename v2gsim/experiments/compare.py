@@ -15,7 +15,9 @@ Layout of a compare directory (a sweep directory plus)::
     comparison.csv comparison.json   policy x metric: mean, std, 95 % CI, n; paired difference vs p_0
     figures/compare_*.png            profit by day, predicted vs realized by hour, score distributions
 
-Resumable like any sweep: a re-run skips the finished (policy, replication) parts.
+Resumable like any sweep: a re-run skips the finished (policy, replication) parts. Only the intact
+parts of the comparison's own tasks are read (:func:`v2gsim.experiments.aggregate.scan_sweep`); the
+directory is v2gsim's (kind ``compare``, :func:`v2gsim.experiments.sweep_dir.claim`).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ import pandas as pd
 from scipy import stats
 
 from v2gsim.config import Scenario, ScenarioError
-from v2gsim.experiments.rundir import atomic_write
+from v2gsim.experiments.aggregate import scan_sweep
 from v2gsim.experiments.sweep import SweepResult, SweepSpec, run_sweep
+from v2gsim.experiments.sweep_dir import ResultFileError, atomic_write, claim, read_json, record
 
 __all__ = [
     "METRICS",
@@ -63,7 +66,8 @@ def compare_spec(scenario: Scenario, policies: Sequence[str], replications: int)
     """The paired sweep of ``scenario`` over ``policies`` (names of registered policies).
 
     Raises:
-        ScenarioError: fewer than two distinct policies, an unknown name, or ``replications < 1``.
+        ScenarioError: fewer than two distinct policies, an unknown name, ``replications < 1`` or
+            more than ``MAX_TASKS`` tasks.
     """
     from v2gsim.policies import available_policies
 
@@ -76,10 +80,10 @@ def compare_spec(scenario: Scenario, policies: Sequence[str], replications: int)
                              f"allowed: {', '.join(known)}"])
     if len(names) < 2 or len(set(names)) != len(names):
         raise ScenarioError([f"{origin}: --policies: give at least two distinct policies, got {names}"])
-    if replications < 1:
-        raise ScenarioError([f"{origin}: --replications: must be >= 1, got {replications}"])
-    return SweepSpec(base=scenario, grid={POLICY_KEY: names}, replications=int(replications),
+    spec = SweepSpec(base=scenario, grid={POLICY_KEY: names}, replications=int(replications),
                      paired=True)
+    spec.check_size()
+    return spec
 
 
 def is_compare_dir(path: str | Path) -> bool:
@@ -87,9 +91,13 @@ def is_compare_dir(path: str | Path) -> bool:
     return (Path(path) / "compare.json").is_file()
 
 
-def _parts(out: Path, table: str) -> pd.DataFrame:
-    frames = [pd.read_parquet(p / f"{table}.parquet") for p in sorted((out / "parts").iterdir())
-              if p.is_dir() and not p.name.startswith(".")]
+def _parts(parts: list[Path], table: str) -> pd.DataFrame:
+    frames = []
+    for p in parts:
+        try:
+            frames.append(pd.read_parquet(p / f"{table}.parquet"))
+        except (OSError, ValueError) as exc:  # pyarrow's errors are ValueError or OSError
+            raise ResultFileError(f"{p / f'{table}.parquet'}: damaged ({type(exc).__name__})") from None
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -104,8 +112,11 @@ def load_policy_tables(out: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
     over the run, EV-hours) so that the predicted and realized plug-ins are compared per replication.
     """
     out = Path(out)
-    meta = json.loads((out / "compare.json").read_text())
-    tables = {name: _parts(out, name) for name in ("summary", "daily", "hourly")}
+    meta = read_json(out / "compare.json", ("policies",))
+    parts = scan_sweep(out).parts
+    if not parts:
+        raise FileNotFoundError(f"{out}: no finished tasks under parts/")
+    tables = {name: _parts(parts, name) for name in ("summary", "daily", "hourly")}
     daily = tables["daily"]
     sums = daily.groupby([POLICY_KEY, "replication"])[["predicted_ev_hours", "plugged_ev_hours"]].sum(
         min_count=1).reset_index()
@@ -175,10 +186,14 @@ class CompareOutcome:
 
 
 def write_comparison(out: str | Path, figures: bool = True) -> tuple[pd.DataFrame, list[Path]]:
-    """Write the per-policy tables, ``comparison.csv``/``.json`` and figures of a compare directory."""
+    """Write the per-policy tables, ``comparison.csv``/``.json`` and figures of a compare directory
+    (a directory v2gsim wrote; every file is recorded in its marker)."""
     out = Path(out)
     tables = load_policy_tables(out)
+    claim(out, "compare")
     files: list[Path] = []
+    record(out, ["comparison.csv", "comparison.json", *(f"tables/{pol}/{name}" for pol in tables
+                 for name in ("summary.csv", "daily.parquet", "hourly.parquet"))])
     for pol, tabs in tables.items():
         folder = out / "tables" / pol
         folder.mkdir(parents=True, exist_ok=True)
@@ -189,14 +204,16 @@ def write_comparison(out: str | Path, figures: bool = True) -> tuple[pd.DataFram
         files += [folder / "summary.csv", folder / "daily.parquet", folder / "hourly.parquet"]
     comp = comparison_table(tables)
     atomic_write(out / "comparison.csv", lambda p: comp.to_csv(p, index=False))
-    meta = json.loads((out / "compare.json").read_text())
+    meta = read_json(out / "compare.json", ("policies",))
     doc = {**meta, "rows": json.loads(comp.to_json(orient="records"))}
     atomic_write(out / "comparison.json", lambda p: p.write_text(json.dumps(doc, indent=1)))
     files += [out / "comparison.csv", out / "comparison.json"]
     if figures:
         from v2gsim.reporting.compare import write_compare_figures
 
-        files += write_compare_figures(tables, out / "figures")
+        figs = write_compare_figures(tables, out / "figures")
+        record(out, figs)
+        files += figs
     return comp, files
 
 
@@ -213,7 +230,10 @@ def run_compare(scenario: Scenario, policies: Sequence[str], out: str | Path, *,
     out = Path(out)
     meta = {"scenario": scenario.name, "policies": spec.grid[POLICY_KEY],
             "replications": spec.replications, "common_random_numbers": True}
-    res = run_sweep(spec, out, workers=workers, force=force, progress=progress, on_result=on_result)
+    res = run_sweep(spec, out, workers=workers, force=force, progress=progress, on_result=on_result,
+                    kind="compare")
+    out = res.out
+    record(out, ["compare.json"])
     atomic_write(out / "compare.json", lambda p: p.write_text(json.dumps(meta, indent=1)))
     if res.n_done + res.n_skipped == 0:
         return CompareOutcome(res, pd.DataFrame(), [])

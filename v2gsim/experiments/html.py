@@ -9,6 +9,10 @@ as JSON and the headline numbers as tables.
   ``figures/report_*.png``;
 * compare directory (``compare.json``): ``comparison.csv`` (policy x metric with the paired
   differences), ``figures/compare_*.png``.
+
+The directory's kind is its v2gsim marker's (or, for an earlier version's directory, recognized by
+these files); ``report.html`` is written only into a directory v2gsim wrote
+(:func:`v2gsim.experiments.sweep_dir.claim`). A damaged result file is an error naming it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from v2gsim.experiments.rundir import atomic_write
+from v2gsim.experiments.sweep_dir import ResultFileError, atomic_write, claim, output_kind, read_json, record
 
 __all__ = ["directory_kind", "write_html_report"]
 
@@ -44,14 +48,26 @@ def directory_kind(path: str | Path) -> str:
         FileNotFoundError: ``path`` is none of them.
     """
     p = Path(path)
-    if (p / "compare.json").is_file():
+    kind = output_kind(p)
+    if kind == "compare" or (kind == "sweep" and (p / "compare.json").is_file()):
         return "compare"
-    if (p / "sweep.json").is_file() and (p / "parts").is_dir():
+    if kind == "sweep":
         return "sweep"
-    if (p / "summary.json").is_file() and (p / "config.json").is_file():
+    if kind == "run" and (p / "summary.json").is_file():
         return "run"
     raise FileNotFoundError(f"{p}: not a run, sweep or compare directory (no summary.json + config.json, "
                             "sweep.json + parts/ or compare.json)")
+
+
+def _read_csv(path: Path, column: str) -> pd.DataFrame:
+    """The table ``path`` written by v2gsim (with ``column``); ResultFileError when damaged."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
+        raise ResultFileError(f"{path}: damaged or unreadable ({type(exc).__name__})") from None
+    if column not in df.columns:
+        raise ResultFileError(f"{path}: damaged (no column {column!r})")
+    return df
 
 
 def _fmt(v: Any) -> str:
@@ -85,7 +101,9 @@ def _run_figures(p: Path) -> None:
 
     res = read_run(p)
     (p / "figures").mkdir(exist_ok=True)
-    for fname, fig in run_figures(res.hourly, res.daily, res.fleet, res.soc).items():
+    figs = run_figures(res.hourly, res.daily, res.fleet, res.soc)
+    record(p, [f"figures/{fname}" for fname in figs])
+    for fname, fig in figs.items():
         atomic_write(p / "figures" / fname, lambda t, fig=fig: fig.savefig(t, dpi=110, format="png"))
         plt.close(fig)
 
@@ -93,11 +111,13 @@ def _run_figures(p: Path) -> None:
 def _run_parts(p: Path) -> tuple[str, str, Any]:
     if not list((p / "figures").glob("*.png")):
         _run_figures(p)
-    s = json.loads((p / "summary.json").read_text())
+    s = read_json(p / "summary.json")
+    if not isinstance(s, dict):
+        raise ResultFileError(f"{p / 'summary.json'}: damaged (expected a JSON object)")
     rows = pd.DataFrame([(k, v) for k, v in s.items() if not isinstance(v, dict | list)],
                         columns=["quantity", "value"])
     return f"run {s.get('scenario', p.name)}", _table(rows) + FIG + _figures(p / "figures", "*.png"), \
-        json.loads((p / "config.json").read_text())
+        read_json(p / "config.json")
 
 
 def _sweep_parts(p: Path) -> tuple[str, str, Any]:
@@ -105,8 +125,8 @@ def _sweep_parts(p: Path) -> tuple[str, str, Any]:
         from v2gsim.experiments.aggregate import write_report
 
         write_report(p)
-    rep = pd.read_csv(p / "report.csv")
-    meta = json.loads((p / "sweep.json").read_text())
+    rep = _read_csv(p / "report.csv", "metric")
+    meta = read_json(p / "sweep.json", ("base", "grid", "replications"))
     rep = rep[rep.metric.isin(HEADLINE)]
     title = f"sweep {meta['base'].get('name', p.name)}: grid {', '.join(meta['grid']) or '(none)'}, " \
             f"{meta['replications']} replications"
@@ -118,12 +138,12 @@ def _compare_parts(p: Path) -> tuple[str, str, Any]:
         from v2gsim.experiments.compare import write_comparison
 
         write_comparison(p)
-    meta = json.loads((p / "compare.json").read_text())
-    comp = pd.read_csv(p / "comparison.csv")
+    meta = read_json(p / "compare.json", ("scenario", "policies", "replications"))
+    comp = _read_csv(p / "comparison.csv", "metric")
     comp = comp[comp.metric.isin(HEADLINE)]
     title = (f"compare {meta['scenario']}: {', '.join(meta['policies'])} x {meta['replications']} "
              "replications (common random numbers; diff_* = policy - " + meta["policies"][0] + ", paired)")
-    scenario = json.loads((p / "sweep.json").read_text())
+    scenario = read_json(p / "sweep.json")
     return title, _table(comp) + FIG + _figures(p / "figures", "compare_*.png"), scenario
 
 
@@ -131,6 +151,7 @@ def write_html_report(path: str | Path) -> Path:
     """Write ``report.html`` into the run, sweep or compare directory ``path`` and return its path."""
     p = Path(path)
     kind = directory_kind(p)
+    claim(p, {"compare": output_kind(p) or "compare"}.get(kind, kind))
     title, body, scenario = {"run": _run_parts, "sweep": _sweep_parts, "compare": _compare_parts}[kind](p)
     doc = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
@@ -138,5 +159,6 @@ def write_html_report(path: str | Path) -> Path:
            f"<h2>Headline numbers</h2>{body}<h2>Resolved scenario</h2>"
            f"<pre>{html.escape(json.dumps(scenario, indent=1, default=str))}</pre></body></html>")
     target = p / "report.html"
+    record(p, ["report.html"])
     atomic_write(target, lambda t: t.write_text(doc, encoding="utf-8"))
     return target

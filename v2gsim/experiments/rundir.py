@@ -13,18 +13,16 @@ Layout of a run directory::
 Tables are written atomically (temporary file, then rename), so an interrupted run never leaves a
 half-written table behind; files get the permissions the process umask allows (like ``open``).
 A new run directory gets a unique name (timestamp and a random suffix, created atomically), and an
-existing run directory is never overwritten unless asked (``force``).
+existing run directory is never overwritten unless asked (``force``). Every run directory carries
+v2gsim's output marker (:func:`v2gsim.experiments.sweep_dir.claim`): only a new, empty or marked
+directory (or one of an earlier version) is written into, and ``force`` removes only what v2gsim wrote.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,16 @@ import pandas as pd
 
 from v2gsim.config import Scenario
 from v2gsim.experiments.promise import promise_summary
+from v2gsim.experiments.sweep_dir import (
+    MARKER,
+    RUN_FILES,
+    OutputDirectoryError,
+    atomic_write,
+    claim,
+    read_json,
+    record,
+    remove_outputs,
+)
 
 __all__ = [
     "RUN_ENTRIES",
@@ -47,15 +55,9 @@ __all__ = [
 ]
 
 
-class RunDirectoryExistsError(FileExistsError):
-    """The run directory asked for already holds files (pass ``force`` to replace them)."""
-
-
-def _file_mode() -> int:
-    """Permissions of a new file under the process umask (``0o666 & ~umask``)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+class RunDirectoryExistsError(OutputDirectoryError, FileExistsError):
+    """The run directory asked for already holds files (pass ``force`` to replace them), or is not
+    a directory v2gsim may write into."""
 
 
 def default_run_dir(scenario: Scenario, root: str | Path = "runs") -> Path:
@@ -65,70 +67,45 @@ def default_run_dir(scenario: Scenario, root: str | Path = "runs") -> Path:
     second never share one.
     """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    Path(root).mkdir(parents=True, exist_ok=True)
+    if not Path(root).exists():
+        claim(root, "runs")  # a folder of run directories that `v2gsim report` may write into
     while True:
         path = Path(root) / f"{scenario.name}-{stamp}-{secrets.token_hex(2)}"
         try:
             path.mkdir()
         except FileExistsError:
             continue
-        return path
+        return claim(path, "run", error=RunDirectoryExistsError)
 
 
 #: What a run directory holds (:func:`write_run`); ``--force`` replaces only such directories.
-RUN_ENTRIES = frozenset({"config.json", "hourly.parquet", "daily.parquet", "fleet.parquet",
-                         "summary.json", "figures", "report.html"})
+RUN_ENTRIES = RUN_FILES | {"figures"}
 
 
 def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
-    """Use ``path`` as a run directory: created if missing; refused if it holds files, unless
-    ``force`` (then its contents are removed first).
+    """Use ``path`` as a run directory: created (with v2gsim's marker) if missing; refused if it
+    holds files, unless ``force``, and then only what v2gsim wrote there is removed.
 
-    ``force`` replaces only an earlier run directory (``config.json`` and nothing but the entries
-    of :data:`RUN_ENTRIES` and hidden temporary files): a file, or a folder holding anything else
-    (a home directory given by mistake, a scenario's ``output.dir`` pointing elsewhere) is never
-    removed.
+    ``force`` replaces only a run directory v2gsim wrote (marked, or an earlier version's
+    ``config.json`` + ``summary.json`` with nothing but run files): a file, or a folder holding
+    anything else (a home directory given by mistake, a scenario's ``output.dir`` pointing
+    elsewhere) is never touched, and a file v2gsim did not write is never removed.
 
     Raises:
         RunDirectoryExistsError: ``path`` exists and is not empty, and ``force`` is False or
-            ``path`` is not a run directory.
+            ``path`` is not a run directory (or the filesystem root, the home directory).
     """
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        if not force:
-            raise RunDirectoryExistsError(
-                f"{path}: exists and is not empty; choose another --out or pass --force to replace it")
-        if not path.is_dir():
-            raise RunDirectoryExistsError(f"{path}: is a file, not a run directory; --force replaces "
-                                          "only run directories: choose another --out")
-        other = sorted(e.name for e in path.iterdir()
-                       if e.name not in RUN_ENTRIES and not e.name.startswith("."))
-        if other or not (path / "config.json").is_file():
-            why = (f"it holds {', '.join(other[:5])}{' ...' if len(other) > 5 else ''}" if other
-                   else "it has no config.json")
-            raise RunDirectoryExistsError(
-                f"{path}: is not a v2gsim run directory ({why}); --force replaces only run "
-                "directories: choose another --out")
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not force and any(e.name != MARKER for e in path.iterdir()):
+        raise RunDirectoryExistsError(
+            f"{path}: exists and is not empty; choose another --out or pass --force to replace it")
+    if path.exists() and not path.is_dir():
+        raise RunDirectoryExistsError(f"{path}: is a file, not a run directory; --force replaces "
+                                      "only run directories: choose another --out")
+    path = claim(path, "run", error=RunDirectoryExistsError)
+    if force:
+        remove_outputs(path)
     return path
-
-
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
-
-    The file ends with the permissions a plain ``open`` would give it (``0o666`` less the umask).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(Path(tmp))
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -152,7 +129,11 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
     failed hours are not hidden by the average: ``bid_hours``, ``score_target`` (1 - eta of
     ``[platform.chance]``), ``bid_hours_below_target`` and their share, ``zero_score_bid_hours``.
     With ``[market.energy]`` on: ``energy_source``, ``energy_bought_kwh``, ``energy_sold_kwh``,
-    ``energy_cost`` (net, $) and ``profit_net_energy`` (profit minus the energy cost, $). The
+    ``energy_cost`` (net, $) and ``profit_net_energy`` (profit minus the energy cost, $). With a
+    degradation cost or EV models (the fleet records are on): ``degradation_cost`` ($) and
+    ``profit_net_degradation`` (profit minus the degradation cost, $). ``profit`` itself is the
+    regulation market's: capability and performance credits minus rebates; it includes neither
+    the energy cost nor the degradation cost. The
     promise beside the outcome (``beliefs``, :func:`v2gsim.experiments.promise.promise_summary`): the
     share's confidence interval, ``guarantee_broken``, the plug-in forecast error, predicted vs
     realized profit.
@@ -198,6 +179,9 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
                   for k in ("energy_bought_kwh", "energy_sold_kwh", "energy_cost")}
         summary.update(energy_source=scenario.market.energy.source, **energy,
                        profit_net_energy=cap + perf - reb - energy["energy_cost"])
+    if "degradation_cost" in daily:  # fleet records on: battery wear and profit net of it ($)
+        wear = float(daily["degradation_cost"].sum())
+        summary.update(degradation_cost=wear, profit_net_degradation=cap + perf - reb - wear)
     return summary
 
 
@@ -220,13 +204,15 @@ def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.Dat
               fleet: pd.DataFrame, summary: dict[str, Any], figures: bool = True,
               soc: pd.DataFrame | None = None) -> Path:
     """Write a run directory (tables atomically; figures last); ``soc.parquet`` when ``soc`` is
-    given (the SOC sample of a heterogeneous fleet)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "config.json", scenario.model_dump(mode="json"))
+    given (the SOC sample of a heterogeneous fleet). ``out`` is claimed first (new, empty or a
+    marked run directory, :func:`v2gsim.experiments.sweep_dir.claim`) and every file is recorded
+    in its marker before it is written."""
+    out = claim(out, "run", error=RunDirectoryExistsError)
     tables = [("hourly", hourly), ("daily", daily), ("fleet", fleet)]
     if soc is not None:
         tables.append(("soc", soc))
+    record(out, ["config.json", "summary.json", *(f"{name}.parquet" for name, _ in tables)])
+    _write_json(out / "config.json", scenario.model_dump(mode="json"))
     for name, df in tables:
         atomic_write(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
     _write_json(out / "summary.json", summary)
@@ -235,7 +221,9 @@ def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.Dat
 
         fig_dir = out / "figures"
         fig_dir.mkdir(exist_ok=True)
-        for fname, fig in run_figures(hourly, daily, fleet, soc).items():
+        figs = run_figures(hourly, daily, fleet, soc)
+        record(out, [f"figures/{fname}" for fname in figs])
+        for fname, fig in figs.items():
             atomic_write(fig_dir / fname, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png"))
             import matplotlib.pyplot as plt
 
@@ -253,11 +241,11 @@ def read_run(path: str | Path) -> RunResult:
     fleet = path / "fleet.parquet"
     soc = path / "soc.parquet"
     return RunResult(
-        scenario=json.loads((path / "config.json").read_text()),
+        scenario=read_json(path / "config.json"),
         hourly=pd.read_parquet(path / "hourly.parquet"),
         daily=pd.read_parquet(path / "daily.parquet"),
         fleet=pd.read_parquet(fleet) if fleet.exists() else pd.DataFrame(),
-        summary=json.loads((path / "summary.json").read_text()),
+        summary=read_json(path / "summary.json"),
         path=path,
         soc=pd.read_parquet(soc) if soc.exists() else None,
     )

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from v2gsim.market.prices.energy import EnergyPrices, apply_sell_rule
+from v2gsim.market.prices.energy import EnergyPriceFileError, EnergyPrices, apply_sell_rule
 from v2gsim.market.prices.energy_synthetic import PJM2016_MEAN_PER_KWH, synthetic_energy_prices
 from v2gsim.market.prices.gme import gme_energy_prices
 from v2gsim.market.prices.lmp import pjm_da_energy_prices
@@ -82,13 +82,13 @@ def _need(path: Path | None, what: str, spec: EnergySpec) -> Path:
     return path
 
 
-def _replayed(prices: EnergyPrices, spec: EnergySpec, days: int) -> EnergyPrices:
+def _replayed(prices: EnergyPrices, spec: EnergySpec, days: int, path: Path) -> EnergyPrices:
     """``days`` days of a file's prices from ``spec.start_date`` (default its first day), cycled."""
     start = 0
     if spec.start_date:
         if spec.start_date not in prices.dates:
-            raise ValueError(f"start_date {spec.start_date} is not in {prices.source} "
-                             f"({prices.dates[0]} .. {prices.dates[-1]})")
+            raise EnergyPriceFileError(path, f"start_date {spec.start_date} is not in the file "
+                                       f"(its days: {prices.dates[0]} .. {prices.dates[-1]})")
         start = prices.dates.index(spec.start_date)
     return prices.cycled(days, start)
 
@@ -97,11 +97,13 @@ def _tariff_prices(spec: EnergySpec, days: int) -> EnergyPrices:
     path = _need(spec.tariff_path, "a tariff file", spec)
     if path.is_dir():
         if not spec.tariff:
-            raise ValueError(f"{path} is a folder: name the tariff (tariff = '...')")
+            raise EnergyPriceFileError(path, "is a folder: name the tariff of it to use (tariff = "
+                                       "'...', the name in the tariff's JSON file), or give the "
+                                       "tariff's file")
         path = find_tou_tariff(path, spec.tariff)
     tariff = read_tou_tariff(path)
     if spec.tariff and tariff.name != spec.tariff:
-        raise ValueError(f"{path}: the tariff is {tariff.name!r}, not {spec.tariff!r}")
+        raise EnergyPriceFileError(path, f"the tariff is {tariff.name!r}, not {spec.tariff!r}")
     if not spec.start_date:
         raise ValueError("energy source 'tou' needs start_date (the calendar date of day 0: the "
                          "tariff's seasons and weekday periods depend on it)")
@@ -121,18 +123,20 @@ def energy_prices(spec: EnergySpec, rng: np.random.Generator, days: int) -> Ener
         days: calendar days needed.
 
     Raises:
-        ValueError: a missing path, tariff name or start date; ``start_date`` outside a file.
-        FileNotFoundError, EnergyPriceFileError: from the readers.
+        EnergyPriceFileError: (a :class:`~v2gsim.core.datafiles.DataFileError`) from the readers
+            (:mod:`v2gsim.core.datafiles` opens every file); ``start_date`` outside a file; a
+            tariff folder without a tariff name, or a tariff of another name.
+        ValueError: a missing path or start date (the schema requires them).
     """
     if spec.source == "synthetic":
         prices = synthetic_energy_prices(rng, days, slot_minutes=spec.slot_minutes,
                                          mean=spec.mean_price)
     elif spec.source == "gme":
-        prices = _replayed(gme_energy_prices(_need(spec.price_path, "a PUN file", spec),
-                                             spec.balancing_path), spec, days)
+        path = _need(spec.price_path, "a PUN file", spec)
+        prices = _replayed(gme_energy_prices(path, spec.balancing_path), spec, days, path)
     elif spec.source == "pjm_lmp":
-        prices = _replayed(pjm_da_energy_prices(_need(spec.price_path, "an LMP file", spec)),
-                           spec, days)
+        path = _need(spec.price_path, "an LMP file", spec)
+        prices = _replayed(pjm_da_energy_prices(path), spec, days, path)
     elif spec.source == "tou":
         prices = _tariff_prices(spec, days)
     else:

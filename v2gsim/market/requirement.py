@@ -71,7 +71,7 @@ interpolation between the two breakpoints that bracket ``q F(∞)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -264,6 +264,25 @@ class RequirementStats:
     def days(self) -> int:
         """Number of sampled days D."""
         return int(self.samples.shape[0])
+
+    def at_hours(self, hours: int) -> RequirementStats:
+        """The statistics of a day of ``hours`` slots T: slot t gets those of hour ``t mod H``.
+
+        A simulated day (``network.hours``, 2-48) starts at clock hour 0, so slot t is clock hour
+        ``t mod 24``: statistics of the H = min(T, 24) first hours of a clock day cover every slot
+        (``T <= H`` keeps the first T; itself when equal). Raises ValueError for T < 1.
+
+        Returns:
+            Statistics with ``(T,)`` arrays and ``(D, T)`` samples and mileages.
+        """
+        T = int(hours)
+        if T < 1:
+            raise ValueError(f"hours must be >= 1, got {hours}")
+        if T == self.hours:
+            return self
+        idx = np.arange(T) % self.hours
+        hourly = {k: getattr(self, k)[idx] for k in ("r_bar", "sigma_f", "sigma_b", "std", "mean_mileage")}
+        return replace(self, **hourly, samples=self.samples[:, idx], mileage=self.mileage[:, idx])
 
     def sigma(self, bound: int) -> NDArray[np.float64]:
         """The deviation bound (3) uses (σ^f) or bound (4) uses (σ^b), ``(H,)`` kW/kW."""

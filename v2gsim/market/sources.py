@@ -25,12 +25,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from v2gsim.core.datafiles import DataFileError
 from v2gsim.market.agc import read_pjm_regd, synthetic_regd
 from v2gsim.market.agc.mileage import SECONDS_PER_DAY, hour_rows, samples_per, samples_per_hour
 from v2gsim.market.energy_sources import EnergySpec
 from v2gsim.market.prices import read_pjm_regulation_prices, synthetic_regulation_prices
 
 __all__ = [
+    "CLOCK_HOURS",
     "DT_S",
     "DataFileError",
     "FileSignals",
@@ -43,37 +45,24 @@ __all__ = [
     "signal_source",
 ]
 
+CLOCK_HOURS = 24
+"""Hours of a calendar day (h): the sources serve calendar days of this many hours."""
+
 DT_S = 2.0
 """Resolution of the AGC signals the model runs on (s)."""
 
 _T = TypeVar("_T")
 
 
-class DataFileError(ValueError):
-    """A data file of the run cannot be read: missing, a directory, empty, not UTF-8, malformed CSV,
-    wrong columns or values. ``str(error)`` is ``PATH: reason`` (the reader's own message).
-
-    The runner names the scenario field that pointed to the file
-    (``FILE: market.price_file: PATH: reason``, :func:`v2gsim.experiments.runner.run_scenario`).
-
-    Attributes:
-        path: the file.
-        reason: what is wrong with it.
-    """
-
-    def __init__(self, path: Path | str, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-
 def read_data_file(path: Path | str, reader: Callable[[Path], _T]) -> _T:
     """``reader(path)``, with every way a file can be unreadable turned into one :class:`DataFileError`.
 
-    OS errors (missing file, a directory, permissions), decoding errors and the readers'
-    ``ValueError`` (pandas' ``ParserError`` and ``EmptyDataError`` are ValueErrors, as are the
-    readers' own messages about columns and values) become a :class:`DataFileError` whose reason
-    is the original message without a repeated path prefix.
+    :class:`DataFileError` (:mod:`v2gsim.core.datafiles`, re-exported here) is the one error of a
+    data file: the package's readers open files through that module and raise it (or a subclass)
+    themselves; this wrapper turns what any other ``reader`` raises into one. OS errors (missing
+    file, a directory, permissions), decoding errors and the reader's ``ValueError`` (pandas'
+    ``ParserError`` and ``EmptyDataError`` are ValueErrors) become a :class:`DataFileError` whose
+    reason is the original message without a repeated path prefix.
     """
     path = Path(path)
     try:
@@ -225,7 +214,10 @@ def regulation_price_table(spec: MarketSpec, rng: np.random.Generator, days: int
         raw = raw.dropna(subset=["capability_price", "performance_price"])
         n = len(raw) // hours * hours
         if n == 0:
-            raise DataFileError(spec.price_path, f"fewer than {hours} hourly prices")
+            raise DataFileError(spec.price_path, f"holds {len(raw)} hour(s) with both a capability "
+                                f"and a performance price; {hours}-hour days need at least "
+                                f"{hours} (a reg_market_results file needs the "
+                                "reg_zone_prelim_bill file of its prices beside it)")
         cap = raw["capability_price"].to_numpy()[:n]
         perf = raw["performance_price"].to_numpy()[:n]
         idx = np.arange(days * hours) % n

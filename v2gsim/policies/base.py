@@ -30,6 +30,7 @@ __all__ = [
     "Policy",
     "PolicyInputs",
     "SettlingPolicy",
+    "require_clock_day",
 ]
 
 
@@ -201,9 +202,29 @@ class PolicyInputs:
         fleet: a copy of the fleet as built before day 0 (battery, charger and efficiency
             parameters per EV; its stored energy is the initial one and is never updated), or
             None when the policy was built without it.
+        hours: hours T of the simulated day (``network.hours``), or None when not given; the
+            seed policies planned on a 24-hour clock day (``eva``, ``v2a``, ``robust``) refuse
+            any other (:func:`require_clock_day`).
     """
 
     rng: np.random.Generator
     requirement: RequirementStats | None = None
     net_discharge: NetDischargeStats | None = None
     fleet: Fleet | None = None
+    hours: int | None = None
+
+
+def require_clock_day(policy: str, hours: int | None, seed: str) -> None:
+    """Refuse a day of other than 24 hours for a policy whose plan is one clock day.
+
+    Args:
+        policy: the policy's name.
+        hours: the day's hours T (None: not known, nothing is checked).
+        seed: the seed document whose model fixes the 24-hour clock day (for the message).
+
+    Raises:
+        ValueError: ``hours`` is given and is not 24 (the message names ``network.hours``).
+    """
+    if hours is not None and int(hours) != 24:
+        raise ValueError(f"network.hours: policy {policy!r} plans one 24-hour clock day ({seed}); "
+                         f"it needs network.hours = 24, got {hours}")

@@ -116,13 +116,14 @@ def bilevel_instance(obs: Observation, chance: ChancePolicy, levels: np.ndarray,
     clusters = tuple(DriverCluster.from_network(net, name=f"cluster{k}")
                      for k, net in enumerate(obs.beliefs.networks))
     sizes = np.asarray(obs.beliefs.sizes, dtype=float)
+    stats = chance.stats.at_hours(obs.hours)
     price = expected_price_per_kw(obs.capability_price, obs.performance_price,
-                                  chance.stats.mean_mileage, mileage_basis=chance.mileage_basis,
+                                  stats.mean_mileage, mileage_basis=chance.mileage_basis,
                                   rega_mileage=chance.rega_mileage)
     return BilevelInstance(
         clusters=clusters, shares=sizes / sizes.sum(), fleet_size=float(sizes.sum()),
         psi=float(obs.charger_kw) - chance.reserve_kw, levels=np.asarray(levels, dtype=float),
-        price=price, r_bar=chance.stats.r_bar, sigma_dev=chance.stats.sigma(chance.bound),
+        price=price, r_bar=stats.r_bar, sigma_dev=stats.sigma(chance.bound),
         eta=chance.eta, bound=chance.bound, soc=soc,
     )
 

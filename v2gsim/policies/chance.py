@@ -2,10 +2,12 @@
 
 Every day the platform bids, hour by hour, the regulation capacity that maximises expected credits
 
-    max_{C >= 0}  Σ_t p̄_t C_t   s.t.  bound (3) or (4) for every hour t,               (CP)
+    max_{C >= 0}  Σ_t p̄_t C_t   s.t.  bound (3) or (4) and C_t <= ψ M y_t for every hour t,   (CP)
 
 where bound (3) is ``r̄_t C_t - ψ M y_t + κ_f(η) sqrt(ψ² M v(y_t) + (σ^f_t C_t)²) <= 0`` and (4) the
-same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`). The ingredients:
+same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`), and ``ψ M y_t`` the capability of
+the EVs expected to be plugged in: no bid exceeds it, whatever η (the physical cap; the bound alone
+admits more when r̄_t + κσ_t < 1, e.g. 12 times more at η = 0.9). The ingredients:
 
 * ``y_t``, the predicted fraction of the fleet plugged in during hour t: the persistency model's
   prediction ``obs.beliefs.plug_fraction`` when the observation carries beliefs; otherwise the
@@ -17,6 +19,8 @@ same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`). The ingredien
 * ``r̄_t, σ^f_t, σ^b_t``: statistics of the per-unit requirement r̃_t at score target ``q = 1 - η``
   (:mod:`v2gsim.market.requirement`, eq. RQ), so that the event ``ψ K̃_t >= r̃_t C_t`` of (R1) is
   the event "hourly performance score >= 1 - η" (for a symmetric power window and no energy limit).
+  They are per clock hour: hour t of a day of T hours (2-48) uses the statistics of clock hour
+  ``t mod H`` of the H hours they were estimated for (:meth:`RequirementStats.at_hours`).
   They are given to the policy (:class:`~v2gsim.policies.base.PolicyInputs`): the run estimates
   them once from its AGC history (``platform.chance.requirement_days`` synthetic RegD days of the
   history stream :func:`v2gsim.core.rng.history_rng`, independent of the TSO's stream, or, when
@@ -28,7 +32,8 @@ same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`). The ingredien
   construction and is left out of p̄ (a common factor close to 1).
 
 (CP) separates by hour and p̄_t >= 0, so its solution is the largest admitted bid of every hour with a
-positive expected price, given in closed form by :func:`v2gsim.optimize.chance.bounds.max_bid`. The policy
+positive expected price, capped, given in closed form by :func:`v2gsim.optimize.chance.bounds.max_bid`
+(``cap=True``). The policy
 solves the cvxpy form of (CP) (:class:`~v2gsim.optimize.chance.bids.ChanceBidProblem`: built once
 with ``cp.Parameter`` s for y, r̄, σ and p̄, DPP, re-solved each day with Clarabel) and checks it
 against the closed form every day (``Decision.info["max_gap_kw"]``). A quiet hour, where even
@@ -57,7 +62,7 @@ from numpy.typing import NDArray
 
 from v2gsim.market.requirement import RequirementStats
 from v2gsim.optimize.chance.bids import ChanceBidProblem, closed_form_bids, expected_price_per_kw
-from v2gsim.optimize.chance.bounds import Bound, kappa, plugin_moments
+from v2gsim.optimize.chance.bounds import ETA_MAX, ETA_MIN, Bound, kappa, max_bid, plugin_moments
 from v2gsim.policies.base import Decision, Observation, PolicyInputs
 
 __all__ = ["ChancePolicy", "ChanceSpec", "make_chance", "predicted_plug_fraction"]
@@ -145,7 +150,8 @@ class ChancePolicy:
 
     Args:
         stats: requirement statistics per hour of day (at score target ``1 - eta`` normally).
-        eta: allowed violation probability η.
+        eta: allowed violation probability η, in [1e-6, 1/2] (:data:`~v2gsim.optimize.chance.bounds.ETA_MIN`,
+            :data:`~v2gsim.optimize.chance.bounds.ETA_MAX`).
         bound: 3 or 4 (models.md §1.4).
         k_dev: ``"variance"`` (v = y(1-y), as in the paper) or ``"bernoulli"`` (exact deviation).
         prior_plug_fraction: y used on day 0 without a persistency prediction (-).
@@ -173,8 +179,10 @@ class ChancePolicy:
     _problem: ChanceBidProblem | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.eta < 1.0:
-            raise ValueError(f"eta must lie in (0, 1), got {self.eta}")
+        if not ETA_MIN <= self.eta <= ETA_MAX:
+            raise ValueError(f"eta must lie in [{ETA_MIN:g}, {ETA_MAX}], got {self.eta}: past 1/2 "
+                             "bounds (3)/(4) stop being a guarantee, below 1e-6 no fleet can bid "
+                             "(v2gsim.optimize.chance.bounds)")
         if self.bound not in (3, 4):
             raise ValueError(f"bound must be 3 or 4, got {self.bound!r}")
         if self.method not in ("cvxpy", "closed_form"):
@@ -196,20 +204,19 @@ class ChancePolicy:
 
         ``info``: ``y_source`` (persistency | history | prior), ``y_mean``, ``hours_no_bid`` (hours
         with C_t = 0), ``hours_quiet`` (hours where the bound admits no positive bid),
+        ``hours_capped`` (hours whose bid is the plugged capability ψ M y_t, not the bound's),
         ``expected_credit`` ($, Σ p̄_t C_t), ``kappa``, ``score_target``, ``method``,
         ``max_gap_kw`` (cvxpy vs closed form; 0 for the closed form) and ``solve_s``.
         """
         T = obs.hours
-        if self.stats.hours < T:
-            raise ValueError(f"requirement statistics cover {self.stats.hours} hours, the day has {T}")
         M, psi = float(obs.fleet_size), float(obs.charger_kw) - self.reserve_kw
         if not psi > 0.0:
             raise ValueError(f"reserve_kw ({self.reserve_kw} kW) leaves no capability of {obs.charger_kw} kW")
         y, source = predicted_plug_fraction(obs, self.prior_plug_fraction, self.plug_source)
-        r_bar = self.stats.r_bar[:T]
-        sigma = self.stats.sigma(self.bound)[:T]
+        stats = self.stats.at_hours(T)
+        r_bar, sigma = stats.r_bar, stats.sigma(self.bound)
         price = expected_price_per_kw(
-            obs.capability_price, obs.performance_price, self.stats.mean_mileage[:T],
+            obs.capability_price, obs.performance_price, stats.mean_mileage,
             mileage_basis=self.mileage_basis, rega_mileage=self.rega_mileage,
         )
         closed = closed_form_bids(y, M, psi, r_bar, sigma, price, self.eta, self.bound, self.k_dev)
@@ -223,11 +230,14 @@ class ChancePolicy:
         mean, dev_sq = plugin_moments(y, M, bound=self.bound, k_dev=self.k_dev)
         k = float(kappa(self.eta, self.bound))
         quiet = psi * mean <= k * psi * np.sqrt(dev_sq)  # the bound admits no positive bid
+        bound_only = max_bid(y, M, psi, r_bar, sigma, self.eta, self.bound, self.k_dev)
+        capped = (price > 0.0) & (np.asarray(bound_only) > psi * mean) & (psi * mean > 0.0)
         info: dict[str, Any] = {
             "y_source": source,
             "y_mean": float(y.mean()),
             "hours_no_bid": int(np.count_nonzero(bids == 0.0)),
             "hours_quiet": int(np.count_nonzero(quiet)),
+            "hours_capped": int(np.count_nonzero(capped)),
             "expected_credit": float(price @ bids),
             "kappa": k,
             "score_target": float(self.stats.score_target),

@@ -17,7 +17,11 @@ The realized home stays are read on the plan's noon-to-noon clock, cyclically ov
 calendar day (:meth:`EvaPolicy._realized_fleet`), so an overnight stay is one session, as in the
 plan.
 
-Clock: the model's slot 0 is 12:00; the loop's hour h is slot ``(h - 12) mod 24``.
+Clock: the model's slot 0 is 12:00; the loop's hour h is slot ``(h - 12) mod 24``. The plan is one
+24-hour clock day: the policy refuses a day of other than 24 hours (``network.hours``).
+
+Bids: the plan's bids are bounded by its own fleet's regulation power (its prediction of the
+plugged EVs); scaled to the run's fleet they are also capped by the whole fleet's ``ψ M``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 from v2gsim.optimize.eva.regions import EVSessions
 from v2gsim.optimize.eva.spec import EvaSpec, instance_from_spec
 from v2gsim.optimize.eva.willingness import ClusterWillingness
-from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs
+from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs, require_clock_day
 
 if TYPE_CHECKING:  # the MILP (scipy) is imported when the policy first decides
     from v2gsim.optimize.eva.revenue import Breakdown, RevenueInputs
@@ -39,6 +43,7 @@ if TYPE_CHECKING:  # the MILP (scipy) is imported when the policy first decides
 __all__ = ["EvaPolicy", "make_eva", "sessions_to_slots"]
 
 NOON = 12
+_CLOCK = "seed 003: 24 hourly slots from 12:00, read cyclically"
 
 
 def sessions_to_slots(arrival_h: np.ndarray, departure_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,12 +73,14 @@ class EvaPolicy:
         """Solve (O) for the planning fleet; bids rotated to the loop's clock and scaled to the fleet."""
         from v2gsim.optimize.eva.revenue import solve_revenue
 
+        require_clock_day("eva", obs.hours, _CLOCK)
         if self._plan is None:  # the planning instance is fixed by the spec (its seed): solve once
             x, _, _ = instance_from_spec(self.spec)
             self._plan = solve_revenue(x)
         b, self._scale = self._plan, obs.fleet_size / self.spec.evs
         bid = np.roll(b.plan["bid_kw"], NOON)[: obs.hours] * self._scale
-        return Decision(rebate=np.zeros(obs.hours), bid_kw=np.maximum(bid, 0.0), status="optimal",
+        bid = np.clip(bid, 0.0, obs.charger_kw * obs.fleet_size)  # never beyond the whole fleet
+        return Decision(rebate=np.zeros(obs.hours), bid_kw=bid, status="optimal",
                         predicted_profit=b.total_operating_revenue * self._scale,
                         info={"eva_plan": {k: np.asarray(v) for k, v in b.plan.items()},
                               "eva_items": b.items()})
@@ -146,7 +153,12 @@ class EvaPolicy:
 
 
 def make_eva(spec: EvaSpec, inputs: PolicyInputs) -> EvaPolicy:
-    """Build ``eva`` from its spec, the run's policy generator and the fleet copy."""
+    """Build ``eva`` from its spec, the run's policy generator and the fleet copy.
+
+    Raises:
+        ValueError: the run's day is not 24 hours (the plan is one noon-to-noon clock day).
+    """
+    require_clock_day("eva", inputs.hours, _CLOCK)
     return EvaPolicy(spec=spec, rng=inputs.rng, fleet=inputs.fleet)
 
 

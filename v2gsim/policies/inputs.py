@@ -4,6 +4,11 @@
 score target and, for the state-of-charge guarantee (E3), the net-discharge statistics, both on the
 AGC history of :func:`v2gsim.market.sources.agc_history` (PJM files, or synthetic days of the
 history stream :func:`v2gsim.core.rng.history_rng`).
+
+A simulated day of T hours (``network.hours``, 2-48) starts at clock hour 0 (its hour t is clock hour
+``t mod 24``, as in :func:`v2gsim.market.energy_sources.energy_price_table`): the statistics are
+estimated for the first ``min(T, 24)`` clock hours of the history days and repeated by clock hour
+over a longer day (:meth:`~v2gsim.market.requirement.RequirementStats.at_hours`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from v2gsim.policies.base import NetDischargeStats, PolicyInputs
 from v2gsim.policies.bilevel import BilevelSpec
 from v2gsim.policies.chance import ChanceSpec
 
-__all__ = ["policy_inputs", "requirement_history"]
+__all__ = ["CLOCK_HOURS", "policy_inputs", "requirement_history"]
+
+CLOCK_HOURS = 24
+"""Hours of a clock day: the length of one AGC history day (h)."""
 
 
 def _chance_of(spec: Any) -> ChanceSpec | None:
@@ -48,15 +56,18 @@ def policy_inputs(spec: Any, market: MarketSpec, hours: int, seed: int,
 
     Returns:
         Requirement statistics for ``chance`` and ``bilevel``, net-discharge statistics for
-        ``bilevel`` with the SOC guarantee, and ``rng``.
+        ``bilevel`` with the SOC guarantee, and ``rng``; every array has ``hours`` entries.
     """
     chance = _chance_of(spec)
     if chance is None:
-        return PolicyInputs(rng=rng)
+        return PolicyInputs(rng=rng, hours=int(hours))
     days = requirement_history(market, chance, seed)
-    req = RequirementStats.from_signals(days, score_target=chance.score_target, hours=hours)
+    clock = min(int(hours), CLOCK_HOURS)
+    req = RequirementStats.from_signals(days, score_target=chance.score_target, hours=clock)
     net = None
     if isinstance(spec, BilevelSpec) and spec.soc_guarantee:
-        gamma_bar, sigma = net_discharge_stats(days, hours=hours)
-        net = NetDischargeStats(gamma_bar=gamma_bar, sigma=sigma)
-    return PolicyInputs(rng=rng, requirement=req, net_discharge=net)
+        gamma_bar, sigma = net_discharge_stats(days, hours=clock)
+        idx = np.arange(int(hours)) % clock
+        net = NetDischargeStats(gamma_bar=gamma_bar[idx], sigma=sigma[idx])
+    return PolicyInputs(rng=rng, requirement=req.at_hours(hours), net_discharge=net,
+                        hours=int(hours))

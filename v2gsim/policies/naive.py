@@ -30,12 +30,24 @@ class NaivePolicy:
     """Baseline: no rebates; bid a fixed fraction of the plugged-in capacity seen in recent days.
 
     ``C_t = bid_fraction * psi * mean_{last lookback_days}(K_t)`` (kW), where K_t is the realized
-    number of EVs plugged in during hour t. With no history yet (day 0) it bids nothing.
+    number of EVs plugged in during hour t. With no history yet (day 0) it bids nothing. With
+    ``bid_fraction <= 1`` the bid never exceeds the capability of the EVs it expects (its
+    prediction is the mean of the observed plug-ins), nor the fleet's ``psi M``.
+
+    Raises:
+        ValueError: ``bid_fraction`` outside [0, 1] or ``lookback_days < 1``.
     """
 
     bid_fraction: float
     lookback_days: int
     name: str = "naive"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.bid_fraction <= 1.0:
+            raise ValueError(f"bid_fraction must lie in [0, 1] (a bid beyond the plugged EVs' "
+                             f"capability cannot be delivered), got {self.bid_fraction}")
+        if self.lookback_days < 1:
+            raise ValueError(f"lookback_days must be >= 1, got {self.lookback_days}")
 
     def decide(self, obs: Observation) -> Decision:
         """Bid the fraction of the average plugged-in capacity per hour; no rebates."""

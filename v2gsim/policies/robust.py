@@ -25,9 +25,11 @@ from v2gsim.optimize.robust.full_lp import RobustPlanner
 from v2gsim.optimize.robust.settle import realized_outcome, sample_signal
 from v2gsim.optimize.robust.site import RobustSpec, day_prices, fleet_day
 from v2gsim.optimize.robust.spec import Realizations
-from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs
+from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs, require_clock_day
 
 __all__ = ["RobustPolicy", "RobustPolicySpec", "make_robust"]
+
+_CLOCK = "seed 004: the site's day of 24 h in slots"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class RobustPolicy:
 
     def decide(self, obs: Observation) -> Decision:
         """Plan tomorrow's site; no rebates or platform bids."""
+        require_clock_day("robust", obs.hours, _CLOCK)
         if obs.energy_price is None:
             raise ValueError("policy 'robust' needs the day's energy prices: turn [market.energy] on")
         s = self.sessions
@@ -107,8 +110,10 @@ def make_robust(spec: RobustPolicySpec, inputs: PolicyInputs) -> RobustPolicy:
     """Build ``robust`` from its settings and the run's policy generator.
 
     Raises:
-        ValueError: the scenario's ``[sessions]`` is not a preset/parametric model.
+        ValueError: the scenario's ``[sessions]`` is not a preset/parametric model, or the day is
+            not 24 hours (the site's plan is one clock day of slots).
     """
+    require_clock_day("robust", inputs.hours, _CLOCK)
     if not isinstance(spec.sessions, ParametricSessionSpec):
         raise ValueError("policy 'robust' needs [sessions] enabled with model = 'preset' or 'parametric'")
     return RobustPolicy(spec=spec.robust, sessions=spec.sessions, rng=inputs.rng)

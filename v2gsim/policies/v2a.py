@@ -29,12 +29,14 @@ import numpy as np
 from v2gsim.optimize.v2a import SiteInstance, SiteSchedule, V2AInfeasibleError, evaluate_modes, solve_site
 from v2gsim.optimize.v2a.dp import solve_single_ev_sites
 from v2gsim.optimize.v2a.site import V2ASiteSpec
-from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs
+from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs, require_clock_day
 
 if TYPE_CHECKING:
     from v2gsim.core.fleet import Fleet
 
 __all__ = ["SITE_PLACES", "V2APolicy", "V2APolicySpec", "make_v2a"]
+
+_CLOCK = "seed 002: the sites' prices and base loads by clock hour"
 
 #: Charger place -> site type.
 SITE_PLACES: dict[str, str] = {"home": "home", "work": "building", "other": "station"}
@@ -110,6 +112,7 @@ class V2APolicy:
 
     def decide(self, obs: Observation) -> Decision:
         """Solve each site's MILP on the expected sessions; bid a share of the planned V2G power."""
+        require_clock_day("v2a", obs.hours, _CLOCK)
         t0 = time.perf_counter()
         self._plan, status = {}, "optimal" if self._expect else "no history"
         energy = np.asarray(obs.energy_kwh if obs.energy_kwh is not None else self.cap * self.target, float)
@@ -183,8 +186,10 @@ def make_v2a(spec: V2APolicySpec, inputs: PolicyInputs) -> V2APolicy:
     """Build ``v2a``; it needs the fleet copy of :class:`PolicyInputs` (built through the registry).
 
     Raises:
-        ValueError: no fleet in the inputs.
+        ValueError: no fleet in the inputs, or a day of other than 24 hours (the sites' prices and
+            base loads are given by clock hour).
     """
+    require_clock_day("v2a", inputs.hours, _CLOCK)
     if inputs.fleet is None:
         raise ValueError("policy v2a needs PolicyInputs.fleet (build it through the model or registry)")
     return V2APolicy(spec, inputs.fleet)

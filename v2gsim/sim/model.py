@@ -49,13 +49,14 @@ from v2gsim.sim.agents.driver import DayChoice, DriverAgent, DriverGroup, Driver
 from v2gsim.sim.agents.energy import ENERGY_DAILY_KEYS, ENERGY_HOURLY_COLUMNS, EnergyMarketAgent
 from v2gsim.sim.agents.grid_company import GridCompanyAgent
 from v2gsim.sim.agents.platform import PlatformAgent
-from v2gsim.sim.agents.tso import TSOAgent
+from v2gsim.sim.agents.tso import CLOCK_HOURS, CalendarSignals, TSOAgent, calendar_days, slot_prices
 from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, DayLedger, check_row, daily_row
 from v2gsim.sim.records import DAILY_KEYS, FleetRecorder
 from v2gsim.specs.build import run_spec
 from v2gsim.specs.run import RunSpec
 
-__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "HorizonError", "V2GMarketModel", "default_signals"]
+__all__ = ["DAILY_REPORTERS", "HOURLY_COLUMNS", "HorizonError", "V2GMarketModel", "default_signals",
+           "price_table"]
 
 HOURLY_COLUMNS = [
     "day", "hour", "plugged", "offered", "predicted_plugged", "traveling", "rebate", "bid_kw",
@@ -84,9 +85,26 @@ DAILY_REPORTERS = {key: _day(key) for key in DAILY_COLUMNS}
 
 def default_signals(spec: RunSpec, replication: int = 0, point: int | None = None) -> SignalSource:
     """The AGC signal source a run of ``spec`` uses (its ``agc`` stream); wrap it to record or
-    alter the signals and give the wrapper to :class:`V2GMarketModel` as ``signals``."""
+    alter the signals and give the wrapper to :class:`V2GMarketModel` as ``signals``.
+
+    A day of up to 24 hours is the first ``hours`` of a calendar day of the source; a longer one
+    runs into the next calendar day (:class:`~v2gsim.sim.agents.tso.CalendarSignals`).
+    """
     root = run_seed_sequence(spec.seed, replication, point)
-    return signal_source(spec.market, component_rng(root, "agc"), spec.hours)
+    rng = component_rng(root, "agc")
+    if spec.hours <= CLOCK_HOURS:
+        return signal_source(spec.market, rng, spec.hours)
+    return CalendarSignals(signal_source(spec.market, rng, CLOCK_HOURS), spec.hours)
+
+
+def price_table(spec: RunSpec, rng: np.random.Generator) -> pd.DataFrame:
+    """The run's regulation prices, one row per simulated day and hour (its ``prices`` stream).
+
+    Hour t of day d is clock hour t of calendar day d (:func:`~v2gsim.sim.agents.tso.slot_prices`).
+    """
+    days = calendar_days(spec.days, spec.hours)
+    table = regulation_price_table(spec.market, rng, days, CLOCK_HOURS)
+    return slot_prices(table, spec.days, spec.hours)
 
 
 class HorizonError(RuntimeError):
@@ -122,6 +140,9 @@ class V2GMarketModel(mesa.Model):
         grid_company: the grid-company agent (seed 001), or None.
         energy: the energy-market agent pricing the grid energy (``[market.energy]``), or None.
         drivers: the driver agents (views into ``fleet`` and their group's choice).
+        empty_clusters: names of the clusters whose share of ``drivers.count`` rounds to no driver
+            (:func:`~v2gsim.sim.agents.driver.cluster_sizes`). They are dropped from the run: no
+            group, no belief, no prediction, no random draw (the groups are numbered without them).
         daily_columns: the daily table's columns: :data:`~v2gsim.sim.day.DAILY_COLUMNS`, then the
             fleet records', the energy market's and a settling policy's ``daily_keys``.
         last_day: today's daily aggregates (exactly ``daily_columns``).
@@ -142,6 +163,8 @@ class V2GMarketModel(mesa.Model):
         self.fleet = Fleet.from_spec(spec.fleet, component_rng(root, "fleet"))
         self.population = self._population(spec, root)
         groups = self.population.groups
+        kept = {g.name for g in groups}
+        self.empty_clusters = tuple(c.name for c in spec.clusters if c.name not in kept)
         self.network = groups[0].network
         beliefs = ClusterBeliefs([g.network for g in groups], [g.drivers.size for g in groups])
         if policy is None:
@@ -152,8 +175,7 @@ class V2GMarketModel(mesa.Model):
                                       spec.fleet.regulation_kw, spec.hours)
         if signals is None:
             signals = default_signals(spec, replication, stream_point)
-        prices = regulation_price_table(spec.market, component_rng(root, "prices"), spec.days,
-                                        spec.hours)
+        prices = price_table(spec, component_rng(root, "prices"))
         self.tso = TSOAgent(self, signals, prices, spec.hours, spec.market.mileage_basis,
                             spec.market.rega_mileage, spec.market.score,
                             spec.market.score_threshold)
@@ -197,11 +219,14 @@ class V2GMarketModel(mesa.Model):
 
     @staticmethod
     def _population(spec: RunSpec, root: np.random.SeedSequence) -> DriverPopulation:
+        """The driver groups of the clusters that get drivers (see :attr:`empty_clusters`)."""
         sizes = cluster_sizes([c.share for c in spec.clusters], spec.fleet.count)
         bounds = np.concatenate([[0], np.cumsum(sizes)])
-        groups = [DriverGroup(k, c.name, c.share, build_network(c.network),
+        kept = [k for k in range(len(spec.clusters)) if sizes[k] > 0]
+        groups = [DriverGroup(i, spec.clusters[k].name, spec.clusters[k].share,
+                              build_network(spec.clusters[k].network),
                               np.arange(bounds[k], bounds[k + 1]))
-                  for k, c in enumerate(spec.clusters)]
+                  for i, k in enumerate(kept)]
         m = spec.fleet.count
         strategies, rng_game = np.ones(m, dtype=bool), None
         if spec.game is not None:
@@ -255,7 +280,7 @@ class V2GMarketModel(mesa.Model):
                                   status=self.platform.status(str(decision.status)),
                                   fallback_reason=self.platform.fallback_reason(decision))
         if self.fleet_recorder is not None:
-            self.last_day.update(self.fleet_recorder.day_totals())
+            self.last_day.update(self.fleet_recorder.day_totals(self.last_day["profit"]))
         if self._settle is not None:
             self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start)))
         check_row(self.last_day, self.daily_columns)

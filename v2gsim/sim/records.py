@@ -9,7 +9,9 @@ keep their columns. When on:
   :class:`v2gsim.core.fleet.HourEnergy`);
 * daily table: ``throughput_kwh`` (energy cycled through the batteries, kWh), ``switches``
   (charge/discharge switches), ``degradation_cost`` ($) of the fleet that day
-  (:mod:`v2gsim.core.degradation`);
+  (:mod:`v2gsim.core.degradation`) and ``profit_net_degradation`` ($): the day's ``profit``
+  (regulation credits minus rebates; it does not include the degradation cost, nor the energy
+  cost) minus the degradation cost;
 * fleet table: ``model`` (heterogeneous fleets) and each EV's run totals ``throughput_kwh``,
   ``switches``, ``degradation_cost``;
 * SOC sample table (heterogeneous fleets, :meth:`FleetRecorder.soc_table`): the fixed seeded
@@ -32,7 +34,7 @@ __all__ = ["DAILY_KEYS", "HOURLY_KEYS", "FleetRecorder"]
 #: Hourly-table columns added for a heterogeneous fleet.
 HOURLY_KEYS = ("grid_import_kwh", "grid_export_kwh")
 #: Daily-table columns added when a degradation cost is configured or models are declared.
-DAILY_KEYS = ("throughput_kwh", "switches", "degradation_cost")
+DAILY_KEYS = ("throughput_kwh", "switches", "degradation_cost", "profit_net_degradation")
 
 
 class FleetRecorder:
@@ -74,9 +76,14 @@ class FleetRecorder:
         return {"grid_import_kwh": energy.grid_import_kwh,
                 "grid_export_kwh": energy.grid_export_kwh}
 
-    def day_totals(self) -> dict[str, Any]:
-        """The daily-table values of the day (fleet totals)."""
-        return self.meter.day_totals()
+    def day_totals(self, profit: float) -> dict[str, Any]:
+        """The daily-table values of the day (fleet totals, :data:`DAILY_KEYS`).
+
+        Args:
+            profit: the day's ``profit`` (credits minus rebates, $).
+        """
+        totals = self.meter.day_totals()
+        return {**totals, "profit_net_degradation": float(profit) - totals["degradation_cost"]}
 
     def fleet_columns(self) -> dict[str, Any]:
         """Fleet-table columns (one value per EV) this recorder adds."""

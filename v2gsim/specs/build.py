@@ -232,7 +232,7 @@ def sessions_spec(
         return None
     try:
         return _sessions_spec(scenario)
-    except SessionError as exc:
+    except (SessionError, ValueError) as exc:  # ValueError: a law the distributions refuse
         raise ScenarioError([f"{scenario.source or '(scenario)'}: sessions: {exc}"]) from None
 
 
@@ -260,20 +260,18 @@ def _sessions_spec(scenario: Scenario) -> ParametricSessionSpec | EmpiricalSessi
         min_stay_h=s.min_stay_h, slot_minutes=s.slot_minutes or 60, n_evs=s.n_evs or d.count)
 
 
-def _check_capability(scenario: Scenario, fleet: FleetSpec, policy: Any) -> None:
-    """A chance bound needs capability left after its reserve (``capability = "headroom"``).
+def _check_capability(scenario: Scenario) -> None:
+    """A chance bound needs capability left after its reserve (``capability = "headroom"``): the
+    schema's own check (:meth:`Scenario.capability_problem
+    <v2gsim.config.scenario.Scenario.capability_problem>`), so validation and the adapter refuse
+    the same scenarios (also one built without validation, e.g. by ``model_copy``).
 
     Raises:
         ScenarioError: the fleet's regulation capability per EV does not exceed the reserve.
     """
-    chance = policy.chance if isinstance(policy, BilevelSpec) else policy
-    if not isinstance(chance, ChanceSpec) or chance.reserve_kw < fleet.regulation_kw:
-        return
-    raise ScenarioError([
-        f"{scenario.source or scenario.name}: platform.chance.capability: 'headroom' plans with "
-        f"psi - omega = {fleet.regulation_kw:.3g} - {chance.reserve_kw:.3g} kW per EV, nothing left "
-        f"(psi = mean min(charge, discharge) kW of the EV models, 0 for EVs without V2G); use "
-        f"capability = 'charger', a lower drivers.baseline_charge_kw, or V2G-capable models"])
+    problem = scenario.capability_problem()
+    if problem is not None:
+        raise ScenarioError([f"{scenario.source or scenario.name}: {problem[0]}: {problem[1]}"])
 
 
 def run_spec(scenario: Scenario) -> RunSpec:
@@ -284,8 +282,8 @@ def run_spec(scenario: Scenario) -> RunSpec:
             with no capability left after its reserve).
     """
     p = scenario.platform
+    _check_capability(scenario)
     fleet, policy = fleet_spec(scenario), policy_spec(scenario)
-    _check_capability(scenario, fleet, policy)
     return RunSpec(
         name=scenario.name, seed=scenario.seed, days=scenario.days, hours=scenario.network.hours,
         distribution=scenario.drivers.distribution, clusters=cluster_specs(scenario),

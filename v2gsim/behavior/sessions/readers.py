@@ -24,10 +24,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from v2gsim.core.datafiles import DataFileError, csv_header, numeric_column, read_csv
+
 __all__ = [
     "ACN_COLUMNS",
     "ACN_ENERGY_COLUMNS",
     "EVWATTS_COLUMNS",
+    "MAX_SESSION_KWH",
     "SESSION_COLUMNS",
     "SessionFileError",
     "Source",
@@ -51,41 +54,36 @@ ACN_COLUMNS: tuple[str, ...] = (
 #: Energy columns of the ACN-Data CSV read by ``read_acn_sessions(..., energy=True)`` (kWh).
 ACN_ENERGY_COLUMNS: tuple[str, ...] = ("kwh_delivered", "kwh_requested")
 
+#: Largest energy of one session a file may state (kWh).
+MAX_SESSION_KWH = 10_000.0
+
 #: The session formats the readers know.
 Source = Literal["evwatts", "acn"]
 
 
-class SessionFileError(ValueError):
-    """A session file is missing, unreadable, or lacks required columns (named in the message)."""
+class SessionFileError(DataFileError):
+    """A session file cannot be used: missing, not a regular file, too large, not UTF-8, malformed
+    CSV, missing columns, bad timestamps or energies. ``str(error)`` is ``PATH: reason``
+    (:class:`~v2gsim.core.datafiles.DataFileError`; the message never shows the file's contents)."""
 
 
 def _read_csv(path: str | Path, required: tuple[str, ...], kind: str) -> pd.DataFrame:
-    """The CSV at ``path`` as strings, checked to hold the ``required`` columns of a ``kind`` file."""
-    p = Path(path)
-    if not p.is_file():
-        raise SessionFileError(f"{p}: {kind} session file not found")
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SessionFileError(f"{p}: cannot read as CSV ({exc})") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise SessionFileError(
-            f"{p}: not a {kind} session file: missing columns {missing} "
-            f"(required: {list(required)}; found: {list(df.columns)[:12]})"
-        )
-    return df
+    """The CSV at ``path`` as strings, checked to hold the ``required`` columns of a ``kind`` file
+    (:func:`v2gsim.core.datafiles.read_csv`: a regular UTF-8 file of at most
+    :data:`~v2gsim.core.datafiles.MAX_CSV_BYTES`, every line complete, at least one session)."""
+    return read_csv(path, required, dtype=str, what=f"{kind} session file", error=SessionFileError)
 
 
 def _parse_times(values: pd.Series, path: Path, column: str) -> pd.Series:
-    """Timestamps of one column (naive, as written), or a SessionFileError naming the bad rows."""
-    try:
-        t = pd.to_datetime(values, errors="raise", format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise SessionFileError(f"{path}: column {column!r} has unparseable timestamps ({exc})") from None
+    """Timestamps of one column (naive, as written), or a SessionFileError naming the first bad
+    line (never its value)."""
+    t = pd.to_datetime(values, errors="coerce", format="mixed")
     if t.isna().any():
-        rows = np.flatnonzero(t.isna().to_numpy())[:5].tolist()
-        raise SessionFileError(f"{path}: column {column!r} has missing timestamps (rows {rows})")
+        bad = t.isna().to_numpy()
+        line = int(np.asarray(values.index)[np.flatnonzero(bad)[0]]) + 2
+        why = "is missing" if values.isna().to_numpy()[bad].all() else "is not a timestamp"
+        raise SessionFileError(path, f"line {line}: column {column!r} {why} ({int(bad.sum())} "
+                               "such value(s))")
     return t
 
 
@@ -174,26 +172,21 @@ def read_acn_sessions(path: str | Path, *, energy: bool = False) -> pd.DataFrame
                  "America/Los_Angeles")
     by_id = pd.DataFrame(kwh).set_axis(df["session_id"].astype(str).to_numpy())
     if by_id.index.has_duplicates:
-        raise SessionFileError(f"{p}: duplicate session_id values; cannot attach energies")
+        raise SessionFileError(p, "duplicate session_id values; cannot attach energies")
     for c in ACN_ENERGY_COLUMNS:
         tidy[c] = by_id[c].reindex(tidy["session_id"]).to_numpy()
     return tidy
 
 
 def _parse_kwh(values: pd.Series, path: Path, column: str, allow_missing: bool) -> NDArray[np.float64]:
-    """Energies of one column (kWh >= 0; NaN where missing and ``allow_missing``)."""
-    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    bad = (np.isnan(x) & values.notna().to_numpy()) | (x < 0)
-    if not allow_missing:
-        bad |= np.isnan(x)
-    if bad.any():
-        rows = np.flatnonzero(bad)[:5].tolist()
-        raise SessionFileError(f"{path}: column {column!r} needs kWh >= 0 (bad rows {rows})")
-    return x
+    """Energies of one column (kWh, finite, in [0, :data:`MAX_SESSION_KWH`]; NaN where missing and
+    ``allow_missing``)."""
+    return numeric_column(values.to_frame(), column, path, low=0.0, high=MAX_SESSION_KWH,
+                          missing_ok=allow_missing, unit="kWh", error=SessionFileError).to_numpy()
 
 
 def detect_source(path: str | Path) -> Source:
-    """Tell the session format of a CSV from its header.
+    """Tell the session format of a CSV from its header (only the file's first 64 KiB are read).
 
     Args:
         path: a CSV file.
@@ -202,24 +195,17 @@ def detect_source(path: str | Path) -> Source:
         ``"evwatts"`` or ``"acn"``.
 
     Raises:
-        SessionFileError: file missing, or a header matching neither format.
+        SessionFileError: not a readable CSV, or a header matching neither format.
     """
     p = Path(path)
-    if not p.is_file():
-        raise SessionFileError(f"{p}: session file not found")
-    try:
-        header = pd.read_csv(p, nrows=0).columns
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SessionFileError(f"{p}: cannot read as CSV ({exc})") from None
-    cols = set(header)
+    cols = set(csv_header(p, what="session file", error=SessionFileError))
     if set(EVWATTS_COLUMNS) <= cols:
         return "evwatts"
     if set(ACN_COLUMNS) <= cols:
         return "acn"
     raise SessionFileError(
-        f"{p}: unknown session format: need the EV WATTS columns {list(EVWATTS_COLUMNS)} or the "
-        f"ACN-Data columns {list(ACN_COLUMNS)}; found {list(header)[:12]}"
-    )
+        p, f"unknown session format: need the EV WATTS columns {list(EVWATTS_COLUMNS)} or the "
+        f"ACN-Data columns {list(ACN_COLUMNS)} in the first line")
 
 
 def read_sessions(path: str | Path, source: Literal["evwatts", "acn", "auto"] = "auto", *,

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+
+from v2gsim.core.datafiles import DataFileError
 
 __all__ = [
     "SLOT_MINUTES",
@@ -38,8 +41,9 @@ SLOT_MINUTES = (15, 30, 60)
 SellRule = Literal["fraction", "spot"]
 
 
-class EnergyPriceFileError(ValueError):
-    """An energy price or tariff file cannot be read (the message names the file and the problem)."""
+class EnergyPriceFileError(DataFileError):
+    """An energy price or tariff file cannot be used: ``str(error)`` is ``PATH: reason``
+    (:class:`~v2gsim.core.datafiles.DataFileError`, whose attributes ``path`` and ``reason`` it has)."""
 
 
 def per_mwh_to_per_kwh(price: ArrayLike) -> NDArray[np.float64]:
@@ -221,7 +225,7 @@ def apply_sell_rule(prices: EnergyPrices, rule: SellRule, fraction: float = 1.0)
     raise ValueError(f"unknown sell rule {rule!r}; allowed: 'fraction', 'spot'")
 
 
-def wall_clock_hours(dates: pd.Series, hours: pd.Series, values: pd.DataFrame, path: object
+def wall_clock_hours(dates: pd.Series, hours: pd.Series, values: pd.DataFrame, path: str | Path
                      ) -> tuple[tuple[str, ...], dict[str, NDArray[np.float64]]]:
     """Arrange hourly values as 24 local wall-clock hours per day.
 
@@ -251,8 +255,9 @@ def wall_clock_hours(dates: pd.Series, hours: pd.Series, values: pd.DataFrame, p
         gap = sorted(set(range(24)) - set(hrs))
         ok_23 = len(c) == 23 and c.max() == 1 and 0 < gap[0] < 23
         if not (ok_24 or ok_23):
-            raise EnergyPriceFileError(f"{path}: day {day} does not have 24 wall-clock hours "
-                                       f"(23 or 25 on a daylight-saving day are accepted)")
+            raise EnergyPriceFileError(path, f"day {day} does not have 24 wall-clock hours (23 or "
+                                       "25 on a daylight-saving day are accepted): missing or "
+                                       "repeated hours")
         if ok_23:
             missing[day] = gap[0]
     mean = frame.groupby(["_date", "_hour"]).mean()

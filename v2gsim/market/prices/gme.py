@@ -16,11 +16,14 @@ in EUR/kWh (divided by 1000): buy = sell = spot = PUN, up/down = MSD. Pure panda
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from v2gsim.core.datafiles import numeric_column, read_csv
 from v2gsim.market.prices.energy import (
     EnergyPriceFileError,
     EnergyPrices,
@@ -28,43 +31,43 @@ from v2gsim.market.prices.energy import (
     wall_clock_hours,
 )
 
-__all__ = ["gme_energy_prices", "read_gme_msd", "read_gme_pun", "read_price_csv"]
+__all__ = ["PRICE_LIMIT", "gme_energy_prices", "read_gme_msd", "read_gme_pun", "read_price_csv"]
+
+#: Largest absolute wholesale price a price file may hold (currency/MWh); GME's PUN cap is
+#: 4000 EUR/MWh, PJM's energy offer cap 2000 $/MWh (shortage pricing higher).
+PRICE_LIMIT = 100_000.0
 
 PUN_COLUMNS = ("date", "hour", "pun_eur_mwh")
+_ROME = ZoneInfo("Europe/Rome")  # GME hours are Italian local time
 MSD_COLUMNS = ("date", "hour", "pmed_down_eur_mwh", "pmed_up_eur_mwh")
 
 
-def read_price_csv(path: str | Path, columns: tuple[str, ...], dtype: dict[str, type] | None = None
-                   ) -> pd.DataFrame:
-    """Read a CSV that must have ``columns``; any failure is one error naming the file.
+def read_price_csv(path: str | Path, columns: tuple[str, ...], dtype: dict[str, type] | None = None,
+                   *, optional: tuple[str, ...] = (), what: str = "price file") -> pd.DataFrame:
+    """Read a price CSV that must have ``columns`` (:func:`v2gsim.core.datafiles.read_csv`: a
+    regular UTF-8 file of at most :data:`~v2gsim.core.datafiles.MAX_CSV_BYTES`, every line
+    complete, at least one data row); ``optional`` columns are kept when present.
 
     Raises:
-        FileNotFoundError: no such file.
-        EnergyPriceFileError: the file cannot be parsed as CSV or lacks a column.
+        EnergyPriceFileError: naming the file: missing, not a regular file, too large, not UTF-8,
+            malformed CSV, a missing column, no data rows.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        raw = pd.read_csv(path, dtype=dtype, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
-        raise EnergyPriceFileError(f"{path}: cannot read as CSV ({e})") from None
-    missing = [c for c in columns if c not in raw.columns]
-    if missing:
-        raise EnergyPriceFileError(f"{path}: missing column(s) {missing}; expected {list(columns)}, "
-                                   f"found {list(raw.columns)}")
-    return raw
+    return read_csv(path, columns, optional=optional, dtype=dtype, what=what,
+                    error=EnergyPriceFileError)
 
 
-def _numeric(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """A finite numeric column; the first bad row (file line number) in the error."""
-    s = pd.to_numeric(raw[column], errors="coerce")
-    bad = ~np.isfinite(s.to_numpy(dtype=np.float64))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise EnergyPriceFileError(f"{path}: line {i + 2}: column {column!r} is not a number: "
-                                   f"{raw[column].iloc[i]!r}")
-    return s.astype(np.float64)
+def _numeric(raw: pd.DataFrame, column: str, path: Path, low: float = -PRICE_LIMIT,
+             high: float = PRICE_LIMIT) -> pd.Series:
+    """A finite numeric column in ``[low, high]``; the first bad row (file line number) in the error."""
+    return numeric_column(raw, column, path, low=low, high=high, error=EnergyPriceFileError)
+
+
+def _hours_of(iso_day: str) -> int:
+    """Hours of a calendar day in Italy (Europe/Rome): 23 or 25 on the daylight-saving days."""
+    day = dt.date.fromisoformat(iso_day)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=_ROME)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=_ROME)
+    return round((end - start.astimezone(dt.UTC)).total_seconds() / 3600)
 
 
 def _clock_hours(raw: pd.DataFrame, path: Path) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -79,19 +82,22 @@ def _clock_hours(raw: pd.DataFrame, path: Path) -> tuple[pd.Series, pd.Series, p
     parsed = pd.to_datetime(date_s, format="%Y%m%d", errors="coerce")
     if parsed.isna().any():
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise EnergyPriceFileError(f"{path}: line {i + 2}: date {date_s.iloc[i]!r} is not YYYYMMDD")
-    hour = _numeric(raw, "hour", path)
+        raise EnergyPriceFileError(path, f"line {i + 2}: date is not YYYYMMDD")
+    hour = _numeric(raw, "hour", path, low=1, high=25)
     if (hour != hour.round()).any():
         i = int(np.flatnonzero((hour != hour.round()).to_numpy())[0])
-        raise EnergyPriceFileError(f"{path}: line {i + 2}: hour {raw['hour'].iloc[i]!r} is not an "
-                                   "integer")
+        raise EnergyPriceFileError(path, f"line {i + 2}: hour is not an integer")
     hour = hour.astype(np.int64)
     iso = parsed.dt.strftime("%Y-%m-%d")
     n = hour.groupby(iso).transform("size")
     for day, hs in hour.groupby(iso):
         if len(hs) not in (23, 24, 25) or sorted(hs) != list(range(1, len(hs) + 1)):
-            raise EnergyPriceFileError(f"{path}: day {day} has hours {sorted(hs)[:5]}...; expected "
-                                       "1..24 (1..23 / 1..25 on a daylight-saving day)")
+            raise EnergyPriceFileError(path, f"day {day} has hours that are not 1..24 (1..23 / "
+                                       "1..25 on a daylight-saving day): missing or repeated hours")
+        if len(hs) != 24 and len(hs) != _hours_of(str(day)):
+            raise EnergyPriceFileError(path, f"day {day} has {len(hs)} hours but is not a "
+                                       f"daylight-saving day in Italy (it has {_hours_of(str(day))})"
+                                       ": missing or repeated hours")
     clock = hour - 1
     clock = clock.where(~((n == 25) & (hour >= 4)), hour - 2)
     clock = clock.where(~((n == 23) & (hour >= 3)), hour)
@@ -107,12 +113,11 @@ def read_gme_pun(path: str | Path) -> pd.DataFrame:
         ``pun_eur_mwh`` (EUR/MWh).
 
     Raises:
-        FileNotFoundError: no such file.
-        EnergyPriceFileError: naming the file and the problem (a missing column, a bad date, hour
-            or price, a day whose hours are not 1..n).
+        EnergyPriceFileError: naming the file and the problem (not a readable CSV, a missing
+            column, a bad date, hour or price, a day whose hours are not 1..n).
     """
     path = Path(path)
-    raw = read_price_csv(path, PUN_COLUMNS, dtype={"date": str})
+    raw = read_price_csv(path, PUN_COLUMNS, dtype={"date": str}, what="GME PUN file")
     iso, hour, clock = _clock_hours(raw, path)
     return pd.DataFrame({"date": iso, "hour": hour, "clock_hour": clock,
                          "pun_eur_mwh": _numeric(raw, "pun_eur_mwh", path)})
@@ -127,11 +132,10 @@ def read_gme_msd(path: str | Path) -> pd.DataFrame:
         ``msd_up_eur_mwh`` (average accepted downward / upward offer price, EUR/MWh).
 
     Raises:
-        FileNotFoundError: no such file.
         EnergyPriceFileError: as :func:`read_gme_pun`.
     """
     path = Path(path)
-    raw = read_price_csv(path, MSD_COLUMNS, dtype={"date": str})
+    raw = read_price_csv(path, MSD_COLUMNS, dtype={"date": str}, what="GME MSD file")
     iso, hour, clock = _clock_hours(raw, path)
     return pd.DataFrame({"date": iso, "hour": hour, "clock_hour": clock,
                          "msd_down_eur_mwh": _numeric(raw, "pmed_down_eur_mwh", path),
@@ -148,7 +152,7 @@ def gme_energy_prices(pun_path: str | Path, msd_path: str | Path | None = None) 
     :func:`~v2gsim.market.prices.energy.apply_sell_rule`.
 
     Raises:
-        FileNotFoundError, EnergyPriceFileError: from the readers.
+        EnergyPriceFileError: from the readers.
     """
     pun = read_gme_pun(pun_path)
     dates, arr = wall_clock_hours(pun["date"], pun["clock_hour"], pun[["pun_eur_mwh"]], pun_path)

@@ -6,11 +6,12 @@ Units: capability price (RMCCP) in $/MW-h, performance price (RMPCP) in $/ΔMW, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from v2gsim.core.datafiles import DataFileError, numeric_column, read_csv_format
 
 __all__ = ["PRICE_COLUMNS", "VALUE_COLUMNS", "read_pjm_regulation_prices"]
 
@@ -43,26 +44,38 @@ _TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S", 
 _MILEAGE_VALUES = ("regd_mileage", "rega_mileage", "perf_score")
 
 
+#: Formats by their required columns, in the order they are tried.
+_FORMATS = {
+    "reg_market_results (mileage)": _MILEAGE_FORMAT,
+    "reg_zone_prelim_bill (RMCCP/RMPCP)": _BILL_FORMAT,
+    "reserve_market_results (reg_ccp/reg_pcp)": _RESERVE_FORMAT,
+}
+WHAT = "regulation-market file"
+
+# Range of each tidy value column: prices ($/MW-h, $/ΔMW), hourly mileage (ΔMW/MW), score (-).
+_RANGES = {"capability_price": (0.0, 1e5), "performance_price": (0.0, 1e5),
+           "regd_mileage": (0.0, 1e4), "rega_mileage": (0.0, 1e4), "perf_score": (0.0, 1.0)}
+
+
 def _parse_time(values: pd.Series, path: Path, column: str) -> pd.Series:
     """Parse a Data Miner timestamp column, trying the formats PJM exports use."""
+    best = None
     for fmt in _TIME_FORMATS:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
         if parsed.notna().all():
             return parsed
-    raise ValueError(
-        f"{path}: cannot parse column {column!r} as timestamps "
-        f"(tried {', '.join(_TIME_FORMATS)}); first value {values.iloc[0]!r}"
-    )
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    return pd.read_csv(path)
+        best = parsed if best is None or parsed.notna().sum() > best.notna().sum() else best
+    pos = int(np.flatnonzero(best.isna().to_numpy())[0]) if best is not None else 0
+    line = int(values.index[pos]) + 2  # the frame's index is the data row of the file
+    raise DataFileError(path, f"line {line}: column {column!r} is not a timestamp in any of the "
+                        f"formats {', '.join(_TIME_FORMATS)}")
 
 
 def _frame_from(raw: pd.DataFrame, path: Path, mapping: dict[str, str]) -> pd.DataFrame:
-    """Tidy frame keyed by UTC hour start, value columns renamed by ``mapping`` (source -> tidy)."""
+    """Tidy frame keyed by UTC hour start, value columns renamed by ``mapping`` (source -> tidy).
+
+    Values may be missing (PJM's placeholder rows); present ones must be finite numbers in range.
+    """
     out = pd.DataFrame(
         {
             "time_utc": _parse_time(
@@ -72,7 +85,8 @@ def _frame_from(raw: pd.DataFrame, path: Path, mapping: dict[str, str]) -> pd.Da
         }
     )
     for src, dst in mapping.items():
-        out[dst] = pd.to_numeric(raw[src], errors="coerce").astype(np.float64)
+        low, high = _RANGES[dst]
+        out[dst] = numeric_column(raw, src, path, low=low, high=high, missing_ok=True)
     return out
 
 
@@ -105,27 +119,12 @@ def _find_bill_sibling(path: Path) -> Path | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _format_error(path: Path, columns: Sequence[str]) -> ValueError:
-    have = set(columns)
-    parts = []
-    for name, cols in (
-        ("reg_market_results (mileage)", _MILEAGE_FORMAT),
-        ("reg_zone_prelim_bill (RMCCP/RMPCP)", _BILL_FORMAT),
-        ("reserve_market_results (reg_ccp/reg_pcp)", _RESERVE_FORMAT),
-    ):
-        parts.append(f"{name} is missing {[c for c in cols if c not in have]}")
-    return ValueError(
-        f"{path}: unrecognized regulation-market file format; "
-        + "; ".join(parts)
-        + f". Columns found: {list(columns)}"
-    )
-
-
 def _join_bill(df: pd.DataFrame, bill: Path) -> pd.DataFrame:
     """Outer-join the RMCCP/RMPCP of the price file ``bill`` to a mileage frame by UTC hour."""
     prices = read_pjm_regulation_prices(bill, join_prices=False)
     if prices[list(_MILEAGE_VALUES)].notna().any().any():
-        raise ValueError(f"{bill}: expected a price (reg_zone_prelim_bill) file")
+        raise DataFileError(bill, "expected a price (reg_zone_prelim_bill) file, found a file "
+                            "with mileage columns")
     df = df.drop_duplicates("time_utc", keep="last")
     df = df.merge(
         prices[["time_utc", "time_ept", "capability_price", "performance_price"]],
@@ -164,7 +163,7 @@ def _read_reserve(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     if "service" in raw.columns:
         raw = raw[raw["service"].astype(str).str.upper() == "REG"]
         if raw.empty:
-            raise ValueError(f"{path}: no rows with service == 'REG'")
+            raise DataFileError(path, "no rows with service == 'REG'")
     df = _frame_from(raw, path, {"reg_ccp": "capability_price", "reg_pcp": "performance_price"})
     return _to_hourly(df)
 
@@ -218,20 +217,21 @@ def read_pjm_regulation_prices(
         ΔMW/MW), ``perf_score`` (RTO average performance score, 0–1), sorted by ``time_utc``.
         Columns the file does not carry are NaN.
 
+    The file (and a joined price file) is opened by
+    :func:`v2gsim.core.datafiles.read_csv_format`: a regular UTF-8 file of at most
+    :data:`~v2gsim.core.datafiles.MAX_CSV_BYTES`, the columns of one format, every line complete.
+
     Raises:
-        ValueError: Naming the file and the missing columns when the format is not recognized, or
-            when timestamps cannot be parsed.
-        FileNotFoundError: If ``path`` (or ``prices_path``) does not exist.
+        DataFileError: Naming the file: not a readable CSV, no format's columns, a timestamp that
+            does not parse, a value that is not a finite number in range (prices 0-1e5, mileage
+            0-1e4, score 0-1; missing values are allowed), no data rows.
     """
     path = Path(path)
-    raw = _read_csv(path)
-    cols = set(raw.columns)
-    if set(_MILEAGE_FORMAT) <= cols:
+    fmt, raw = read_csv_format(path, _FORMATS, optional=("service",), what=WHAT)
+    if fmt == "reg_market_results (mileage)":
         df = _read_mileage(raw, path, prices_path, join_prices)
-    elif set(_BILL_FORMAT) <= cols:
+    elif fmt == "reg_zone_prelim_bill (RMCCP/RMPCP)":
         df = _frame_from(raw, path, {"rmccp": "capability_price", "rmpcp": "performance_price"})
-    elif set(_RESERVE_FORMAT) <= cols:
-        df = _read_reserve(raw, path)
     else:
-        raise _format_error(path, list(raw.columns))
+        df = _read_reserve(raw, path)
     return _tidy(df)

@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from v2gsim.core.datafiles import numeric_column
 from v2gsim.market.prices.energy import (
     EnergyPriceFileError,
     EnergyPrices,
     per_mwh_to_per_kwh,
     wall_clock_hours,
 )
-from v2gsim.market.prices.gme import read_price_csv
+from v2gsim.market.prices.gme import PRICE_LIMIT, read_price_csv
 
 __all__ = [
     "PJM2016_DA_LMP",
@@ -47,16 +48,22 @@ _TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S", 
 
 
 def _times(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    best = None
     for fmt in _TIME_FORMATS:
         t = pd.to_datetime(raw[column], format=fmt, errors="coerce")
         if t.notna().all():
             return t
-    raise EnergyPriceFileError(f"{path}: cannot parse column {column!r} as timestamps (tried "
-                               f"{', '.join(_TIME_FORMATS)}); first value {raw[column].iloc[0]!r}")
+        best = t if best is None or t.notna().sum() > best.notna().sum() else best
+    i = int(np.flatnonzero(best.isna().to_numpy())[0]) if best is not None else 0
+    raise EnergyPriceFileError(path, f"line {int(raw.index[i]) + 2}: column {column!r} is not a "
+                               f"timestamp in any of the formats {', '.join(_TIME_FORMATS)}")
 
 
 def read_pjm_da_lmp(path: str | Path, pnode: str | None = None) -> pd.DataFrame:
     """Read a PJM Data Miner ``da_hrl_lmps`` export.
+
+    The file is opened by :func:`v2gsim.core.datafiles.read_csv` (a regular UTF-8 file of at most
+    :data:`~v2gsim.core.datafiles.MAX_CSV_BYTES`, every line complete, at least one data row).
 
     Args:
         path: the CSV.
@@ -68,32 +75,42 @@ def read_pjm_da_lmp(path: str | Path, pnode: str | None = None) -> pd.DataFrame:
         day-ahead LMP, $/MWh).
 
     Raises:
-        FileNotFoundError: no such file.
-        EnergyPriceFileError: a missing column, unparseable times, a non-numeric LMP, several pnodes
-            without ``pnode``, or an unknown ``pnode``.
+        EnergyPriceFileError: not a readable CSV, a missing column, unparseable times, a day whose
+            hours are not consecutive UTC hours (a missing or repeated hour), an LMP that is not a
+            number within +-:data:`~v2gsim.market.prices.gme.PRICE_LIMIT`, several pnodes without
+            ``pnode``, or an unknown ``pnode``.
     """
     path = Path(path)
-    raw = read_price_csv(path, LMP_COLUMNS)
+    raw = read_price_csv(path, LMP_COLUMNS, optional=("pnode_name",), what="PJM da_hrl_lmps file")
     if "pnode_name" in raw.columns:
-        names = sorted(raw["pnode_name"].astype(str).unique())
+        names = raw["pnode_name"].astype(str)
+        count = names.nunique()
         if pnode is not None:
-            if pnode not in names:
-                raise EnergyPriceFileError(f"{path}: no pnode {pnode!r}; the file has {names}")
-            raw = raw[raw["pnode_name"].astype(str) == pnode]
-        elif len(names) > 1:
-            raise EnergyPriceFileError(f"{path}: {len(names)} pnodes {names[:5]}...; name one")
-    lmp = pd.to_numeric(raw["total_lmp_da"], errors="coerce")
-    if lmp.isna().any():
-        i = int(np.flatnonzero(lmp.isna().to_numpy())[0])
-        raise EnergyPriceFileError(f"{path}: line {int(raw.index[i]) + 2}: total_lmp_da is not a "
-                                   f"number: {raw['total_lmp_da'].iloc[i]!r}")
+            if not (names == pnode).any():
+                raise EnergyPriceFileError(path, f"no pnode {pnode!r} (the file has {count} "
+                                           "pnode(s))")
+            raw = raw[names == pnode]
+        elif count > 1:
+            raise EnergyPriceFileError(path, f"{count} pnodes; name one")
+    lmp = numeric_column(raw, "total_lmp_da", path, low=-PRICE_LIMIT, high=PRICE_LIMIT,
+                         error=EnergyPriceFileError)
     ept = _times(raw, "datetime_beginning_ept", path)
     out = pd.DataFrame({
         "time_utc": _times(raw, "datetime_beginning_utc", path).dt.tz_localize("UTC"),
         "date": ept.dt.strftime("%Y-%m-%d"), "hour": ept.dt.hour.astype(np.int64),
         "lmp_usd_mwh": lmp.astype(np.float64),
     })
-    return out.sort_values("time_utc", kind="stable").reset_index(drop=True)
+    out = out.sort_values("time_utc", kind="stable").reset_index(drop=True)
+    same_day = out["date"].eq(out["date"].shift())
+    gap = same_day & out["time_utc"].diff().ne(pd.Timedelta(hours=1))
+    if gap.any():  # a daylight-saving day's EPT hours are still consecutive UTC hours
+        raise EnergyPriceFileError(path, f"day {out['date'][_first(gap)]}: its hours are not "
+                                   "consecutive UTC hours (a missing or repeated hour)")
+    return out
+
+
+def _first(mask: pd.Series) -> int:
+    return int(np.flatnonzero(mask.to_numpy())[0])
 
 
 def pjm_da_energy_prices(path: str | Path, pnode: str | None = None) -> EnergyPrices:

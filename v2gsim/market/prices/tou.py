@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import math
 import warnings
 from dataclasses import dataclass
@@ -41,9 +40,19 @@ from typing import Any
 
 import numpy as np
 
+from v2gsim.core.datafiles import read_json
 from v2gsim.market.prices.energy import SLOT_MINUTES, EnergyPriceFileError, EnergyPrices
 
-__all__ = ["TouSchedule", "TouTariff", "find_tou_tariff", "read_tou_tariff"]
+__all__ = ["MAX_FOLDER_FILES", "MAX_PERIODS", "MAX_SCHEDULES", "TouSchedule", "TouTariff",
+           "find_tou_tariff", "read_tou_tariff"]
+
+#: Most schedules a tariff file may hold (the acnportal tariffs have 2 to 6).
+MAX_SCHEDULES = 64
+#: Most energy-charge periods a schedule may hold (96 = one per 15 min).
+MAX_PERIODS = 96
+#: Most ``*.json`` files :func:`find_tou_tariff` looks at in a folder.
+MAX_FOLDER_FILES = 200
+WHAT = "TOU tariff JSON file"
 
 _MASKS = {"WEEKDAYS": frozenset(range(5)), "WEEKENDS": frozenset({5, 6}),
           "ALL": frozenset(range(7))}
@@ -147,11 +156,22 @@ class TouTariff:
 
 def _month_day(value: Any, where: str) -> tuple[int, int]:
     try:
-        m, d = (int(x) for x in str(value).split("-"))
+        if not isinstance(value, str) or len(value) > 5:
+            raise ValueError
+        m, d = (int(x) for x in value.split("-"))
         dt.date(2000, m, d)  # a leap year: 02-29 is valid
     except (ValueError, TypeError):
-        raise ValueError(f"{where} must be 'MM-DD', got {value!r}") from None
+        raise ValueError(f"{where} must be 'MM-DD' (a string)") from None
     return m, d
+
+
+def _numbers(doc: dict[str, Any], key: str, where: str) -> tuple[float, ...]:
+    """``doc[key]``: a list of 1 to :data:`MAX_PERIODS` JSON numbers."""
+    v = doc[key]
+    if (not isinstance(v, list) or not 1 <= len(v) <= MAX_PERIODS
+            or not all(isinstance(t, int | float) and not isinstance(t, bool) for t in v)):
+        raise ValueError(f"{where}.{key} must be a list of 1 to {MAX_PERIODS} numbers")
+    return tuple(float(t) for t in v)
 
 
 def _schedule(doc: Any, k: int) -> TouSchedule:
@@ -163,18 +183,19 @@ def _schedule(doc: Any, k: int) -> TouSchedule:
                            "tariffs") if f not in doc]
     if missing:
         raise ValueError(f"{where} is missing {missing}")
-    if doc["dow_mask"] not in _MASKS:
-        raise ValueError(f"{where}.dow_mask must be one of {sorted(_MASKS)}, got {doc['dow_mask']!r}")
-    try:
-        times = tuple(float(t) for t in doc["times"])
-        tariffs = tuple(float(t) for t in doc["tariffs"])
-        demand = float(doc.get("demand_charge", 0.0))
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: times, tariffs and demand_charge must be numbers") from None
-    if not times or len(times) != len(tariffs):
+    if not isinstance(doc["dow_mask"], str) or doc["dow_mask"] not in _MASKS:
+        raise ValueError(f"{where}.dow_mask must be one of {sorted(_MASKS)}")
+    if not isinstance(doc["id"], str | int) or isinstance(doc["id"], bool) or len(str(doc["id"])) > 100:
+        raise ValueError(f"{where}.id must be a string of at most 100 characters")
+    times, tariffs = _numbers(doc, "times", where), _numbers(doc, "tariffs", where)
+    demand = doc.get("demand_charge", 0.0)
+    if not isinstance(demand, int | float) or isinstance(demand, bool):
+        raise ValueError(f"{where}.demand_charge must be a number")
+    demand = float(demand)
+    if len(times) != len(tariffs):
         raise ValueError(f"{where}: {len(times)} times and {len(tariffs)} tariffs; need as many, >= 1")
     if times[0] != 0 or any(b <= a for a, b in itertools.pairwise(times)) or times[-1] >= 24:
-        raise ValueError(f"{where}.times must increase from 0 and stay below 24 h, got {list(times)}")
+        raise ValueError(f"{where}.times must increase from 0 and stay below 24 h")
     if not all(math.isfinite(t) and t >= 0 for t in (*tariffs, demand)):
         raise ValueError(f"{where}: tariffs and demand_charge must be finite and >= 0")
     return TouSchedule(id=str(doc["id"]), start=_month_day(doc["effective_start"], f"{where}."
@@ -205,53 +226,68 @@ def _check_coverage(tariff: TouTariff) -> None:
 def read_tou_tariff(path: str | Path) -> TouTariff:
     """Read a TOU tariff in the acnportal JSON format (module docstring).
 
+    The file is opened by :func:`v2gsim.core.datafiles.read_json`: a regular UTF-8 file of at most
+    :data:`~v2gsim.core.datafiles.MAX_JSON_BYTES`, valid JSON. At most :data:`MAX_SCHEDULES`
+    schedules of at most :data:`MAX_PERIODS` periods each.
+
     Raises:
-        FileNotFoundError: no such file.
-        EnergyPriceFileError: naming the file: not JSON, a missing or malformed field, periods that
-            do not start at 0 h or do not increase, or a day of the year no schedule covers.
+        EnergyPriceFileError: naming the file: missing, not a regular file, too large, not JSON, a
+            missing or malformed field, periods that do not start at 0 h or do not increase, or a
+            day of the year no schedule covers.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    doc = read_json(path, what=WHAT, error=EnergyPriceFileError)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict) or "name" not in doc or "schedule" not in doc:
             raise ValueError("need an object with 'name' and 'schedule'")
-        if not isinstance(doc["schedule"], list) or not doc["schedule"]:
-            raise ValueError("'schedule' must be a non-empty list")
+        if not isinstance(doc["name"], str) or not 0 < len(doc["name"]) <= 200:
+            raise ValueError("'name' must be a string of 1 to 200 characters")
+        if not isinstance(doc["schedule"], list) or not 0 < len(doc["schedule"]) <= MAX_SCHEDULES:
+            raise ValueError(f"'schedule' must be a list of 1 to {MAX_SCHEDULES} schedules")
         schedules = tuple(_schedule(s, k) for k, s in enumerate(doc["schedule"]))
         ids = [s.id for s in schedules]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"schedule ids repeat: {ids}")
-        tariff = TouTariff(name=str(doc["name"]), effective=str(doc.get("effective", "")),
-                           link=str(doc.get("link", "")), schedules=schedules, path=path)
+            raise ValueError("schedule ids repeat")
+        tariff = TouTariff(name=doc["name"], effective=str(doc.get("effective", ""))[:100],
+                           link=str(doc.get("link", ""))[:500], schedules=schedules, path=path)
         _check_coverage(tariff)
-    except (ValueError, UnicodeDecodeError) as e:  # json.JSONDecodeError is a ValueError
-        raise EnergyPriceFileError(f"{path}: not a TOU tariff in the acnportal format: {e}") from None
+    except ValueError as e:
+        raise EnergyPriceFileError(path, f"not a TOU tariff in the acnportal format: {e}") from None
     return tariff
 
 
 def find_tou_tariff(folder: str | Path, name: str) -> Path:
     """The one ``*.json`` tariff file of ``folder`` whose ``name`` is ``name``.
 
+    Only regular files that are valid tariffs (:func:`read_tou_tariff`) count; other ``*.json``
+    files are skipped. At most :data:`MAX_FOLDER_FILES` ``*.json`` files are looked at.
+
     Raises:
-        FileNotFoundError: no such folder.
-        ValueError: no file or several files have that name (the message lists the names found).
+        EnergyPriceFileError: ``folder`` is not a folder, holds too many ``*.json`` files, or no
+            tariff or several tariffs have that name (the message lists the valid tariffs' names).
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
+        raise EnergyPriceFileError(folder, "no such folder (a folder of TOU tariff JSON files is "
+                                   "expected)")
+    try:
+        files = sorted(itertools.islice(folder.glob("*.json"), MAX_FOLDER_FILES + 1))
+    except OSError as exc:
+        raise EnergyPriceFileError(folder, f"cannot list the folder ({exc.strerror})") from None
+    if len(files) > MAX_FOLDER_FILES:
+        raise EnergyPriceFileError(folder, f"holds more than {MAX_FOLDER_FILES} *.json files; "
+                                   "give the tariff file instead")
     found: dict[str, list[Path]] = {}
-    for p in sorted(folder.glob("*.json")):
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(doc, dict) and "name" in doc:
-            found.setdefault(str(doc["name"]), []).append(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # unused schedules: warned when read
+        for p in files:
+            try:
+                found.setdefault(read_tou_tariff(p).name, []).append(p)
+            except EnergyPriceFileError:
+                continue
     hits = found.get(name, [])
     if len(hits) != 1:
         what = "no tariff" if not hits else f"{len(hits)} files ({', '.join(p.name for p in hits)})"
-        raise ValueError(f"{folder}: {what} named {name!r}; tariffs there: {sorted(found)}"
-                         + ("; give the file instead" if hits else ""))
+        raise EnergyPriceFileError(folder, f"{what} named {name!r}; tariffs there: "
+                                   f"{sorted(found)}" + ("; give the file instead" if hits else ""))
     return hits[0]

@@ -6,8 +6,12 @@ For fixed hourly persistencies the leader's best bid is the closed form of the c
 
     C*_t = (b² − κ²a) / (b r̄_t + κ √(σ_t²(b² − κ²a) + a r̄_t²)),   0 when b² < κ²a (no bid),
 
-optionally capped by the state-of-charge guarantee (models.md E3, :class:`SOCBound`) and set to 0
-in hours without a positive expected price.
+capped by the capability of the EVs expected to be plugged in, ``C_t <= b_t = ψ Σ_c M_c y_ct``
+(the physical cap of :func:`v2gsim.optimize.chance.bounds.capability_cap`: the bound alone admits
+more when r̄_t + κσ_t < 1), optionally by the state-of-charge guarantee (models.md E3,
+:class:`SOCBound`), and set to 0 in hours without a positive expected price. The caps only lower
+the leader's value, so the branch-and-bound's upper bounds built on C* alone
+(:mod:`v2gsim.optimize.bilevel.bounds`) stay valid.
 """
 
 from __future__ import annotations
@@ -110,7 +114,8 @@ def leader_bids(
     c: NDArray[np.float64], b: NDArray[np.float64], a: NDArray[np.float64], psi: float,
     price: NDArray[np.float64], soc: SOCBound | None,
 ) -> NDArray[np.float64]:
-    """Final bids from the chance-bound bids ``c`` (kW): capped by the E3 guarantee, 0 where p̄_t <= 0.
+    """Final bids from the chance-bound bids ``c`` (kW): capped by the plugged capability ``b`` and
+    the E3 guarantee, 0 where p̄_t <= 0.
 
     Args:
         c: (..., T) largest bids of the chance bound (kW).
@@ -121,8 +126,9 @@ def leader_bids(
         soc: the state-of-charge guarantee, or None.
 
     Returns:
-        (..., T) bids (kW).
+        (..., T) bids (kW), at most ``b``.
     """
+    c = np.minimum(c, b)  # the physical cap: the plugged EVs' capability
     if soc is not None:  # E3: the bid must also satisfy the state-of-charge guarantee
         c = np.minimum(c, soc.cap(b, a, psi))
     return np.where(price > 0.0, c, 0.0)

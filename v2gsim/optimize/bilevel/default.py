@@ -70,7 +70,8 @@ def two_cluster_instance(
 
     Args:
         template: network template of the ``commuters`` cluster.
-        shares: population shares of (commuters, flexible).
+        shares: population shares of (commuters, flexible), >= 0; a cluster of share 0 is dropped
+            (an empty cluster, as the model drops one).
         capability_price: mean capability price ($/MW-h).
         performance_price: mean performance price ($/ΔMW).
         mileage: mean hourly mileage (ΔMW/MW).
@@ -94,12 +95,13 @@ def two_cluster_instance(
     price = capability_price * cap_shape + performance_price * perf_shape * float(mileage)
     price = price / KW_PER_MW * np.broadcast_to(np.asarray(price_scale, float), (T,))
     r_bar, sig_f, sig_b = DEFAULT_REQUIREMENT
+    sh = np.asarray(shares, float).ravel()
+    clusters = (DriverCluster.from_network(net1, "commuters"), DriverCluster.from_network(net2, "flexible"))
+    if sh.shape == (2,) and np.all(sh >= 0) and np.any(sh > 0):
+        clusters, sh = tuple(c for c, s in zip(clusters, sh, strict=True) if s > 0), sh[sh > 0]
     return BilevelInstance(
-        clusters=(
-            DriverCluster.from_network(net1, "commuters"),
-            DriverCluster.from_network(net2, "flexible"),
-        ),
-        shares=np.asarray(shares, float),
+        clusters=clusters,
+        shares=sh,
         fleet_size=float(fleet_size),
         psi=float(psi),
         levels=np.asarray(levels, float),

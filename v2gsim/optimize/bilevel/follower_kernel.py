@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from v2gsim.behavior.persistency.newton import ARMIJO_C, FLAT_RTOL, GIVE_UP_FACTOR, MIN_STEP
+from v2gsim.core.jit import njit_cached
 
 __all__ = ["NEEDS_FALLBACK", "newton_rows"]
 
@@ -34,7 +34,7 @@ CONVERGED, FAILED, NEEDS_FALLBACK = 0, 1, 2
 """Row status codes of :func:`newton_rows`."""
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _evaluate(r, u, sigma, tp, hp, fk, g, h):
     """Objective F at potentials r; fills the gradient g (nk,) and h (m,) in place."""
     F = 0.0
@@ -62,7 +62,7 @@ def _evaluate(r, u, sigma, tp, hp, fk, g, h):
     return F
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _persistencies(r, u, sigma, tp, hp, y):
     """Arc persistencies y (D3) at potentials r, clipped to [0, 1], into y (m,). The per-arc
     arithmetic repeats :func:`_evaluate`'s: a shared helper returning (h, h + λ) made the kernel
@@ -81,7 +81,7 @@ def _persistencies(r, u, sigma, tp, hp, y):
         y[a] = min(max(hpl / (2.0 * ha) if ha > 0.0 else 0.0, 0.0), 1.0)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _direction(h, g, sigma, tp, hp, w, A, z):
     """Newton direction ``−H⁻¹ g`` into z by banded Cholesky of H (band storage A, (n + w, w + 1),
     ``A[j, i] = H[j + i, j]``); False if a pivot is not positive."""
@@ -124,7 +124,7 @@ def _direction(h, g, sigma, tp, hp, w, A, z):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _newton_kernel(R, U, sigma, tp, hp, fk, w, tol, max_iter, status, iters, Y):
     """Damped Newton for every row of R (in place): status, iterations and the arc
     persistencies (D3, clipped to [0, 1]) per row."""

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from v2gsim.core.jit import njit_cached
 
 __all__ = ["TANGENT_TOL", "hour_value_bound", "slab_spreads"]
 
@@ -38,7 +39,7 @@ _ROUND = 1e-12
 """Relative rounding margin added to every returned bound."""
 
 
-@numba.njit(cache=True, inline="always")
+@njit_cached(inline="always")
 def _value_slope(n, a, p, lv, rb, sg, psi, kappa):
     """g(n) and its right derivative g'(n) ($, $ per EV)."""
     b = psi * n
@@ -54,7 +55,7 @@ def _value_slope(n, a, p, lv, rb, sg, psi, kappa):
     return p * c - lv * n, p * psi * dc - lv
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _kernel(lo, hi, am, p, lv, rb, sg, psi, kappa, out):
     """Bounds of every element i into out[i] (see the module docstring)."""
     for i in range(lo.size):
@@ -111,7 +112,7 @@ def hour_value_bound(
     return out.reshape(shape)
 
 
-@numba.njit(cache=True, inline="always")
+@njit_cached(inline="always")
 def _spread(y, M, psi2):
     """a = ψ² Σ_c M_c y_c (1 − y_c) of one persistency vector (kW²)."""
     a = 0.0
@@ -120,7 +121,7 @@ def _spread(y, M, psi2):
     return psi2 * a
 
 
-@numba.njit(cache=True, inline="always")
+@njit_cached(inline="always")
 def _min_at_plane(lo, hi, M, psi2, n, y):
     """min of a over the box [lo, hi] ∩ {Σ_c M_c y_c = n}, at its box edges (+inf if none)."""
     nc = lo.size
@@ -143,7 +144,7 @@ def _min_at_plane(lo, hi, M, psi2, n, y):
     return best
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _slab_kernel(ylo, yhi, M, psi, cuts, amin):
     """Cuts (N, P + 1) and slab minima (N, P) of every row of the (N, n_c) boxes."""
     nrow, nc = ylo.shape

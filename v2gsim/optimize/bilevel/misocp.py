@@ -199,11 +199,12 @@ def define_chance_constraints(
     r_bar: cp.Parameter, sigma_dev: cp.Parameter,
 ) -> None:
     """(S4) bound (3)/(4) on the mixture ``Σ_c M_c y_ct``, ``Σ_c M_c w_ct²`` (E1) with the explicit
-    no-bid switch, through :func:`v2gsim.optimize.chance.cones.bound_constraints`."""
+    no-bid switch and the physical cap ``C_t <= ψ Σ_c M_c y_ct``, through
+    :func:`v2gsim.optimize.chance.cones.bound_constraints`."""
     ch = bound_constraints(
         C, Y, M=instance.cluster_sizes, psi=instance.psi, r_bar=r_bar,
         sigma=sigma_dev, eta=instance.eta, bound=instance.bound, w=W, disk=False,
-        no_bid=True,
+        no_bid=True, cap=True,
     )
     fam["chance"] += ch.constraints
 
@@ -225,7 +226,8 @@ class BilevelMISOCP:
     * (S6) ``s_t = Σ_h ŝ_h z_th``, ``Σ_h z_th = 1``, and for every plug-in arc p of hour t,
       ``0 <= y_ph <= z_th``, ``Σ_h y_ph = y_p``, ``u_p = Σ_h ŝ_h y_ph`` (= s_t y_p);
     * (S4) bound (3)/(4) on the mixture ``Σ_c M_c y_ct``, ``Σ_c M_c w_ct²`` through
-      :func:`v2gsim.optimize.chance.cones.bound_constraints` with the explicit no-bid switch;
+      :func:`v2gsim.optimize.chance.cones.bound_constraints` with the explicit no-bid switch, and
+      the physical cap ``C_t <= ψ Σ_c M_c y_ct`` (as the closed-form leader bids);
     * optional (B3) level-specific bounds ``y̲_cth z_th <= y_cth <= ȳ_cth z_th`` (see
       :meth:`set_valid_inequalities`).
 

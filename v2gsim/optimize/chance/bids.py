@@ -3,16 +3,19 @@
 For hourly plug-in fractions ``y_t``, fleet size M, per-EV capability ψ and per-unit requirement
 statistics ``r̄_t, σ_t`` (:mod:`v2gsim.market.requirement`), the platform's bid problem is
 
-    max_{C >= 0}  Σ_t p̄_t C_t   s.t.  bound (3) or (4) for every hour t,               (CP)
+    max_{C >= 0}  Σ_t p̄_t C_t   s.t.  bound (3) or (4) and C_t <= ψ M y_t for every hour t,   (CP)
 
 where bound (3) is ``r̄_t C_t - ψ M y_t + κ_f(η) sqrt(ψ² M v(y_t) + (σ^f_t C_t)²) <= 0`` and (4) the
-same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`), and ``p̄_t`` the expected credit per kW of
-bid (:func:`expected_price_per_kw`). (CP) separates by hour and p̄_t >= 0, so its solution is the
+same with κ_b(η), σ^b_t (:mod:`v2gsim.optimize.chance.bounds`), ``ψ M y_t`` the capability of the
+EVs expected to be plugged in (the physical cap, ours: the bound alone admits more when
+r̄_t + κσ_t < 1, e.g. for large η), and ``p̄_t`` the expected credit per kW of bid
+(:func:`expected_price_per_kw`). (CP) separates by hour and p̄_t >= 0, so its solution is the
 largest admitted bid of every hour with a positive expected price, in closed form
-(:func:`closed_form_bids`); :class:`ChanceBidProblem` is the cvxpy form (built once with
-``cp.Parameter`` s, DPP, re-solved with Clarabel) that the ``chance`` policy checks it against. A quiet
-hour, where even C = 0 violates the bound (``y < κ²/(M + κ²)`` for v = y(1-y)), gets C_t = 0 through
-the bound's explicit "no bid" switch instead of making the problem infeasible.
+(:func:`closed_form_bids`: ``min(C*_t, ψ M y_t)``); :class:`ChanceBidProblem` is the cvxpy form
+(built once with ``cp.Parameter`` s, DPP, re-solved with Clarabel) that the ``chance`` policy
+checks it against. A quiet hour, where even C = 0 violates the bound (``y < κ²/(M + κ²)`` for
+v = y(1-y)), gets C_t = 0 through the bound's explicit "no bid" switch instead of making the
+problem infeasible.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from v2gsim.core.solvers import SolveError, solve_checked
 from v2gsim.market.settlement import KW_PER_MW, settlement_mileage
 from v2gsim.optimize.chance.bounds import Bound, KDev, max_bid
-from v2gsim.optimize.chance.cones import bound_constraints
+from v2gsim.optimize.chance.cones import ChanceBound, bound_constraints
 
 __all__ = ["ChanceBidProblem", "ChanceSolveError", "closed_form_bids", "expected_price_per_kw"]
 
@@ -85,7 +88,7 @@ def closed_form_bids(
     bound: Bound = 3,
     k_dev: KDev = None,
 ) -> NDArray[np.float64]:
-    """Solution of (CP) hour by hour: ``C_t = max_bid(...)`` where ``p̄_t > 0``, else 0 (kW).
+    """Solution of (CP) hour by hour: ``C_t = min(max_bid(...), ψ M y_t)`` where ``p̄_t > 0``, else 0.
 
     Args:
         y: ``(T,)`` predicted plug-in fractions (-).
@@ -99,9 +102,10 @@ def closed_form_bids(
         k_dev: plug-in deviation, None/"variance" or "bernoulli".
 
     Returns:
-        ``(T,)`` bids (kW).
+        ``(T,)`` bids (kW), at most the plugged capability ``ψ M y_t``.
     """
-    c = np.asarray(max_bid(y, M, psi, r_bar, sigma, eta, bound=bound, k_dev=k_dev), dtype=np.float64)
+    c = np.asarray(max_bid(y, M, psi, r_bar, sigma, eta, bound=bound, k_dev=k_dev, cap=True),
+                   dtype=np.float64)
     c = np.broadcast_to(c, np.shape(price)).copy()
     c[np.asarray(price) <= 0.0] = 0.0
     return c
@@ -110,16 +114,24 @@ def closed_form_bids(
 class ChanceBidProblem:
     """The cvxpy form of (CP), built once and re-solved with new parameters (DPP, Clarabel).
 
-    ``max p̄ᵀC`` s.t. :func:`v2gsim.optimize.chance.cones.bound_constraints` with a constant-y parameter and
-    the no-bid switch (a quiet hour admits exactly C_t = 0; the problem is always feasible).
+    ``max p̄ᵀC`` s.t. :func:`v2gsim.optimize.chance.cones.bound_constraints` with a constant-y parameter,
+    the no-bid switch (a quiet hour admits exactly C_t = 0; the problem is always feasible) and the
+    physical cap ``C_t <= ψ M y_t``.
 
     Numerics. The variable is the bid per unit of fleet capability, ``c = C / (ψ M)`` (about 0-1.2),
     so the problem is well scaled for any fleet. In a quiet hour (and an hour with y = 0) the switch
     admits the single point C_t = 0, a cone without interior, which interior-point solvers report as
     "optimal_inaccurate" when there are many such hours. Hours whose admitted interval is shorter
     than ``ε/r̄_t`` (left side at C = 0 above ``-ε``, ``ε = 1e-7 ψ M`` kW) therefore get ``ε`` of extra
-    slack, which gives them an interior, and their bid is reported as 0 (the exact bid there is
-    below ``ε/r̄_t``, since the left side grows at least like ``r̄ C``).
+    slack (and ``ε`` more room under the cap), which gives them an interior, and their bid is
+    reported as 0 (the exact bid there is below ``ε/r̄_t``, since the left side grows at least like
+    ``r̄ C``).
+
+    The cap. On a day when no hour's bound admits more than ``ψ M y_t`` the cap cannot bind and
+    the problem is solved without it; otherwise a second problem with the cap constraint (built on
+    first need, :attr:`capped`) is solved. Both have the same solution where the cap does not bind;
+    solving the plain one on such days keeps its results to the last digit (an unused constraint
+    still moves an interior-point solver's iterates by ~1e-7 kW).
 
     Args:
         hours: number of hours T.
@@ -131,10 +143,12 @@ class ChanceBidProblem:
         solver: cvxpy solver name (default Clarabel).
 
     Attributes:
-        problem: the ``cp.Problem``.
+        problem: the ``cp.Problem`` without the cap.
         c: bid variable per unit of fleet capability ψM (-); the bid is ``C = ψ M c`` (kW).
         r_bar, sigma, price: parameters (kW/kW, kW/kW, $/kW-h).
-        chance: the :class:`~v2gsim.optimize.chance.cones.ChanceBound` (y, dev and slack parameters).
+        chance: the :class:`~v2gsim.optimize.chance.cones.ChanceBound` of ``problem`` (y, dev and
+            slack parameters).
+        capped: ``(problem, bound)`` with the cap ``C_t <= ψ M y_t``, None until a day needs it.
     """
 
     def __init__(self, hours: int, M: float, psi: float, eta: float, bound: Bound = 3,
@@ -147,18 +161,35 @@ class ChanceBidProblem:
         self.r_bar = cp.Parameter(T, nonneg=True, name="r_bar")
         self.sigma = cp.Parameter(T, nonneg=True, name="sigma")
         self.price = cp.Parameter(T, nonneg=True, name="price")
-        self.chance = bound_constraints(
-            self.scale * self.c, np.zeros(T), M=self.M, psi=self.psi, r_bar=self.r_bar,
-            sigma=self.sigma, eta=self.eta, bound=bound, k_dev=k_dev, no_bid=True,
+        self.problem, self.chance = self._build(cap=False)
+        self.capped: tuple[cp.Problem, ChanceBound] | None = None
+
+    def _build(self, cap: bool) -> tuple[cp.Problem, ChanceBound]:
+        """(CP) with the no-bid switch, with or without the cap (DPP)."""
+        ch = bound_constraints(
+            self.scale * self.c, np.zeros(self.hours), M=self.M, psi=self.psi, r_bar=self.r_bar,
+            sigma=self.sigma, eta=self.eta, bound=self.bound, k_dev=self.k_dev, no_bid=True, cap=cap,
         )
-        self.problem = cp.Problem(cp.Maximize(self.price @ self.c), self.chance.constraints)
-        if not self.problem.is_dcp(dpp=True):  # pragma: no cover - guards future edits
+        problem = cp.Problem(cp.Maximize(self.price @ self.c), ch.constraints)
+        if not problem.is_dcp(dpp=True):  # pragma: no cover - guards future edits
             raise RuntimeError("the chance bid problem is not DPP")
+        return problem, ch
+
+    def _pick(self, y: NDArray, r_bar: NDArray, sigma: NDArray, price: NDArray
+              ) -> tuple[cp.Problem, ChanceBound]:
+        """The plain problem, or the capped one when some hour's bound admits more than ψ M y_t."""
+        c_star = np.asarray(max_bid(y, self.M, self.psi, r_bar, sigma, self.eta, self.bound,
+                                    self.k_dev), dtype=np.float64)
+        if not np.any((c_star > self.scale * y) & (price > 0.0)):
+            return self.problem, self.chance
+        if self.capped is None:
+            self.capped = self._build(cap=True)
+        return self.capped
 
     def solve(
         self, y: ArrayLike, r_bar: ArrayLike, sigma: ArrayLike, price: ArrayLike
     ) -> NDArray[np.float64]:
-        """Re-parameterise and solve; return the ``(T,)`` bids (kW).
+        """Re-parameterise and solve; return the ``(T,)`` bids (kW), at most ``ψ M y_t``.
 
         Bids below ``1e-6 ψ M`` kW (solver noise around an exact 0), hours whose admitted interval is
         degenerate (see the class docstring) and hours with ``price <= 0`` (the objective does not
@@ -172,18 +203,22 @@ class ChanceBidProblem:
         ya, rb, sg, pr = (np.asarray(a, dtype=np.float64).reshape(T) for a in (y, r_bar, sigma, price))
         if np.any((rb <= 0) & (sg <= 0)):
             raise ValueError("r_bar = sigma = 0 in some hour: the bid would be unbounded")
-        ch = self.chance
+        problem, ch = self._pick(ya, rb, sg, pr)
         ch.set_y(ya)
         assert ch.slack is not None and ch.dev is not None
         g0 = ch.kappa * ch.dev.value - self.scale * ya  # left side of the bound at C = 0 (kW)
         eps = _INTERIOR * self.scale
         degenerate = g0 > -eps
         ch.slack.value = ch.slack.value + np.where(degenerate, eps, 0.0)
+        if ch.cap is not None:
+            ch.cap.value = ch.cap.value + np.where(degenerate, eps, 0.0)
+        if np.all(degenerate | (pr <= 0.0)):  # no hour admits a bid (or is paid): C = 0, exactly
+            return np.zeros(T)
         self.r_bar.value, self.sigma.value, self.price.value = rb, sg, np.maximum(pr, 0.0)
         what = (f"chance bid problem (eta={self.eta}, bound={self.bound}, M={self.M:g}, "
                 f"psi={self.psi:g} kW, y={np.round(ya, 4).tolist()})")
         try:
-            report = solve_checked(self.problem, self.solver, name=what, diagnose=False, warn=False)
+            report = solve_checked(problem, self.solver, name=what, diagnose=False, warn=False)
         except SolveError as exc:
             raise ChanceSolveError(str(exc), name=exc.name, solver=exc.solver, status=exc.status,
                                    summary=exc.summary) from exc
@@ -193,4 +228,4 @@ class ChanceBidProblem:
                                    summary=report.problem_class)
         bids = self.scale * np.asarray(self.c.value, dtype=np.float64)
         bids[degenerate | (bids < _ZERO_BID_TOL * self.scale) | (pr <= 0.0)] = 0.0
-        return bids
+        return np.minimum(bids, self.scale * ya) if ch.cap is not None else bids

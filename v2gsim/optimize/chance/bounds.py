@@ -35,9 +35,35 @@ constraint (R1) holds trivially. :func:`max_bid` returns 0.0 then, and the cvxpy
 (:mod:`v2gsim.optimize.chance.cones`) model the switch explicitly so that a quiet hour never makes a
 larger model infeasible.
 
+Physical cap (ours, issue 30). (R1) compares the requirement with the plug-in count, not the bid
+with the fleet: for a requirement far below 1 kW per kW of bid (a low score target 1 - η) the bound
+admits bids beyond what the plugged EVs can deliver at all. A bid is therefore also capped by the
+capability of the EVs expected to be plugged in, ``C_t <= ψ Σ_c M_c y_ct`` (:func:`capability_cap`,
+``cap=True`` in :func:`max_bid`), which never exceeds the fleet's physical maximum ``ψ M``. With
+the synthetic RegD requirement at η = 0.05 (r̄ + κ_f σ^f ≈ 0.995) the cap binds only where almost
+every EV is expected (y >= 0.96 for M = 200, y >= 0.83 for M = 1000; the seed's case and the
+default scenario never get there); for η = 0.1 and a large fleet the bound admits about
+1.08 ψ Σ M_c y_c, for η = 0.5 about 2.2 times, and for η -> 1 it grows without bound (r̄ -> 0 at
+score target 1 - η).
+
+Range of η. The multipliers are defined on (0, 1), but the bounds stop being meaningful at
+η = 1/2 (and, for want of digits and of any fleet that could bid, below :data:`ETA_MIN` = 1e-6):
+(i) there κ_f = κ_b = sqrt(2 ln 2) ≈ 1.18 (the two bounds coincide) while the exact margin of a
+symmetric loss, Φ⁻¹(1 - η) standard deviations for a normal one, is 0 - (R1) is then a median
+condition that the mean condition r̄ C <= ψ E[K̃] already meets - and for η > 1/2 the exact margin
+is negative: (R1) itself admits r̄ C > ψ E[K̃], hence (r̄ <= 1) bids beyond the expected plugged
+capability, which the physical cap forbids; (ii) the distribution-free (Cantelli) margin of
+sqrt((1 - η)/η) standard deviations that guarantees P(L > 0) <= η for every loss of that mean
+and variance falls below one deviation for η > 1/2 and to 0 as η -> 1, where κ_f, κ_b -> 0 too
+and (3)/(4) collapse into the mean condition, a statement about no probability at all; (iii) the
+score target q = 1 - η of the requirement (:mod:`v2gsim.market.requirement`) falls below 1/2: a
+bid that loses most of its mileage. The scenario schema therefore allows η in [1e-6, 1/2]
+(:data:`ETA_MIN`, :data:`ETA_MAX`); these functions accept (0, 1).
+
 This module holds the closed forms (multipliers κ, plug-in moments, left sides, the no-bid
-threshold and the largest admitted bid), vectorised over hours and free of cvxpy; the second-order
-cone constraints of the same bounds are in :mod:`v2gsim.optimize.chance.cones`.
+threshold, the capability cap and the largest admitted bid), vectorised over hours and free of
+cvxpy; the second-order cone constraints of the same bounds are in
+:mod:`v2gsim.optimize.chance.cones`.
 """
 
 from __future__ import annotations
@@ -51,11 +77,14 @@ from v2gsim.market.arrays import float_or_array
 from v2gsim.market.deviations import bernoulli_deviations
 
 __all__ = [
+    "ETA_MAX",
+    "ETA_MIN",
     "Bound",
     "KDev",
     "bound3_lhs",
     "bound4_lhs",
     "bound_lhs",
+    "capability_cap",
     "kappa",
     "kappa_backward",
     "kappa_forward",
@@ -69,6 +98,15 @@ Bound = Literal[3, 4]
 
 KDev = Literal["variance", "bernoulli"] | None
 """Deviation of one EV's plug-in indicator: None/"variance" -> y(1-y), "bernoulli" -> exact."""
+
+ETA_MAX = 0.5
+
+#: Smallest η the scenario schema allows. Below it κ_b(η) ≈ sqrt(2/η) > 1,400 (κ_f grows only like
+#: sqrt(-2 ln η), but the score target 1 - η is then a quantile beyond a million hours of
+#: requirement samples): no fleet below κ² ≈ 2 million EVs can bid at all, and the floating-point
+#: evaluation of κ_b loses its digits (at η = 5e-324, 1/η overflows).
+ETA_MIN = 1e-6
+"""Largest meaningful violation probability η of bounds (3)/(4) (module docstring, "Range of η")."""
 
 
 def _check_eta(eta: ArrayLike) -> np.ndarray:
@@ -260,6 +298,23 @@ def no_bid_threshold(M: ArrayLike, eta: float, bound: Bound = 3) -> float | np.n
     return float_or_array(k2 / (np.asarray(M, dtype=float) + k2))
 
 
+def capability_cap(y: ArrayLike, M: ArrayLike, psi: float) -> float | np.ndarray:
+    """Capability of the EVs expected to be plugged in, ``ψ Σ_c M_c y_c`` (kW): the physical cap.
+
+    No bid can be delivered beyond it (module docstring, "Physical cap"); it is at most ``ψ M``.
+
+    Args:
+        y: persistencies y_t (see :func:`plugin_moments` for clusters).
+        M: fleet size (EVs) or 1-D array of cluster sizes.
+        psi: per-EV regulation capability ψ (kW): the charger rating or the headroom ψ - ω.
+
+    Returns:
+        The cap (kW), shaped like the hours.
+    """
+    mean, _ = plugin_moments(y, M)
+    return float_or_array(psi * np.asarray(mean, dtype=float))
+
+
 def max_bid(
     y: ArrayLike,
     M: ArrayLike,
@@ -269,6 +324,8 @@ def max_bid(
     eta: float,
     bound: Bound = 3,
     k_dev: KDev = None,
+    *,
+    cap: bool = False,
 ) -> float | np.ndarray:
     """Largest bid C >= 0 admitted by bound (3) or (4), in closed form (models.md §1.4).
 
@@ -281,7 +338,9 @@ def max_bid(
 
         C* = (b² - κ² a) / (b r̄ + κ sqrt(σ² (b² - κ² a) + a r̄²)).
 
-    If r̄ = σ = 0 any bid is admitted and the result is ``inf``.
+    If r̄ = σ = 0 any bid is admitted and the result is ``inf``. With ``cap=True`` the result is
+    ``min(C*, ψ Σ_c M_c y_c)``, the bid also capped by the plugged capability
+    (:func:`capability_cap`).
 
     Args:
         y: persistency y_t, vectorised over hours (clusters on the last axis if ``M`` is 1-D).
@@ -292,6 +351,7 @@ def max_bid(
         eta: allowed violation probability η.
         bound: 3 or 4.
         k_dev: deviation of the plug-in indicator, see :func:`plugin_moments`.
+        cap: also cap the bid by the capability of the expected plugged EVs.
 
     Returns:
         C* (kW), a float for scalar inputs, else an array over hours.
@@ -317,4 +377,6 @@ def max_bid(
         c_star = np.where(den > 0.0, np.maximum(num, 0.0) / den, 0.0)
     c_star = np.where((rb == 0.0) & (sg == 0.0), np.inf, c_star)
     c_star = np.where(num < 0.0, 0.0, c_star)
+    if cap:
+        c_star = np.minimum(c_star, b)
     return float_or_array(c_star)

@@ -31,6 +31,11 @@ satisfies it whatever (y, w) are, so y is not restricted (this uses w <= 1/2, wh
 cone implies; with ``disk=False`` the caller's model must imply it). The model is
 a valid MISOCP with no big-M constant; relaxing b_t to [0, 1] gives C_t <= ψ Σ M_c b_t /
 (r̄ + κσ), the natural bid cap.
+
+Physical cap (``cap=True``): ``C_t <= ψ Σ_c M_c y_ct``, the capability of the EVs expected to be
+plugged in (:func:`v2gsim.optimize.chance.bounds.capability_cap`; the bound alone admits more when
+r̄ + κσ < 1). For a constant y it is the parameter ``cap`` (refreshed by
+:meth:`ChanceBound.set_y`), for a variable y a linear constraint in y.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ class ChanceBound:
         dev: parameter ``ψ sqrt(Σ_c M_c v(y_c))`` per hour (kW), constant-y form, else None.
         slack: parameter ``max(0, κ dev - ψ Σ_c M_c y_c)`` per hour (kW), constant-y form with
             ``no_bid=True``, else None.
+        cap: parameter ``ψ Σ_c M_c y_c`` per hour (kW), the physical cap of a constant-y bound
+            built with ``cap=True``, else None.
     """
 
     constraints: list[cp.Constraint]
@@ -99,6 +106,7 @@ class ChanceBound:
     y: cp.Parameter | None = None
     dev: cp.Parameter | None = None
     slack: cp.Parameter | None = None
+    cap: cp.Parameter | None = None
     _M: np.ndarray = field(default_factory=lambda: np.array(1.0), repr=False)
     _psi: float = field(default=1.0, repr=False)
     _bound: Bound = field(default=3, repr=False)
@@ -120,6 +128,8 @@ class ChanceBound:
         if self.slack is not None:
             s = np.maximum(self.kappa * dev - self._psi * mean, 0.0)
             self.slack.value = np.asarray(s, dtype=float).reshape(self.slack.shape)
+        if self.cap is not None:
+            self.cap.value = np.asarray(self._psi * mean, dtype=float).reshape(self.cap.shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,6 +163,10 @@ class _Hours:
         """The (T,) cluster columns of a y-shaped expression."""
         return _columns(x, self.T, self.n_c)
 
+    def capability(self, y_cols: list[cp.Expression]) -> cp.Expression:
+        """``ψ Σ_c M_c y_c`` (kW), shape (T,): the capability of the expected plugged EVs."""
+        return self.psi * sum(m * yc for m, yc in zip(self.sizes, y_cols, strict=True))
+
     def cone(
         self,
         y_cols: list[cp.Expression],
@@ -160,8 +174,7 @@ class _Hours:
         slack: cp.Expression | None = None,
     ) -> cp.Constraint:
         """``r̄C - ψ Σ_c M_c y_c - slack + κ ‖(dev rows, σC)‖ <= 0`` as one ``cp.SOC`` per hour."""
-        mean_expr = self.psi * sum(m * yc for m, yc in zip(self.sizes, y_cols, strict=True))
-        rhs = mean_expr - self.rC
+        rhs = self.capability(y_cols) - self.rC
         if slack is not None:
             rhs = rhs + slack
         return cp.SOC(rhs / self.k, cp.vstack([*dev_rows, self.sigC]), axis=0)
@@ -179,9 +192,10 @@ def _constant_y(y: object) -> tuple[bool, object]:
 
 
 def _constant_y_bound(
-    res: ChanceBound, y: object, y_shape: tuple[int, ...], hours: _Hours, no_bid: bool
+    res: ChanceBound, y: object, y_shape: tuple[int, ...], hours: _Hours, no_bid: bool, cap: bool,
+    C: cp.Expression,
 ) -> None:
-    """Add the constant-y form (module docstring) to ``res``: y, dev (and slack) parameters."""
+    """Add the constant-y form (module docstring) to ``res``: y, dev (slack, cap) parameters."""
     if isinstance(y, cp.Parameter):
         y_par = y
         y_val = y.value
@@ -194,6 +208,9 @@ def _constant_y_bound(
     res.dev = cp.Parameter((hours.T,), nonneg=True, name="plugin_dev")
     if no_bid:
         res.slack = cp.Parameter((hours.T,), nonneg=True, name="no_bid_slack")
+    if cap:
+        res.cap = cp.Parameter((hours.T,), nonneg=True, name="capability_cap")
+        res.constraints.append(C <= res.cap)
     res.set_y(y_val)
     res.constraints.append(hours.cone(hours.columns(y_par), [res.dev], res.slack))
 
@@ -224,8 +241,10 @@ def _variable_y_bound(
     disk: bool,
     k_dev: KDev,
     no_bid: bool,
+    cap: bool,
+    C: cp.Expression,
 ) -> None:
-    """Add the variable-y form (module docstring) to ``res``: disk cone, switch and the bound."""
+    """Add the variable-y form (module docstring) to ``res``: disk cone, switch, cap and the bound."""
     if k_dev not in (None, "variance"):
         raise ValueError("k_dev='bernoulli' needs a constant y; a variable y uses v = y(1-y)")
     if w is None:
@@ -240,6 +259,8 @@ def _variable_y_bound(
         res.constraints.append(deviation_disk(y, w))
     y_cols = hours.columns(y)
     w_cols = hours.columns(w)
+    if cap:
+        res.constraints.append(C <= hours.capability(y_cols))
     if no_bid:
         y_cols, w_cols = _no_bid_copies(res, y_cols, w_cols, hours)
     rows = [hours.psi * np.sqrt(m) * wc for m, wc in zip(hours.sizes, w_cols, strict=True)]
@@ -260,6 +281,7 @@ def bound_constraints(
     disk: bool = True,
     k_dev: KDev = None,
     no_bid: bool = False,
+    cap: bool = False,
 ) -> ChanceBound:
     """cvxpy constraints for bound (3) or (4) over T hours (models.md §1.4, (3)/(4); §1.5, S4/S5).
 
@@ -285,6 +307,7 @@ def bound_constraints(
         k_dev: None/"variance" or "bernoulli" (constant y only), see
             :func:`v2gsim.optimize.chance.bounds.plugin_moments`.
         no_bid: add the explicit "no bid" switch described in the module docstring.
+        cap: add the physical cap ``C_t <= ψ Σ_c M_c y_ct`` (module docstring).
 
     Returns:
         A :class:`ChanceBound` with the constraints and the created variables/parameters.
@@ -317,9 +340,9 @@ def bound_constraints(
         constraints=[Cv >= 0], kappa=k, _M=Ma, _psi=float(psi), _bound=bound, _k_dev=k_dev
     )
     if is_const:
-        _constant_y_bound(res, y, y_shape, hours, no_bid)
+        _constant_y_bound(res, y, y_shape, hours, no_bid, cap, Cv)
     else:
-        _variable_y_bound(res, y, w, hours, disk=disk, k_dev=k_dev, no_bid=no_bid)
+        _variable_y_bound(res, y, w, hours, disk=disk, k_dev=k_dev, no_bid=no_bid, cap=cap, C=Cv)
     return res
 
 

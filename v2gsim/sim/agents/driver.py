@@ -60,7 +60,11 @@ def chunk_sizes(total: int, chunk: int) -> list[int]:
 
 
 def cluster_sizes(shares: list[float], total: int) -> np.ndarray:
-    """Split ``total`` drivers by ``shares`` (largest remainder; sizes sum to ``total``)."""
+    """Split ``total`` drivers by ``shares`` (largest remainder; sizes sum to ``total``).
+
+    A cluster may get no driver (share 0.01 of 20 drivers, or 0.5 of 1): the model drops such a
+    cluster (:attr:`v2gsim.sim.model.V2GMarketModel.empty_clusters`).
+    """
     raw = np.asarray(shares, dtype=float) * total
     size = np.floor(raw).astype(int)
     rest = total - size.sum()
@@ -179,7 +183,7 @@ class DriverPopulation:
     def group_of(self, driver: int) -> tuple[DriverGroup, int]:
         """(group, row within the group) of a driver."""
         for g in self.groups:
-            if g.drivers[0] <= driver <= g.drivers[-1]:
+            if g.drivers.size and g.drivers[0] <= driver <= g.drivers[-1]:
                 return g, int(driver - g.drivers[0])
         raise IndexError(f"driver {driver} out of range")
 

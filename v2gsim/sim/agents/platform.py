@@ -11,9 +11,13 @@ When the persistency solve of the beliefs fails (a typed
 Newton on (D4) and the conic fallback do not converge for extreme utilities), the platform falls
 back instead of stopping the run: it keeps its last prediction, or goes without one (the policy
 then sees no beliefs; the day's predicted plug-ins are NaN), and records the reason
-(:attr:`PlatformAgent.fallbacks`; the daily table's ``policy_status`` reads
-``belief fallback: ...`` on such a day). Only the ``extremal`` utility distribution, which samples
-from the persistency solution itself, cannot go without one: it stops with the typed error.
+(:attr:`PlatformAgent.fallbacks`; the daily table's ``policy_status`` and ``fallback_reason`` read
+``belief fallback: ...`` on such a day). The same holds for the evening's re-calibration of
+calibrated beliefs (phase ``recalibrate``, e.g. Newton on (D4) not converging for a plug-in
+utility of almost no spread): the beliefs stay yesterday's, all of them (no cluster is half
+re-calibrated), and the day's ``belief_error`` is NaN. Only the ``extremal`` utility
+distribution, which samples from the persistency solution itself, cannot go without one: it stops
+with the typed error.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class PlatformAgent(mesa.Agent):
         decision: the decision in force today.
         fallbacks: ``(day, phase, reason)`` of every failed belief solve (phase ``observe``: the
             day-ahead prediction without rebates; ``predict``: the prediction under the day's
-            rebates).
+            rebates; ``recalibrate``: the evening's re-calibration to the observed plug-ins).
     """
 
     def __init__(self, model: mesa.Model, policy: Policy, beliefs: ClusterBeliefs,
@@ -196,7 +200,9 @@ class PlatformAgent(mesa.Agent):
 
         Returns:
             The largest calibration error max |y - observed| when the beliefs were re-calibrated
-            today (with beliefs ``"calibrated"``), else NaN.
+            today (with beliefs ``"calibrated"``), else NaN (also when the re-calibration failed
+            with a typed solver error: the beliefs stay yesterday's and the day records a belief
+            fallback, phase ``recalibrate``).
         """
         self.plugged_history.append(np.asarray(plugged_counts, dtype=float))
         self.detail_history.append(dict(detail or {}))
@@ -209,5 +215,9 @@ class PlatformAgent(mesa.Agent):
         observed = {key: np.mean([d[key] for d in window], axis=0) / sizes[key[0]]
                     for key in window[-1]}
         reb = np.mean(self.rebate_history[-cfg.calibration_days:], axis=0)
-        errors = self.beliefs.recalibrate(observed, reb)
+        try:
+            errors = self.beliefs.recalibrate(observed, reb)
+        except SolveError as exc:  # keep yesterday's beliefs (module docstring)
+            self._fallback("recalibrate", exc)
+            return float("nan")
         return max(errors.values(), default=float("nan"))

@@ -4,6 +4,13 @@ Thin: it is given its signal source and price table when it is created
 (:mod:`v2gsim.market.sources`); the credit rule lives in :mod:`v2gsim.market.settlement`, the
 scores in :mod:`v2gsim.market.agc.dispatch` (mileage ratio) and
 :mod:`v2gsim.market.agc.performance` (PJM's composite).
+
+Days of other than 24 hours (``network.hours``, 2-48). Hour t of simulated day d is clock hour t
+from the start of calendar day d, as for the energy prices
+(:func:`v2gsim.market.energy_sources.energy_price_table`): a shorter day is the first T hours of
+its calendar day, a longer one runs into the next calendar day (which the next simulated day
+starts again). :func:`slot_prices` lays a calendar table of regulation prices out that way and
+:class:`CalendarSignals` does the same for the AGC signal (calendar days drawn once, in order).
 """
 
 from __future__ import annotations
@@ -22,12 +29,82 @@ from v2gsim.market.agc.performance import (
     per_unit_response,
 )
 from v2gsim.market.settlement import settle, settlement_mileage
-from v2gsim.market.sources import DT_S, SignalSource
+from v2gsim.market.sources import CLOCK_HOURS, DT_S, SignalSource
 
 if TYPE_CHECKING:
     from v2gsim.market.agc import FollowResult
 
-__all__ = ["TSOAgent"]
+__all__ = ["CLOCK_HOURS", "CalendarSignals", "TSOAgent", "calendar_days", "slot_prices"]
+
+
+
+def calendar_days(days: int, hours: int) -> int:
+    """Calendar days that ``days`` simulated days of ``hours`` hours touch (module docstring)."""
+    return int(days) + (int(hours) - 1) // CLOCK_HOURS
+
+
+def slot_prices(table: pd.DataFrame, days: int, hours: int) -> pd.DataFrame:
+    """The price table of the simulated days from a calendar table (24 rows per calendar day).
+
+    Args:
+        table: ``capability_price`` ($/MW-h) and ``performance_price`` ($/ΔMW) of every hour of
+            :func:`calendar_days` calendar days, in time order (24 rows each).
+        days: simulated days.
+        hours: hours T of a simulated day.
+
+    Returns:
+        Columns ``day``, ``hour`` (slot t of the simulated day), ``capability_price``,
+        ``performance_price``; ``days * hours`` rows, row (d, t) = calendar hour ``24 d + t``.
+
+    Raises:
+        ValueError: the table is shorter than the calendar days need.
+    """
+    need = calendar_days(days, hours) * CLOCK_HOURS
+    if len(table) < need:
+        raise ValueError(f"the price table has {len(table)} hours, the run needs {need}")
+    flat = (np.arange(int(days))[:, None] * CLOCK_HOURS + np.arange(int(hours))[None, :]).ravel()
+    return pd.DataFrame({
+        "day": np.repeat(np.arange(int(days)), int(hours)),
+        "hour": np.tile(np.arange(int(hours)), int(days)),
+        "capability_price": table["capability_price"].to_numpy()[flat],
+        "performance_price": table["performance_price"].to_numpy()[flat],
+    })
+
+
+class CalendarSignals:
+    """The AGC signal of simulated days longer than 24 h, from a source of calendar days.
+
+    Day d is calendar days d, d + 1, ... (module docstring): calendar day k is asked of ``source``
+    once, in increasing k (a synthetic source draws its days in that order), and kept while a
+    later simulated day still covers it.
+
+    Args:
+        source: signal of calendar days, ``day_signal(k) -> (24, 3600/2)``.
+        hours: hours T of a simulated day (> 24).
+    """
+
+    def __init__(self, source: SignalSource, hours: int):
+        self.source = source
+        self.hours = int(hours)
+        self._days: dict[int, np.ndarray] = {}
+        self._next = 0
+
+    def day_signal(self, day: int) -> np.ndarray:
+        """The signal of simulated day ``day``, shaped (T, 3600/2).
+
+        Raises:
+            ValueError: ``day`` is earlier than a day already asked for (its first calendar day is
+                no longer kept).
+        """
+        last = calendar_days(day + 1, self.hours) - 1
+        if day < self._next and day not in self._days:
+            raise ValueError(f"day {day} was already passed; days are asked for in order")
+        while self._next <= last:
+            self._days[self._next] = np.asarray(self.source.day_signal(self._next))
+            self._next += 1
+        for k in [k for k in self._days if k < day]:
+            del self._days[k]
+        return np.vstack([self._days[k] for k in range(day, last + 1)])[: self.hours]
 
 
 class TSOAgent(mesa.Agent):
