@@ -20,12 +20,13 @@
     participation responses: final mean price vs :func:`~v2gsim.game.price_dynamics.fixed_point_price`.
 
 Writes ``basin.csv``, ``basin.png``, ``gaps.csv``, ``gaps.png``, ``price_learning.csv``,
-``price_learning.png`` and ``summary.json`` to ``--out``, and prints the summary as JSON.
+``price_learning.png`` and ``summary.json`` to ``--out``, and prints the summary as JSON. One
+progress bar per part goes to stderr (``--quiet`` turns them off).
 
 Parameters are the seed's case study (:meth:`GameParams.lin2020`: L_EV = L_PG = 1 and p_d = 1.3
 are illustrative, not from the seed). Usage::
 
-    python analysis/evolutionary_convergence.py [--out DIR] [--quick] [--seed N]
+    python analysis/evolutionary_convergence.py [--out DIR] [--quick] [--seed N] [--quiet]
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 from v2gsim.game.basins import basin_of_cooperation
 from v2gsim.game.mean_field import mean_field_map, mean_field_trajectory
@@ -55,6 +57,7 @@ from v2gsim.game.stability import equilibria, saddle_point
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "evolutionary_convergence"
 POPULATIONS = (100, 1000, 10_000)
+RUNTIME = "Runtime: about 20 s on 2 cores at the defaults; --quick: about 5 s."
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
@@ -80,29 +83,27 @@ def basin_fraction(p: GameParams) -> float:
     return basin_of_cooperation(p, n=41) if c_label == "stable" else 0.0
 
 
-def basin_sweeps(base: GameParams, quick: bool) -> pd.DataFrame:
-    """Basin of C over p_d (for several L_EV and L_PG) and over L_EV, L_PG at the base price."""
+def basin_sweeps(base: GameParams, quick: bool, progress: bool = False) -> pd.DataFrame:
+    """Basin of C over p_d (for several L_EV and L_PG) and over L_EV, L_PG at the base price.
+
+    ``progress``: a tqdm bar over the parameter points (stderr).
+    """
     prices = np.linspace(0.3, 1.6, 8 if quick else 66)
     losses = (1.0, 4.0) if quick else (0.25, 1.0, 4.0, 16.0)
     l_axis = np.geomspace(0.05, 50.0, 5 if quick else 31)
+    points: list[tuple[str, GameParams]] = []
+    for lev in losses:
+        points += [("p_d|L_EV", base.replace(p_d=float(pd_), L_EV=lev)) for pd_ in prices]
+    for lpg in losses:
+        points += [("p_d|L_PG", base.replace(p_d=float(pd_), L_PG=lpg)) for pd_ in prices]
+    points += [("L_EV", base.replace(L_EV=float(lev))) for lev in l_axis]
+    points += [("L_PG", base.replace(L_PG=float(lpg))) for lpg in l_axis]
     rows: list[dict[str, Any]] = []
-
-    def add(sweep: str, p: GameParams) -> None:
+    for sweep, p in tqdm(points, desc="(a) basins", unit="point", disable=not progress):
         d = saddle_point(p)
         rows.append({"sweep": sweep, "p_d": p.p_d, "L_EV": p.L_EV, "L_PG": p.L_PG,
                      "basin_C": basin_fraction(p),
                      "x_D": d[0] if d else math.nan, "y_D": d[1] if d else math.nan})
-
-    for lev in losses:
-        for pd_ in prices:
-            add("p_d|L_EV", base.replace(p_d=float(pd_), L_EV=lev))
-    for lpg in losses:
-        for pd_ in prices:
-            add("p_d|L_PG", base.replace(p_d=float(pd_), L_PG=lpg))
-    for lev in l_axis:
-        add("L_EV", base.replace(L_EV=float(lev)))
-    for lpg in l_axis:
-        add("L_PG", base.replace(L_PG=float(lpg)))
     return pd.DataFrame(rows)
 
 
@@ -135,15 +136,19 @@ def basin_figure(df: pd.DataFrame, base: GameParams) -> Figure:
 
 
 def gap_study(base: GameParams, seeds: int, days: int, rate: float, beta: float, x0: float,
-              y0: float, root: np.random.SeedSequence,
-              populations: Sequence[int] = POPULATIONS) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Largest gaps between agent-level and mean-field cooperator shares, per rule, draw and M."""
+              y0: float, root: np.random.SeedSequence, populations: Sequence[int] = POPULATIONS,
+              progress: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Largest gaps between agent-level and mean-field cooperator shares, per rule, draw and M.
+
+    ``progress``: a tqdm bar over the (rule, draw, M) runs (stderr).
+    """
     t = np.arange(days + 1)
     d_max = payoff_gap_bound(base)
     configs = (("proportional", "matched"), ("fermi", "matched"), ("proportional", "common"))
     rows: list[dict[str, Any]] = []
     paths: dict[str, Any] = {}
     streams = root.spawn(len(configs) * len(populations))
+    bar = tqdm(total=len(streams), desc="(b) agent vs mean field", unit="run", disable=not progress)
     for ci, (rule, draw) in enumerate(configs):
         kw = {"delta_max": d_max} if rule == "proportional" else {"beta": beta}
         dt = rate / d_max if rule == "proportional" else rate * beta / 2
@@ -166,6 +171,8 @@ def gap_study(base: GameParams, seeds: int, days: int, rate: float, beta: float,
                     "gap_y_ode": float(np.max(np.abs(run.y[r] - y_ode))),
                     "x_final": float(run.x[r, -1]), "y_final": float(run.y[r, -1]),
                 })
+            bar.update()
+    bar.close()
     return pd.DataFrame(rows), paths
 
 
@@ -228,13 +235,15 @@ def gaps_figure(df: pd.DataFrame, paths: dict[str, Any], days: int) -> Figure:
 
 
 def price_study(base: GameParams, seeds: int, days: int, m: int, rate: float,
-                root: np.random.SeedSequence) -> tuple[pd.DataFrame, dict[str, Any]]:
+                root: np.random.SeedSequence, progress: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Closed-loop price learning per grid and response; ``progress``: a tqdm bar over them (stderr)."""
     cases = (("scenario grid", (1.0, 1.6, 0.05), "replicator"),
              ("wide grid", (0.2, 1.6, 0.1), "replicator"),
              ("wide grid", (0.2, 1.6, 0.1), "participation"))
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
-    for (name, grid, response), ss in zip(cases, root.spawn(len(cases)), strict=True):
+    for (name, grid, response), ss in tqdm(list(zip(cases, root.spawn(len(cases)), strict=True)),
+                                           desc="(c) price learning", unit="case", disable=not progress):
         pr = price_grid(*grid)
         run = simulate_price_game(base, pr, m, days, "proportional", rate, np.random.default_rng(ss),
                                   replications=seeds, response=response)
@@ -280,7 +289,7 @@ def price_figure(df: pd.DataFrame) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=RUNTIME,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     ap.add_argument("--quick", action="store_true", help="coarse sweeps and few seeds (seconds)")
@@ -291,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--beta", type=float, default=0.05, help="Fermi selection intensity (1/yuan)")
     ap.add_argument("--x0", type=float, default=0.5, help="initial share of cooperating EVs")
     ap.add_argument("--y0", type=float, default=0.5, help="initial PG cooperation share")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars (stderr)")
     args = ap.parse_args(argv)
     seeds = args.seeds or (3 if args.quick else 10)
     args.days = args.days or (120 if args.quick else 200)
@@ -302,20 +312,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    basin = basin_sweeps(base, args.quick)
+    show = not args.quiet
+    basin = basin_sweeps(base, args.quick, progress=show)
     basin.to_csv(out / "basin.csv", index=False)
     basin_figure(basin, base).savefig(out / "basin.png", dpi=120)
     timings["basin_s"] = round(time.perf_counter() - t0, 2)
 
     t0 = time.perf_counter()
-    gaps, paths = gap_study(base, seeds, args.days, args.rate, args.beta, args.x0, args.y0, ss_gap)
+    gaps, paths = gap_study(base, seeds, args.days, args.rate, args.beta, args.x0, args.y0, ss_gap,
+                            progress=show)
     gaps.to_csv(out / "gaps.csv", index=False)
     gaps_figure(gaps, paths, args.days).savefig(out / "gaps.png", dpi=120)
     timings["gaps_s"] = round(time.perf_counter() - t0, 2)
 
     t0 = time.perf_counter()
     prices, price_summary = price_study(base, seeds, 150 if args.quick else 300,
-                                        300 if args.quick else 1000, 1.0, ss_price)
+                                        300 if args.quick else 1000, 1.0, ss_price, progress=show)
     prices.to_csv(out / "price_learning.csv", index=False)
     price_figure(prices).savefig(out / "price_learning.png", dpi=120)
     timings["price_s"] = round(time.perf_counter() - t0, 2)

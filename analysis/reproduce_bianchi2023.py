@@ -8,7 +8,8 @@ From the full robust LP (1)-(10), (P) on the parking scenario's day 0 (paid char
 
 The seed's numbers are lost (models.md §5.6): the base settings and the changes below are ours,
 chosen to sit in the three regions; each case's working point (day-averaged prices) is drawn on
-the (gamma_down, gamma_up) plane. ``python analysis/reproduce_bianchi2023.py [--json] [--out DIR]``.
+the (gamma_down, gamma_up) plane. ``python analysis/reproduce_bianchi2023.py [--json] [--out DIR]``;
+a progress bar over the cases goes to stderr (``--quiet`` turns it off).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 #: Ours: c_up = c+ (below c_ch = 0.15: no reserve pays), the scenario's other settings.
 BASE = {"up_factor": 1.0, "down_factor": 0.6, "c_ch": 0.15, "c_dis": 0.15, "pi_up": 0.05, "pi_down": 0.05}
 #: Case 2: lower vehicle prices; case 3: then raise pi_up and lower pi_down (ours).
@@ -29,6 +32,7 @@ CASES = {
     "3 raise pi_up, lower pi_down": {"c_ch": 0.06, "c_dis": 0.06, "pi_up": 0.3, "pi_down": 0.01},
 }
 TOL_KWH = 1e-6
+RUNTIME = "Runtime: about 3 s on 2 cores (three LP solves)."
 
 
 def classify(up_kwh: float, down_kwh: float) -> str:
@@ -38,9 +42,12 @@ def classify(up_kwh: float, down_kwh: float) -> str:
     return "upward" if up_kwh >= down_kwh else "downward"
 
 
-def reproduce(scenario_name: str = "bianchi2023_parking",
-              overrides: list[str] | None = None) -> dict[str, Any]:
-    """Solve the three cases; returns case -> report (working point, regimes, plan energies)."""
+def reproduce(scenario_name: str = "bianchi2023_parking", overrides: list[str] | None = None,
+              progress: bool = False) -> dict[str, Any]:
+    """Solve the three cases; returns case -> report (working point, regimes, plan energies).
+
+    ``progress``: a tqdm bar over the cases (stderr).
+    """
     from v2gsim.config import load_scenario
     from v2gsim.specs.build import robust_spec
     from v2gsim.studies.robust import scenario_day, site_report
@@ -48,7 +55,7 @@ def reproduce(scenario_name: str = "bianchi2023_parking",
     scenario = load_scenario(scenario_name, overrides or [])
     base = replace(robust_spec(scenario), business="PC", **BASE)
     out = {}
-    for name, change in CASES.items():
+    for name, change in tqdm(CASES.items(), desc="cases", unit="case", disable=not progress):
         rep = site_report(scenario_day(scenario, 0, replace(base, **change)))
         fp = rep["full_plan"]
         rep["case"] = classify(fp["reserve_up_kwh"], fp["reserve_down_kwh"])
@@ -59,14 +66,15 @@ def reproduce(scenario_name: str = "bianchi2023_parking",
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the three cases (``--json`` as JSON) and draw the plane."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=RUNTIME)
     ap.add_argument("scenario", nargs="?", default="bianchi2023_parking")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--out", type=Path, default=Path("runs") / "bianchi2023")
     ap.add_argument("--no-figures", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar (stderr)")
     args = ap.parse_args(argv)
-    res = reproduce(args.scenario, args.overrides)
+    res = reproduce(args.scenario, args.overrides, progress=not args.quiet)
     if not args.no_figures:
         from v2gsim.reporting.robust import plane_figure
 

@@ -47,13 +47,14 @@ without rebates, improvement on a second axis), ``summary.json``; prints the JSO
 
 Usage::
 
-    python analysis/reproduce_tang_mak.py --jobs 2        # full tables (~4 min on 2 cores)
-    python analysis/reproduce_tang_mak.py --quick         # 2 points per table, short limits (~13 s)
+    python analysis/reproduce_tang_mak.py --jobs 2        # full tables (RUNTIME below)
+    python analysis/reproduce_tang_mak.py --quick         # 2 points per table, short limits
     python analysis/reproduce_tang_mak.py --tables charger_rate --no-computational --jobs 2 \
         --levels 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8 --out analysis/out/reproduce_tang_mak/wide_levels
 
 With ``--jobs 2`` two solves run side by side, so the reported solve times include some contention.
 ``--levels`` replaces the rebate grid (0–0.4 $ by default; the top level binds from ψ = 15 kW on).
+One progress bar over the solves of each table goes to stderr (``--quiet`` turns them off).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from v2gsim.config.loading import load_scenario
 from v2gsim.config.scenario import Scenario
@@ -94,6 +96,7 @@ DAYS_PER_MONTH = 30
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "tang_mak2024.toml"
 """The seed-000 case-study scenario whose instance the tables solve."""
 MUBAR_BASE = 200.0
+RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
 
 
 @functools.lru_cache(maxsize=8)
@@ -238,11 +241,20 @@ def computational_row(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run(fn: Any, tasks: list[dict[str, Any]], jobs: int) -> list[dict[str, Any]]:
-    if jobs <= 1 or len(tasks) <= 1:
-        return [fn(t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=jobs) as ex:
-        return list(ex.map(fn, tasks))
+def _run(fn: Any, tasks: list[dict[str, Any]], jobs: int, desc: str = "solves",
+         progress: bool = False) -> list[dict[str, Any]]:
+    """``fn`` over ``tasks`` (in order) in ``jobs`` processes, with a tqdm bar (stderr) if ``progress``."""
+    with tqdm(total=len(tasks), desc=desc, unit="solve", disable=not progress) as bar:
+        if jobs <= 1 or len(tasks) <= 1:
+            return [_tick(bar, fn(t)) for t in tasks]
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            return [_tick(bar, r) for r in ex.map(fn, tasks)]
+
+
+def _tick(bar: tqdm, result: dict[str, Any]) -> dict[str, Any]:
+    """Advance ``bar`` by one and return ``result``."""
+    bar.update()
+    return result
 
 
 def price_scales(n: int, hours: int, seed: int = 20240601) -> list[Any]:
@@ -313,7 +325,7 @@ def _direction(d: pd.DataFrame, col: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the study, write CSVs, figure and summary to ``--out``, print and return the summary."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0], epilog=RUNTIME)
     parser.add_argument("--out", type=Path, default=Path("analysis/out/reproduce_tang_mak"))
     parser.add_argument("--quick", action="store_true", help="2 points per table, short limits")
     parser.add_argument("--time-limit", type=float, default=None,
@@ -332,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="comma-separated rebate levels ($ per plugged EV-hour, first 0), e.g. a wider grid",
     )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (solve times then overlap)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (stderr)")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     limit = args.time_limit if args.time_limit is not None else (0.5 if quick else 20.0)
@@ -357,7 +370,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         {"table": t, "parameter": par, "point": {par: float(v)}, "time_limit": limit, "levels": levels}
         for t, (par, vals) in grids.items() for v in vals
     ]
-    sens = pd.DataFrame(_run(sensitivity_row, tasks, args.jobs), columns=SENSITIVITY_COLUMNS)
+    sens = pd.DataFrame(_run(sensitivity_row, tasks, args.jobs, "sensitivity", not args.quiet),
+                        columns=SENSITIVITY_COLUMNS)
     sens.to_csv(out_dir / "sensitivity.csv", index=False)
     t_sens = time.perf_counter() - t0
 
@@ -374,7 +388,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     ctasks.append({"share": float(sh), "instance": k, "price_scale": scales[k],
                                    "method": "misocp", "valid_inequalities": vi, "time_limit": scip_limit,
                                    "levels": levels})
-    comp = pd.DataFrame(_run(computational_row, ctasks, args.jobs), columns=COMPUTATIONAL_COLUMNS)
+    comp = pd.DataFrame(_run(computational_row, ctasks, args.jobs, "computational", not args.quiet),
+                        columns=COMPUTATIONAL_COLUMNS)
     comp.to_csv(out_dir / "computational.csv", index=False)
     comp_sum = summarize_computational(comp)
     comp_sum.to_csv(out_dir / "computational_summary.csv", index=False)

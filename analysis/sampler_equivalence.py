@@ -8,7 +8,8 @@ with each sampler and compares, per run summary metric, the two means with a Wel
 (two-sided p-value) and the 95 % confidence interval of the difference; and, pooled over every
 (run, day, hour), the mean plugged-in count per hour of the day.
 
-Prints one JSON object. Usage:
+Prints one JSON object; a progress bar over the runs of each sampler goes to stderr (``--quiet``
+turns it off). Usage:
 ``python analysis/sampler_equivalence.py [--scenario default] [--days 30] [--replications 8]``.
 """
 
@@ -32,6 +33,7 @@ from v2gsim import load_scenario, run_scenario
 METRICS = ("profit", "mean_plugged", "mean_bid_kw", "mean_performance_score",
            "share_bid_hours_below_target", "min_soc", "rebates_paid")
 SAMPLERS = ("compiled", "numpy")
+RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
 
 
 def _runs(scenario: str | None, sampler: str, days: int, seeds: Sequence[int], sets: Sequence[str],
@@ -68,13 +70,13 @@ def _compare(a: Sequence[float], b: Sequence[float]) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """CLI entry point (see the module docstring); returns the printed JSON as a dict."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=RUNTIME)
     p.add_argument("--scenario", default=None, help="scenario name or file (default: default)")
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--replications", type=int, default=8, help="seeds per sampler (>= 2)")
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (stderr)")
     args = p.parse_args(argv)
     if args.replications < 2:
         p.error("--replications must be at least 2 (a t-test needs two runs per sampler)")

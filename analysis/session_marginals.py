@@ -15,7 +15,8 @@ the population being resampled, so D measures bootstrap noise only (a wrong time
 row mix-up would show as D far above it).
 
 Outputs in ``--out``: ``session_marginals.png`` (sampled vs real histograms, one row per source)
-and ``session_marginals.json`` (the printed summary).
+and ``session_marginals.json`` (the printed summary). A progress bar over the sources goes to stderr
+(``--quiet`` turns it off).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
+from tqdm import tqdm
 
 from v2gsim.behavior.mobility import (
     SessionPool,
@@ -55,6 +57,7 @@ SEED = 20240611
 #: SOC at arrival (seed 002's SOC_ini range, RECONSTRUCTED moments; it does not enter the energy row).
 ARRIVAL_SOC = TruncNormal(0.2, 0.65, 0.425, 0.1125)
 MARGINALS = ("arrival_h", "departure_h", "energy_kwh")
+RUNTIME = "Runtime: about 5 s on 2 cores at the defaults (2 sources, n = 100,000)."
 
 
 def ks_critical(n: int, m: int, alpha: float = 0.01) -> float:
@@ -131,7 +134,7 @@ def figure(results: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> plt.
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the comparison, write the figure and the JSON, print and return the summary."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0], epilog=RUNTIME)
     parser.add_argument("--n", type=int, default=100_000, help="resampled sessions per source")
     parser.add_argument("--capacity-kwh", type=float, default=100.0, help="battery capacity C (kWh)")
     parser.add_argument("--fill-kw", type=float, default=6.6,
@@ -139,12 +142,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--seed", type=int, default=SEED, help="root seed")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (stderr)")
     args = parser.parse_args(argv)
     if args.n < 1 or args.capacity_kwh <= 0 or args.fill_kw <= 0:
         parser.error("--n, --capacity-kwh and --fill-kw must be > 0")
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(len(SOURCES))]
     summaries, results = {}, {}
-    for rng, (name, rel) in zip(rngs, SOURCES.items(), strict=True):
+    for rng, (name, rel) in tqdm(list(zip(rngs, SOURCES.items(), strict=True)), desc="sources",
+                                 unit="source", disable=args.quiet):
         summaries[name], results[name] = compare(name, args.data / rel, args.n, rng,
                                                  args.capacity_kwh, args.fill_kw)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -45,9 +45,10 @@ down-capability is ψK - B, so ψ - ω makes ψK >= rC sufficient for the score 
 Writes ``validate_chance_constraint.csv`` (tidy: one row per case, policy, η) and
 ``validate_chance_constraint.png`` to ``--out`` and prints a JSON summary with a verdict.
 
-Usage::
+Progress (one bar over the simulation runs, one over the days of the run at hand) goes to stderr;
+``--quiet`` turns it off. Usage::
 
-    python analysis/validate_chance_constraint.py                       # full study (~8 min)
+    python analysis/validate_chance_constraint.py                       # full study (RUNTIME below)
     python analysis/validate_chance_constraint.py --days 60 --drivers 100
 """
 
@@ -68,6 +69,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import beta
+from tqdm import tqdm
 
 from v2gsim.config import SCENARIO_DIR, Scenario, load_scenario
 from v2gsim.market.requirement import requirement_per_hour
@@ -95,6 +97,7 @@ COLUMNS = [
     "credits_usd", "capability_credit_usd", "performance_credit_usd", "mean_score",
     "bid_weighted_score", "mean_bid_kw", "bid_kwh",
 ]
+RUNTIME = ("Runtime: about RUNTIME_PLACEHOLDER")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -115,8 +118,8 @@ class _Recording:
         return signal
 
 
-def simulate(scenario: Scenario, policy: Policy | None = None,
-             score_targets: Sequence[float] = ()) -> tuple[pd.DataFrame, dict[float, np.ndarray]]:
+def simulate(scenario: Scenario, policy: Policy | None = None, score_targets: Sequence[float] = (),
+             progress: bool = False, desc: str = "days") -> tuple[pd.DataFrame, dict[float, np.ndarray]]:
     """Run ``scenario`` day by day; return the hourly table and the hours' requirements.
 
     Args:
@@ -125,6 +128,8 @@ def simulate(scenario: Scenario, policy: Policy | None = None,
             unchanged; the platform calls ``policy.decide`` every day).
         score_targets: score targets q for which the requirement r_t(q) of every simulated hour is
             computed from the signal the TSO emits (an empty tuple skips this).
+        progress: show a tqdm bar over the days (stderr).
+        desc: the bar's label.
 
     Returns:
         ``(hourly, requirements)``: the model's hourly table and ``{q: (days*hours,) r_t(q)}``.
@@ -132,7 +137,7 @@ def simulate(scenario: Scenario, policy: Policy | None = None,
     req: dict[float, list[np.ndarray]] = {q: [] for q in score_targets}
     model = V2GMarketModel(scenario, policy=policy,
                            signals=_Recording(default_signals(run_spec(scenario)), req))
-    for _ in range(scenario.days):
+    for _ in tqdm(range(scenario.days), desc=desc, unit="day", leave=False, disable=not progress):
         model.step()
     return model.hourly_table(), {q: np.concatenate(v) for q, v in req.items()}
 
@@ -182,13 +187,25 @@ def evaluate(hourly: pd.DataFrame, requirement: np.ndarray, eta: float, psi_kw: 
     }
 
 
+def runs_per_case(etas: Sequence[float]) -> int:
+    """Simulation runs of one case: ``naive`` once, each chance variant once per η."""
+    return 1 + len(VARIANTS) * len(etas)
+
+
 def run_case(case: str, path: Path, days: int | None, etas: Sequence[float], overrides: list[str],
-             warmup_days: int) -> list[dict[str, Any]]:
-    """All policies and η of one case; returns tidy rows."""
+             warmup_days: int, bar: tqdm | None = None) -> list[dict[str, Any]]:
+    """All policies and η of one case; returns tidy rows.
+
+    ``bar``: a tqdm bar advanced by one per simulation run (:func:`runs_per_case`); with it, each
+    run also shows a bar over its days.
+    """
     rows: list[dict[str, Any]] = []
+    show = bar is not None and not bar.disable
     base = load_scenario(path, [*overrides, "platform.policy=naive"], days=days)
     qs = [1.0 - e for e in etas]
-    hourly_naive, req = simulate(base, score_targets=qs)
+    hourly_naive, req = simulate(base, score_targets=qs, progress=show, desc=f"{case} naive")
+    if bar is not None:
+        bar.update()
     ref_mileage = hourly_naive["signal_mileage"].to_numpy()
     psi = base.drivers.charger_kw
     meta = {"case": case, "days": base.days, "warmup_days": warmup_days, "drivers": base.drivers.count}
@@ -204,7 +221,9 @@ def run_case(case: str, path: Path, days: int | None, etas: Sequence[float], ove
         for policy, (source, hold) in VARIANTS.items():
             reserve = sc.drivers.baseline_charge_kw if hold else 0.0
             chance = make_chance(chance_spec(sc, reserve_kw=reserve, plug_source=source), inputs)
-            hourly, _ = simulate(base, chance)
+            hourly, _ = simulate(base, chance, progress=show, desc=f"{case} {policy} eta={eta:g}")
+            if bar is not None:
+                bar.update()
             if not np.allclose(hourly["signal_mileage"].to_numpy(), ref_mileage):
                 raise RuntimeError(f"{case}: the AGC signal differs between policies")
             rows.append({**meta, "policy": policy, "eta": eta,
@@ -275,7 +294,7 @@ def verdict(table: pd.DataFrame) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the study, write the CSV and the figure, print and return the JSON summary."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0], epilog=RUNTIME)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--days", type=int, default=365, help="synthetic case horizon (days)")
     parser.add_argument("--real-days", type=int, default=None,
@@ -289,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--price-file", type=Path, default=None,
                         help="PJM regulation price CSV for the pjm_regd case (default: the scenario's)")
     parser.add_argument("--skip-real", action="store_true", help="leave out the pjm_regd case")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (stderr)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     common = ["output.progress=false", "output.figures=false"]
@@ -307,8 +327,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         cases.append(("pjm_regd", SCENARIO_DIR / "pjm_regd_2020.toml", args.real_days, real))
     cases.append(("default", SCENARIO_DIR / "default.toml", args.default_days, common))
     rows: list[dict[str, Any]] = []
-    for case, path, days, overrides in cases:
-        rows += run_case(case, path, days, args.etas, overrides, args.warmup_days)
+    with tqdm(total=len(cases) * runs_per_case(args.etas), desc="runs", unit="run",
+              disable=args.quiet) as bar:
+        for case, path, days, overrides in cases:
+            rows += run_case(case, path, days, args.etas, overrides, args.warmup_days, bar)
     table = pd.DataFrame(rows)[COLUMNS]
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, fig_path = args.out / CSV_NAME, args.out / FIG_NAME

@@ -108,3 +108,20 @@ def test_cli_json_resumes(full: Path, capsys) -> None:
     rows = json.loads(capsys.readouterr().out)
     assert {r["policy"] for r in rows} == set(POLICIES)
     assert rows == json.loads(pd.read_csv(full / "comparison.csv").to_json(orient="records"))
+
+
+def test_comparison_intervals_of_non_negative_quantities_are_clipped():
+    """Issue 31 item 10: rebates of 0, 0 and 90 $ have a t-interval reaching below 0; the policy's
+    interval is clipped at 0 (flagged), the paired difference keeps its sign."""
+    from v2gsim.experiments.compare import comparison_table
+
+    a = pd.DataFrame({"replication": [0, 1, 2], "rebates_paid": [50.0, 50.0, 50.0]})
+    b = pd.DataFrame({"replication": [0, 1, 2], "rebates_paid": [0.0, 0.0, 90.0]})
+    t = comparison_table({"naive": {"summary": a}, "bilevel": {"summary": b}}, ["rebates_paid"])
+    row = t[t["policy"] == "bilevel"].iloc[0]
+    half = stats.t.ppf(0.975, 2) * np.std([0.0, 0.0, 90.0], ddof=1) / np.sqrt(3)
+    assert 30.0 - half < 0  # the unclipped interval would be negative
+    assert row["ci95_low"] == 0.0 and row["ci95_high"] == pytest.approx(30.0 + half)
+    assert bool(row["ci95_clipped"])
+    assert row["diff_ci95_low"] == pytest.approx(-20.0 - half)  # a difference is not clipped
+    assert not bool(t[t["policy"] == "naive"].iloc[0]["ci95_clipped"])

@@ -58,22 +58,22 @@ def test_a_scenario_cannot_name_a_dask_scheduler(tmp_path):
                            "--scheduler ADDRESS` or the environment variable V2GSIM_DASK_SCHEDULER; "
                            "allowed: backend, grid, out, paired, replications, workers"), line
     (line,) = validate_file(SCEN / "tiny.toml", ['experiment.scheduler="tcp://203.0.113.7:8786"'])
-    assert line.startswith(f"{SCEN / 'tiny.toml'}: experiment.scheduler: unknown field: ")
+    assert line.startswith("--set: experiment.scheduler: unknown field: ")
     assert load_scenario(SCEN / "tiny.toml", ['experiment.backend="dask"']).experiment.backend == "dask"
 
 
 def test_set_problems_name_the_scenario_as_given():
-    """Issue 31 item 11: a --set typo on a shipped scenario is reported against the name the user
-    typed (``default`` when none), not the copy inside the installed package."""
+    """Issue 31 item 11: a --set typo is reported against ``--set``, not the copy of the shipped
+    scenario inside the installed package; a bad --set value names the scenario as typed."""
     from v2gsim.cli import main
 
     assert validate_file("tiny", ["platfrom.policy=chance"]) == [
-        "tiny: platfrom: unknown field; allowed: days, description, drivers, experiment, extends, game, "
+        "--set: platfrom: unknown field; allowed: days, description, drivers, experiment, extends, game, "
         "market, name, network, output, platform, seed, sessions, source"]
     with pytest.raises(ScenarioError) as exc:
         load_scenario(None, ["drivers.cont=3"])
     (line,) = exc.value.problems
-    assert line.startswith("default: drivers.cont: unknown field; allowed: ")
+    assert line.startswith("--set: drivers.cont: unknown field; allowed: ")
     (line,) = validate_file("tiny", ["drivers.count=[1,"])
     assert line.startswith("tiny: drivers.count: --set value '[1,' is not a valid TOML value")
     # a path is named as written; the scenario's source is still the resolved file
@@ -271,3 +271,70 @@ def test_a_place_without_a_window_is_open_the_whole_day_of_any_length():
     assert [p.window for p in net.places] == [(0, 12), (6, 10)]
     assert NetworkConfig.model_validate({"hours": 30}).places[0].window == (0, 30)
     assert NetworkConfig().places[0].window == (0, 24)
+
+
+# ------------------------------------------------------------- issue 31 item 11 (c), (d); item 5
+
+
+def test_an_unknown_scenario_name_lists_the_shipped_ones_and_the_closest(tmp_path, monkeypatch, capsys):
+    """Issue 31 item 11c: ``v2gsim run tang_mak2025`` said only "file not found: <cwd>/tang_mak2025";
+    it now lists the shipped scenarios and the closest name."""
+    from v2gsim.cli import main
+    from v2gsim.config import packaged_scenarios
+
+    monkeypatch.chdir(tmp_path)
+    shipped = ", ".join(packaged_scenarios())
+    assert validate_file("tang_mak2025") == [
+        f"tang_mak2025: (file): file not found: {tmp_path / 'tang_mak2025'}, and not the name of a "
+        f"shipped scenario; did you mean tang_mak2024? (shipped: {shipped})"]
+    (line,) = validate_file("tiny.tom")
+    assert "did you mean tiny?" in line
+    (line,) = validate_file("zzz")  # nothing close: no guess, still the list
+    assert "did you mean" not in line and line.endswith(f"(shipped: {shipped})")
+    assert main(["run", "tang_mak2025", "--quiet"]) == 2
+    assert "did you mean tang_mak2024?" in capsys.readouterr().err
+    # a path in another folder is a path: no guess about shipped names
+    (line,) = validate_file("elsewhere/tang_mak2025.toml")
+    assert "file not found" in line and "shipped" not in line
+
+
+def test_scenarios_slash_name_is_the_shipped_scenario_where_no_such_file_exists(tmp_path, monkeypatch):
+    """Issue 31 item 5: the examples' ``load_scenario("scenarios/tiny.toml")`` worked only from the
+    repository's root; where no such file exists it is the shipped ``tiny``, and a file there wins."""
+    from v2gsim.config import packaged_scenario
+
+    monkeypatch.chdir(tmp_path)
+    shipped = load_scenario("scenarios/tiny.toml")
+    assert shipped.source == str(packaged_scenario("tiny").resolve()) and shipped.name == "tiny"
+    assert shipped == load_scenario("tiny")
+    (line,) = validate_file("scenarios/tinny.toml")
+    assert line.startswith(f"scenarios/tinny.toml: (file): file not found: {tmp_path / 'scenarios'}")
+    assert "did you mean tiny?" in line
+    own = tmp_path / "scenarios" / "tiny.toml"
+    own.parent.mkdir()
+    own.write_text(f'extends = "{packaged_scenario("tiny")}"\ndays = 1\n')
+    mine = load_scenario("scenarios/tiny.toml")
+    assert mine.days == 1 and mine.source == str(own.resolve())
+
+
+def test_a_set_typo_is_reported_against_the_override(tmp_path, capsys):
+    """Issue 31 item 11d: an unknown field that only a ``--set`` wrote is the override's
+    (``--set: FIELD: ...``, still the ``FILE: dotted.field: message`` shape), not the scenario's;
+    the file's own typos and bad values of real fields stay the scenario's."""
+    from v2gsim.cli import main
+
+    assert validate_file("tiny", ["platfrom.policy=chance"]) == [
+        "--set: platfrom: unknown field; allowed: days, description, drivers, experiment, extends, game, "
+        "market, name, network, output, platform, seed, sessions, source"]
+    (line,) = validate_file(None, ["drivers.cont=3"])
+    assert line.startswith("--set: drivers.cont: unknown field; allowed: baseline_charge_kw, ")
+    (line,) = validate_file("tiny", ["drivers={count=3, cont=4}"])  # a table the override wrote
+    assert line.startswith("--set: drivers.cont: unknown field; ")
+    (line,) = validate_file("tiny", ["drivers.count=0"])  # a real field: the scenario's
+    assert line.startswith("tiny: drivers.count: ")
+    p = _write(tmp_path, f'extends = "{SCEN / "tiny.toml"}"\n[drivers]\ncont = 3\n')
+    (line,) = validate_file(p, ["drivers.count=5"])  # the file's own typo
+    assert line.startswith(f"{p}: drivers.cont: unknown field; ")
+    assert main(["validate", "tiny", "--set", "network.places.0.utilty=1"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("--set: network.places[0].utilty: unknown field; allowed: "), out

@@ -297,7 +297,8 @@ CASES: dict[str, Case] = {
                       "without discharge  objective    67.526 p.u."), "--no-figures"),
     "v2gsim v2a mao2018_building --json": Case(json_out(lambda d: d["evs"] == 5), "--no-figures"),
     "v2gsim v2a mao2018_station --json": Case(json_out(lambda d: d["evs"] == 10), "--no-figures"),
-    "v2gsim run mao2018_household --set platform.policy=v2a": Case(summary("policy", "v2a"), SMALL),
+    "v2gsim run mao2018_household --set platform.policy=v2a --days 3": Case(
+        summary("v2a_planned_days", 1), "--days 2 --set drivers.count=20 --no-figures --quiet"),
     "v2gsim eva ma2025_cbdr": Case(number("total operating revenue", -335.73)),
     "v2gsim eva ma2025_dbdr": Case(number("total operating revenue", 5.81)),
     "v2gsim eva ma2025_hybrid": Case(number("total operating revenue", 711.8)),

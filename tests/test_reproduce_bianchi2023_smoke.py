@@ -10,8 +10,10 @@ from conftest import load_script
 
 def test_three_cases_on_a_short_instance(tmp_path: Path, capsys) -> None:
     mod = load_script("analysis/reproduce_bianchi2023.py")
-    assert mod.main(["--set", "sessions.n_evs=3", "--json", "--out", str(tmp_path)]) == 0
-    res = json.loads(capsys.readouterr().out)
+    assert mod.main(["--set", "sessions.n_evs=3", "--json", "--out", str(tmp_path), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert "cases" not in captured.err  # --quiet: no progress bar
     cases = [r["case"] for r in res.values()]
     assert cases == ["all day-ahead", "downward", "upward"]
     _, down, up = (r["full_plan"] for r in res.values())

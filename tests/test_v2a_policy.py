@@ -105,3 +105,84 @@ def test_policy_needs_the_table():
     # refused when the scenario is validated (issue 30 item 8), or at the latest by the adapter
     with pytest.raises(ScenarioError, match=r"platform\.v2a"):
         policy_spec(load_scenario("tiny", ["platform.policy='v2a'"]))
+
+
+def test_the_decision_carries_the_plan_as_the_fleets_base_point_schedule():
+    """+P in charging hours, -P in discharging ones (any of H, B, V, G), 0 otherwise, for the planned
+    EVs only; the departure shortfall is read from the simulated batteries."""
+    m = 4
+    policy = V2GMarketModel(_scenario(m)).platform.policy
+    energy = 0.3 * policy.cap
+    planned = [0, 2, 3]
+    policy.settle(_outcome(_home(planned, energy[planned]), Decision(np.zeros(HOURS), np.zeros(HOURS)), m))
+    decision = _decide(policy, energy)
+    _, sched = policy._plan["home"]
+    plan = decision.schedule
+    assert plan is not None and plan.slot_minutes == 60 and plan.ev.tolist() == planned
+    p = policy.power[planned][:, None]
+    want = np.where(sched.modes == 1, p, np.where(sched.modes > 1, -p, 0.0))
+    np.testing.assert_array_equal(plan.power_kw, want)
+    assert (want > 0).any()  # EVs below their wish charge
+    # an overnight stay (18 h to 7 h next day) ends at the end of the loop's day: stored after hour 23
+    stored = np.tile(energy[:, None], (1, HOURS))
+    stored[0, -1] = policy.target[0] * policy.cap[0] + 1.0  # EV 0 leaves above its wish
+    out = _outcome(_home(planned, energy[planned]), decision, m)
+    row = policy.settle(DayOutcome(**{**out.__dict__, "stored_kwh": stored}))
+    wish = policy.target * policy.cap
+    assert row["departure_shortfall_kwh"] == pytest.approx(float(sum(wish[i] - energy[i] for i in (2, 3))))
+    assert np.isnan(policy.settle(out)["departure_shortfall_kwh"])  # no simulated batteries given
+
+
+def _priced(price: float, n: int = 20, days: int = 3) -> V2GMarketModel:
+    sc = load_scenario("mao2018_household", [
+        "platform.policy='v2a'", f"drivers.count={n}", "output.figures=false", "output.progress=false",
+        "platform.v2a.offer_fraction=0", "platform.v2a.lam=0", f"platform.v2a.v2g_price={[price] * 24}"],
+        days=days)
+    model = V2GMarketModel(sc)
+    while model.running:
+        model.step()
+    return model
+
+
+def test_the_v2g_price_changes_the_simulated_fleet():
+    """Issue 32 acceptance: offer_fraction 0 (no regulation), V2G price 0 vs 9 (lam 0): the plans
+    differ and the simulated fleet follows them (hourly net base energy, end-of-run stored energy)."""
+    free, paid = _priced(0.0), _priced(9.0)
+    hf, hp = free.hourly_table(), paid.hourly_table()
+    assert (hf["bid_kw"] == 0).all() and (hp["net_discharge_kwh"] == 0).all()
+    # day 0 plans nothing: both runs are the same fleet until the first plan
+    day0 = hf["day"] == 0
+    cols = ["plugged", "soc_mean", "executed_base_kwh"]
+    np.testing.assert_array_equal(hf.loc[day0, cols].to_numpy(), hp.loc[day0, cols].to_numpy())
+    # V2G at 9 p.u. plans net discharge, at 0 net charging; the fleet executes part of each plan
+    later = ~day0
+    assert hp.loc[later, "planned_base_kwh"].sum() < 0 < hf.loc[later, "planned_base_kwh"].sum()
+    assert hp.loc[later, "executed_base_kwh"].sum() < hf.loc[later, "executed_base_kwh"].sum()
+    assert not np.allclose(hf["executed_base_kwh"], hp["executed_base_kwh"])
+    assert paid.fleet.energy_kwh.sum() < free.fleet.energy_kwh.sum() - 1.0
+    # executed never exceeds what was planned in magnitude, and the deviation is recorded per day
+    for h, model in ((hf, free), (hp, paid)):
+        d = model.daily_table()
+        by_day = h.groupby("day")["schedule_deviation_kwh"].sum()
+        np.testing.assert_allclose(d["schedule_deviation_kwh"], by_day)
+        assert (d["schedule_deviation_kwh"].iloc[1:] > 0).all()  # the loop's EVs are not always plugged
+        assert (d["departure_shortfall_kwh"] >= 0).all()
+
+
+def test_evs_that_cannot_discharge_keep_baseline_charging():
+    """The site model has one rated power per EV (min of charge and discharge limits): 0 for an EV
+    that is not V2G capable, which the schedule then leaves to baseline charging."""
+    from v2gsim.core.fleet import EVModelSpec, Fleet, FleetSpec
+
+    models = (EVModelSpec("v2g", 0.5, 60.0, 11.0, 7.0, 0.2, 0.9),
+              EVModelSpec("uni", 0.5, 60.0, 11.0, 0.0, 0.2, 0.9, v2g=False))
+    fleet = Fleet.from_spec(FleetSpec(count=6, battery_kwh=60.0, charger_kw=10.0, baseline_charge_kw=3.3,
+                                      soc_min=0.2, soc_max=0.9, soc_target=0.8, soc_init=(0.3, 0.4),
+                                      models=models), np.random.default_rng(1))
+    policy = V2APolicy(V2GMarketModel(_scenario(6)).platform.policy.spec, fleet)
+    energy = fleet.energy_kwh.copy()
+    everyone = list(range(6))
+    policy.settle(_outcome(_home(everyone, energy), Decision(np.zeros(HOURS), np.zeros(HOURS)), 6))
+    plan = _decide(policy, energy).schedule
+    assert plan.ev.tolist() == np.flatnonzero(fleet.v2g).tolist() and 0 < plan.ev.size < 6
+    assert (plan.power_kw > 0).any()

@@ -17,8 +17,11 @@ def test_validate_chance_constraint_smoke(tmp_path, capsys):
             "--default-days", "2", "--etas", "0.01", "0.2", "--regd-files", *map(str, regd),
             "--price-file", str(prices)]
     summary = mod.main(argv)
-    printed = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)  # stdout is the JSON alone
     assert printed["verdict"] == summary["verdict"] and len(summary["verdict"]) == 3 * 4
+    # progress on stderr: 3 cases x (naive + 4 variants x 2 values of eta) runs
+    assert "runs: 100%" in captured.err and "27/27" in captured.err
 
     table = pd.read_csv(tmp_path / mod.CSV_NAME)
     assert list(table.columns) == mod.COLUMNS

@@ -11,6 +11,7 @@ A test of the helper itself shows that it fails when validation misses a check t
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -164,6 +165,32 @@ def test_headroom_capability_is_checked_at_validation_around_the_edge(policy, ca
         "platform.chance.capability"
     assert _parity("heterogeneous", [pol, "drivers.baseline_charge_kw=1.97"]) == []
     assert _parity("heterogeneous", [pol, "platform.chance.capability='charger'"]) == []
+
+
+@pytest.mark.parametrize("baseline", [None, 1.97])
+def test_validate_and_run_agree_on_the_headroom_reproducer(tmp_path, capsys, baseline):
+    """Issue 31 item 3: ``validate heterogeneous --set platform.policy=chance`` said OK and ``run``
+    exited 2. Now both refuse with the same line naming the field, before any work (no run
+    directory); with a baseline just below psi both accept, and the run starts and finishes."""
+    sets = ["--set", "platform.policy=chance", "--set", "drivers.count=20",
+            "--set", "platform.chance.requirement_days=1"]
+    if baseline is not None:
+        sets += ["--set", f"drivers.baseline_charge_kw={baseline}"]
+    rc_validate = main(["validate", "heterogeneous", *sets])
+    said = capsys.readouterr().out
+    out = tmp_path / "run"
+    rc_run = main(["run", "heterogeneous", *sets, "--days", "1", "--quiet", "--no-figures",
+                   "--out", str(out)])
+    ran = capsys.readouterr()
+    if baseline is None:
+        assert rc_validate == rc_run == 2
+        assert said.startswith("heterogeneous: platform.chance.capability: 'headroom' plans with "
+                               "psi - omega = 1.98 - 3.3 kW per EV, nothing left")
+        assert ran.err.strip() == said.strip() and ran.out == ""
+        assert not out.exists()
+    else:
+        assert (rc_validate, said) == (0, "OK\n")
+        assert rc_run == 0 and json.loads((out / "summary.json").read_text())["days"] == 1
 
 
 def test_psi_of_the_schema_is_the_fleets():

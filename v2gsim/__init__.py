@@ -3,8 +3,15 @@
 Quick start::
 
     from v2gsim import load_scenario, run_scenario
-    result = run_scenario(load_scenario("scenarios/tiny.toml"))
-    result.summary["profit"], result.hourly.head()
+    scenario = load_scenario("tiny", days=2)   # a shipped scenario by name, or a TOML file's path
+    result = run_scenario(scenario)            # tables and summary in memory; prints nothing
+    print(result.summary["profit"])
+    print(result.hourly.head())
+
+``v2gsim.config.packaged_scenarios()`` lists the shipped names; a path ``scenarios/NAME.toml`` that
+does not exist in the working directory is the shipped ``NAME`` (the repository's copy), so the
+examples of the repository run from any folder. ``run_scenario(..., progress=True)`` shows a progress
+bar over days.
 
 The names below (and ``V2GMarketModel``) are imported on first use, so that
 ``import v2gsim.game.payoffs`` (pure math) does not pull in the scenario schema, Mesa or cvxpy.

@@ -9,7 +9,8 @@ Prints one JSON object: first and median re-solve times (s) of the persistency m
 re-parameterisation (primal D2/D5 and dual D4 SOCPs, Clarabel) and with the Newton method on (D4),
 and the time to draw utilities of 100,000 drivers from the extremal distribution.
 
-Usage: ``python analysis/benchmarks/bench_behavior.py [--repeats 20] [--drivers 100000]``.
+A progress bar over the solves and samples goes to stderr (``--quiet`` turns it off). Usage:
+``python analysis/benchmarks/bench_behavior.py [--repeats 20] [--drivers 100000]``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
+from tqdm import tqdm
 
 from v2gsim.behavior.extremal import extremal_distribution, sample_extremal
 from v2gsim.behavior.persistency import PersistencyModel
 
 PLACES = ("home", "work", "other")
 PLUG_PLACES = ("home", "work")
+RUNTIME = "Runtime: about 5 s on 2 cores at the defaults."
 
 
 def build_layered_network(
@@ -102,12 +105,14 @@ def _time_model(
     mu: NDArray,
     sigma: NDArray,
     rebates: Sequence[NDArray],
+    bar: tqdm,
 ) -> dict[str, float]:
     times = []
     for reb in rebates:
         t0 = time.perf_counter()
         model.solve(mu, sigma, reb)
         times.append(time.perf_counter() - t0)
+        bar.update()
     return {"first_s": times[0], "median_subsequent_s": statistics.median(times[1:])}
 
 
@@ -120,10 +125,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     Returns:
         The printed dictionary.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=RUNTIME)
     parser.add_argument("--repeats", type=int, default=20, help="solves per method (>= 2)")
     parser.add_argument("--drivers", type=int, default=100_000, help="drivers to sample")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (stderr)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     B, f, mu, sigma, plug, _ = build_layered_network()
@@ -133,24 +139,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "network": {"nodes": int(B.shape[0]), "arcs": int(B.shape[1])},
         "python": platform.python_version(),
     }
+    # the three methods' timed solves, then the two checking solves and the three extremal steps
+    bar = tqdm(total=3 * args.repeats + 5, desc="solves and samples", unit="step", disable=args.quiet)
     for method in ("primal", "dual", "newton"):
         t0 = time.perf_counter()
         model = PersistencyModel(B, f, method=method)
         build = time.perf_counter() - t0
-        res = _time_model(model, mu, sigma, rebates)
+        res = _time_model(model, mu, sigma, rebates, bar)
         res["construct_s"] = build
         out[f"persistency_{method}"] = res
     model = PersistencyModel(B, f, method="newton")
     result = model.solve(mu, sigma, rebates[0])
     primal = PersistencyModel(B, f).solve(mu, sigma, rebates[0])
+    bar.update(2)
     out["primal_minus_newton_value"] = primal.value - result.value
     out["max_abs_y_diff_primal_newton"] = float(np.max(np.abs(primal.y - result.y)))
     t0 = time.perf_counter()
     dist = extremal_distribution(B, f, mu, sigma, result, rebate=rebates[0])
     t_decomp = time.perf_counter() - t0
+    bar.update()
     t0 = time.perf_counter()
     V = sample_extremal(rng, args.drivers, B, f, mu, sigma, result, rebate=rebates[0], dist=dist)
     t_sample = time.perf_counter() - t0
+    bar.update()
     nbytes = V.nbytes
     del V
     t0 = time.perf_counter()
@@ -158,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         rng, args.drivers, B, f, mu, sigma, result, rebate=rebates[0], dist=dist, dtype=np.float32
     )
     t_sample32 = time.perf_counter() - t0
+    bar.update()
+    bar.close()
     out["extremal"] = {
         "drivers": args.drivers,
         "paths_in_decomposition": int(dist.paths.shape[0]),

@@ -21,7 +21,8 @@
 
 ``--quick`` shrinks every item (hundreds of EVs, a few days) for a smoke test; its values are not
 comparable to the targets. Other processes sharing the CPU slow items 7 and 10 down: the JSON
-records the load average before and after.
+records the load average before and after. Progress goes to stderr: a bar over the items, each
+finished item's JSON, and the bars of item 7's days and item 10's sweeps (``--quiet`` turns it off).
 
 Usage: ``python analysis/benchmarks/bench_scale.py [--quick] [--skip year,million,...]``
 """
@@ -45,10 +46,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 TARGETS = {"year_bilevel_wall_s": 120.0, "sample_paths_median_s": 0.1,
            "million_day_peak_rss_gb": None, "sweep_speedup": 1.7}
 ITEMS = ("year", "paths", "million", "sweep")
+RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
 
 
 def _scenario(drivers: int, days: int, policy: str | None = None, seed: int = 0):
@@ -77,8 +80,11 @@ def _time_calls(cls: type, name: str) -> dict:
     return acc
 
 
-def bench_year(evs: int, days: int) -> dict:
-    """Item 7: one run with the bilevel policy; wall time and the solve / calibration / rest split."""
+def bench_year(evs: int, days: int, progress: bool = False) -> dict:
+    """Item 7: one run with the bilevel policy; wall time and the solve / calibration / rest split.
+
+    ``progress``: the run's bar over its days (stderr).
+    """
     from v2gsim.behavior import beliefs
     from v2gsim.experiments.runner import run_scenario
 
@@ -86,7 +92,7 @@ def bench_year(evs: int, days: int) -> dict:
     calib = _time_calls(beliefs.ClusterBeliefs, "recalibrate")
     t0 = time.perf_counter()
     try:
-        res = run_scenario(scen, progress=False)
+        res = run_scenario(scen, progress=progress)
     finally:
         wall = time.perf_counter() - t0
         beliefs.ClusterBeliefs.recalibrate = calib.pop("original")
@@ -188,8 +194,8 @@ def bench_million(evs: int) -> dict:
     return res
 
 
-def bench_sweep(replications: int, days: int) -> dict:
-    """Item 10: the same sweep with 1 and 2 local workers."""
+def bench_sweep(replications: int, days: int, progress: bool = False) -> dict:
+    """Item 10: the same sweep with 1 and 2 local workers (``progress``: the sweeps' bars, stderr)."""
     from v2gsim.experiments.sweep import SweepSpec, run_sweep
 
     spec = SweepSpec(base=_scenario(200, days), grid={}, replications=replications)
@@ -199,7 +205,7 @@ def bench_sweep(replications: int, days: int) -> dict:
         for w in (1, 2):
             d = Path(tmp) / f"w{w}"
             t0 = time.perf_counter()
-            res = run_sweep(spec, d, workers=w, progress=False)
+            res = run_sweep(spec, d, workers=w, progress=progress)
             walls[w] = time.perf_counter() - t0
             if res.n_done != replications:
                 raise RuntimeError(f"sweep with {w} workers finished {res.n_done}/{replications}")
@@ -221,7 +227,7 @@ def bench_sweep(replications: int, days: int) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Run the selected items and print their JSON."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=RUNTIME)
     p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
     p.add_argument("--skip", default="", help=f"comma-separated items to skip: {','.join(ITEMS)}")
     p.add_argument("--evs", type=int, default=10_000)
@@ -232,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--replications", type=int, default=16)
     p.add_argument("--sweep-days", type=int, default=10)
     p.add_argument("--million-child", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)
     if args.million_child is not None:
         _million_child(args.million_child)
@@ -244,14 +251,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
         p.error(f"--skip: unknown items {sorted(skip - set(ITEMS))}; allowed: {', '.join(ITEMS)}")
     out: dict = {"quick": args.quick, "python": platform.python_version(), "cpus": os.cpu_count(),
                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    show = not args.quiet
     runs = {"paths": ("item8_sample_paths", lambda: bench_paths(args.drivers, args.reps)),
             "million": ("item9_million_day", lambda: bench_million(args.million)),
-            "sweep": ("item10_sweep", lambda: bench_sweep(args.replications, args.sweep_days)),
-            "year": ("item7_year_bilevel", lambda: bench_year(args.evs, args.year_days))}
-    for item, (key, run) in runs.items():
-        if item not in skip:
-            out[key] = run()
-            print(json.dumps({key: out[key]}), file=sys.stderr, flush=True)  # progress
+            "sweep": ("item10_sweep", lambda: bench_sweep(args.replications, args.sweep_days, show)),
+            "year": ("item7_year_bilevel", lambda: bench_year(args.evs, args.year_days, show))}
+    bar = tqdm([i for i in runs if i not in skip], desc="items", unit="item", disable=args.quiet)
+    for item in bar:
+        key, run = runs[item]
+        bar.set_postfix_str(key)
+        out[key] = run()
+        if show:
+            bar.write(json.dumps({key: out[key]}), file=sys.stderr)  # progress
     out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.quick:  # smoke-test sizes: the targets do not apply
         for item in out.values():

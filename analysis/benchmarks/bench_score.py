@@ -14,7 +14,8 @@ Prints one JSON object:
   many hours with a bid both scores put at 1, at 0, or in between ("partial"), the two scores and
   the components over the partial hours, the hours forfeited by the threshold, and the credits.
 
-Usage: ``python analysis/benchmarks/bench_score.py [--repeats 7] [--data-dir ../shared/data]``
+A progress bar over the fleet runs goes to stderr (``--quiet`` turns it off). Usage:
+``python analysis/benchmarks/bench_score.py [--repeats 7] [--data-dir ../shared/data]``
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from v2gsim.config import load_scenario
 from v2gsim.experiments.runner import run_scenario
@@ -39,6 +41,7 @@ from v2gsim.market.agc.performance import composite_score
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 REGD_DAY = Path("pjm_regd_2s_2020-07") / "regd_2s_2020-07-16.csv"
+RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
 
 
 def _r(x: float) -> float:
@@ -82,13 +85,18 @@ def _followers(s: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _fleet_days(overrides: list[str], days: int) -> dict[str, Any]:
-    """Both scores of the default scenario (with ``overrides``) over days 1 .. days-1."""
+def _fleet_days(overrides: list[str], days: int, bar: tqdm | None = None) -> dict[str, Any]:
+    """Both scores of the default scenario (with ``overrides``) over days 1 .. days-1.
+
+    ``bar`` advances by one per run (two runs).
+    """
     runs = {}
     for score in ("mileage_ratio", "pjm_composite"):
         sc = load_scenario(None, [*overrides, f'market.score="{score}"'], days=days)
         h = run_scenario(sc, progress=False).hourly
         runs[score] = h[h["day"] >= 1]  # day 0 has no bid (the naive policy has no history yet)
+        if bar is not None:
+            bar.update()
     ratio_h, comp_h = runs["mileage_ratio"], runs["pjm_composite"]
     bid = (comp_h["bid_kw"] > 0).to_numpy()
     ratio = ratio_h["score"].to_numpy()[bid]
@@ -119,10 +127,11 @@ def _fleet_days(overrides: list[str], days: int) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print its JSON object and return it."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0], epilog=RUNTIME)
     parser.add_argument("--repeats", type=int, default=7, help="repetitions of the timing (>= 1)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="shared data folder")
     parser.add_argument("--days", type=int, default=8, help="days of each fleet run (>= 2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (stderr)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.days < 2:
         parser.error("--repeats must be >= 1 and --days >= 2")
@@ -138,11 +147,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         out["followers"] = {"skipped": f"missing {regd}"}
     real = ['market.agc="pjm_regd"', f"market.agc_files=[{json.dumps(str(regd))}]"]
     stressed = ["platform.naive.bid_fraction=1.0"]
-    out["fleet_synthetic"] = _fleet_days([], args.days)
-    out["fleet_synthetic_bid_fraction_1"] = _fleet_days(stressed, args.days)
-    if regd.exists():
-        out["fleet_regd_2020-07-16"] = _fleet_days(real, args.days)
-        out["fleet_regd_2020-07-16_bid_fraction_1"] = _fleet_days(real + stressed, args.days)
+    with tqdm(total=8 if regd.exists() else 4, desc="fleet runs", unit="run", disable=args.quiet) as bar:
+        out["fleet_synthetic"] = _fleet_days([], args.days, bar)
+        out["fleet_synthetic_bid_fraction_1"] = _fleet_days(stressed, args.days, bar)
+        if regd.exists():
+            out["fleet_regd_2020-07-16"] = _fleet_days(real, args.days, bar)
+            out["fleet_regd_2020-07-16_bid_fraction_1"] = _fleet_days(real + stressed, args.days, bar)
     print(json.dumps(out, indent=2))
     return out
 

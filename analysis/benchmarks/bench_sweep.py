@@ -8,7 +8,8 @@ Runs R replications of the default scenario (one grid point) with 1 worker and w
   writing), ``1 - sum(simulation time) / (workers * wall)`` of the serial run, and the mean write
   time per task (target < 5 % of task time).
 
-Usage: ``python analysis/benchmarks/bench_sweep.py [--replications 16] [--workers 2] [--days 30]``
+The sweep's own progress bar (tasks) goes to stderr (``--quiet`` turns it off). Usage:
+``python analysis/benchmarks/bench_sweep.py [--replications 16] [--workers 2] [--days 30]``
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pandas as pd
 from v2gsim.config import load_scenario
 from v2gsim.experiments.sweep import SweepSpec, run_sweep
 
+RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
+
 
 def _sim_times(out: Path) -> pd.Series:
     files = sorted((out / "parts").glob("p*/summary.parquet"))
@@ -33,10 +36,11 @@ def _sim_times(out: Path) -> pd.Series:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Run the benchmark and print its JSON."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=RUNTIME)
     p.add_argument("--replications", type=int, default=16)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--days", type=int, default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress bars (stderr)")
     args = p.parse_args(argv)
     base = load_scenario(None, days=args.days)
     base = base.model_copy(update={"output": base.output.model_copy(
@@ -49,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         for w in (1, args.workers):
             out = Path(tmp) / f"w{w}"
             t0 = time.perf_counter()
-            res = run_sweep(spec, out, workers=w, progress=False)
+            res = run_sweep(spec, out, workers=w, progress=not args.quiet)
             walls[w] = time.perf_counter() - t0
             assert res.n_done == args.replications, res
             sim = _sim_times(out)

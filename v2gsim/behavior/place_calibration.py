@@ -26,6 +26,14 @@ parameterisation, so the result maps back exactly onto the scenario format:
   residual error, and a last calibration on the completion of the final model certifies the result
   with its duality gap ε (≈ 0 when ŷ is reproduced exactly).
 
+**Which place do the sessions look like?** (:func:`arrival_profile`). Nothing in a session file
+says which place of a network it belongs to, so a fit at the wrong place succeeds silently. A simple
+rule reads the place from the arrivals: the share ``m`` of sessions that plug in during the local
+clock hours :data:`MORNING_HOURS` = [6, 11). Sessions with ``m ≥`` :data:`WORKPLACE_MORNING_SHARE`
+(0.25) look like a workplace's, others like a home's. Reference shares (weekday arrivals, ElaadNL
+distributions shipped with EV2Gym): home chargers 4.4 %, public 24.7 %, workplace 71.0 %; arrivals
+spread evenly over the day give 5/24 = 20.8 %. The Caltech ACN garage gives 38.4 % (local time).
+
 The scenario-facing side (reading sessions, writing and checking a calibrated scenario TOML) is
 :mod:`v2gsim.studies.calibrate`.
 """
@@ -33,6 +41,7 @@ The scenario-facing side (reading sessions, writing and checking a calibrated sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.linalg as sla
@@ -44,7 +53,11 @@ from v2gsim.behavior.persistency.socp import PersistencyModel
 from v2gsim.core.network import PLUG, STAY, ActivityNetwork
 
 __all__ = [
+    "MORNING_HOURS",
+    "WORKPLACE_MORNING_SHARE",
+    "ArrivalProfile",
     "PlaceCalibration",
+    "arrival_profile",
     "calibrate_place",
     "place_arcs",
     "plug_jacobian",
@@ -88,6 +101,51 @@ class PlaceCalibration:
     solver_status: str
     identified: bool
     result: PersistencyResult
+
+
+#: Local clock hours ``[start, end)`` whose share of arrivals tells a workplace from a home (h).
+MORNING_HOURS: tuple[int, int] = (6, 11)
+#: Share of arrivals in :data:`MORNING_HOURS` at or above which sessions look like a workplace's (-).
+WORKPLACE_MORNING_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class ArrivalProfile:
+    """When sessions start, by local clock hour, and the place kind that suggests (module docstring).
+
+    Attributes:
+        counts: (24,) sessions by clock hour of plug-in (sessions).
+        morning_share: share of sessions plugging in during :data:`MORNING_HOURS` (-).
+        looks_like: ``"workplace"`` when ``morning_share ≥`` :data:`WORKPLACE_MORNING_SHARE`,
+            else ``"home"``.
+    """
+
+    counts: NDArray[np.int64]
+    morning_share: float
+    looks_like: Literal["workplace", "home"]
+
+
+def arrival_profile(hours: ArrayLike) -> ArrivalProfile:
+    """The arrival-hour profile of sessions and the place kind it looks like (module docstring).
+
+    Args:
+        hours: (n,) local clock hour of each session's plug-in, integers in 0..23 (h).
+
+    Returns:
+        The :class:`ArrivalProfile`.
+
+    Raises:
+        ValueError: no sessions, or hours outside 0..23.
+    """
+    h = np.asarray(hours).ravel()
+    if h.size == 0:
+        raise ValueError("no sessions: the arrival profile needs at least one plug-in")
+    if not np.issubdtype(h.dtype, np.integer) or h.min() < 0 or h.max() > 23:
+        raise ValueError("plug-in hours must be integers in 0..23")
+    counts = np.bincount(h.astype(np.int64), minlength=24)
+    lo, hi = MORNING_HOURS
+    share = float(counts[lo:hi].sum() / counts.sum())
+    return ArrivalProfile(counts, share, "workplace" if share >= WORKPLACE_MORNING_SHARE else "home")
 
 
 def place_arcs(

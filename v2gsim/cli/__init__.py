@@ -30,6 +30,13 @@ module                commands
 Every command that takes a scenario (``view`` aside) also takes ``--set dotted.key=value`` overrides,
 validated like the file. Scenario problems print as ``FILE: dotted.field: message`` and exit with status 2.
 
+A scenario argument is a TOML file or the name of a shipped scenario
+(:func:`v2gsim.config.catalog.resolve_scenario_path`); an unknown name is refused with the shipped
+names and the closest one (``did you mean tang_mak2024?``). When a command compiles the numba
+kernels (a cold cache: the first run after installing), one line on stderr says so
+(:func:`v2gsim.core.jit.announce_compilation`; not with ``--quiet``); the library itself prints
+nothing.
+
 The package's own typed errors are caught here and printed as one line each: problems of the input
 (scenario, data files, run directory, file system) exit with status 2, a computation that failed
 (a solver that did not converge, a step past the horizon, memory) with status 1; Ctrl-C exits
@@ -47,6 +54,7 @@ from v2gsim import __version__
 from v2gsim.cli import calibrate, eva, experiments, game, profitability, run, solve, v2a, view
 from v2gsim.cli.common import add_debug, debug_parent
 from v2gsim.config import ScenarioError
+from v2gsim.core.jit import announce_compilation
 
 __all__ = ["build_parser", "main"]
 
@@ -107,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not getattr(args, "quiet", False):
+        announce_compilation()  # one line on stderr if a kernel compiles (a cold cache)
     if getattr(args, "debug", False):
         return int(args.func(args))
     try:

@@ -35,7 +35,8 @@ Handler = Callable[[argparse.Namespace], int]
 Subparsers = argparse._SubParsersAction
 
 DEFAULT_SCENARIO_HELP = (f"scenario TOML file, or the name of a shipped scenario (default: the "
-                         f"shipped {DEFAULT_SCENARIO.name})")
+                         f"shipped {DEFAULT_SCENARIO.name}; scenarios/NAME.toml is the shipped NAME "
+                         f"where no such file exists)")
 
 
 def add_debug(parser: argparse.ArgumentParser, default: object = False) -> None:
@@ -119,8 +120,9 @@ def add_no_figures(parser: argparse.ArgumentParser, help: str) -> None:
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
-    """``--quiet``: no progress bar."""
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    """``--quiet``: no progress bar, nor the note that the numba kernels are being compiled."""
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (nor the one-line note of a first run that compiles)")
 
 
 def add_force(parser: argparse.ArgumentParser, help: str) -> None:

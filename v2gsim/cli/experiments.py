@@ -92,8 +92,8 @@ def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser])
     add_json(cp, help="print the comparison rows as JSON")
 
     rp = add_command(subparsers, parents, "report", _cmd_report,
-                     help="aggregate a sweep (or run) directory: mean, std, 95%% CI; report.html "
-                     "(exit 1 when tasks failed or are missing)")
+                     help="aggregate a sweep, comparison, run or folder of runs: mean, std, 95%% CI; "
+                     "report.html (exit 1 when tasks failed or are missing)")
     rp.add_argument("dir", type=Path,
                     help="a sweep directory (sweep.json, parts/) or a folder of run directories")
     add_no_figures(rp, help="skip figures/report_*.png")
@@ -129,11 +129,11 @@ def _print_leftovers(res: SweepResult) -> None:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     """Run or resume the sweep, then write its aggregate report; exit 1 if a task failed or could
     not run."""
+    scenario = load_scenario(args.scenario)  # a bad scenario fails before the heavy imports
     from v2gsim.experiments.aggregate import write_report
     from v2gsim.experiments.sweep import check_workers, run_sweep, spec_from_scenario
 
     scheduler = _scheduler(args)  # never from the scenario file
-    scenario = load_scenario(args.scenario)
     exp = scenario.experiment
     spec = spec_from_scenario(scenario, args.overrides, args.replications,
                               paired=True if args.paired else None)
@@ -162,10 +162,10 @@ def _fmt(x: float | None) -> str:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     """Run or resume the comparison and print its headline table; exit 1 if a part failed."""
+    scenario = load_scenario(args.scenario, args.overrides, days=args.days)  # before heavy imports
     from v2gsim.experiments.compare import run_compare
     from v2gsim.experiments.sweep import check_workers
 
-    scenario = load_scenario(args.scenario, args.overrides, days=args.days)
     policies = args.policies.split(",")
     out = args.out or Path(f"runs/{scenario.name}-compare")
     workers = check_workers(args.workers)
@@ -197,9 +197,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    """Report a directory: a run directory gets ``report.html``; a sweep its aggregate
-    (``report.csv``, figures) and then ``report.html``; a comparison its comparison tables, figures
-    and ``report.html``; a folder of run directories its aggregate.
+    """Report a directory: a run directory gets ``report.html``; a sweep, or a folder of run
+    directories, its aggregate (``report.csv``, figures) and then ``report.html``; a comparison its
+    comparison tables, figures and ``report.html``.
 
     Exits 1 if tasks of the sweep or comparison failed or are missing (``incomplete: n of N tasks``).
     """
@@ -209,7 +209,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         kind: str | None = directory_kind(args.dir)
     except FileNotFoundError:
-        kind = None  # a folder of run directories (or nothing): the aggregate says which
+        kind = None  # not (yet) recognized: the aggregate says what it is, or claims the folder
     if kind == "run":
         print(f"html report: {write_html_report(args.dir)}")
         return 0
@@ -224,9 +224,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"{rep['metric'].nunique()} metrics, {len(figs)} figures)")
         if args.show:
             print(rep.to_string(index=False))
-    if kind is None:
+    if kind in (None, "runs"):  # a folder of run directories
         for note in report_notes(args.dir):
             print(f"note: {note}", file=sys.stderr)
+        print(f"html report: {write_html_report(args.dir)}")
         return 0
     scan = scan_sweep(args.dir)
     for note in sweep_notes(scan):

@@ -5,6 +5,10 @@ Builds one day of the scenario's site (declared sessions of ``[sessions]``, pric
 day-averaged prices (closed form and LP), solves the full robust plan of the day, and draws the
 (gamma_down, gamma_up) plane with the working point. The library is :mod:`v2gsim.studies.robust`
 and :func:`v2gsim.reporting.robust.plane_figure`.
+
+The scenario must declare the site's sessions (``[sessions]`` enabled with model ``preset`` or
+``parametric``); without one the command plans the shipped ``bianchi2023_parking``, and a scenario
+without such sessions is refused naming the field (exit 2) before any work.
 """
 
 from __future__ import annotations
@@ -25,14 +29,20 @@ from v2gsim.cli.common import (
     add_scenario,
 )
 
-__all__ = ["register"]
+__all__ = ["DEFAULT_SITE", "register"]
+
+#: The scenario planned when none is given: the shipped seed-004 company parking lot.
+DEFAULT_SITE = "bianchi2023_parking"
 
 
 def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
     """Add ``profitability``."""
     p = add_command(subparsers, parents, "profitability", _cmd_profitability,
                     help="seed 004: when up/down reserve pays, and the robust plan")
-    add_scenario(p)
+    add_scenario(p, "scenario TOML file or shipped scenario name whose [sessions] declare the site's "
+                 "sessions (enabled, model 'preset' or 'parametric'); prices from [market.energy], "
+                 f"settings from [platform.robust] (default: the shipped {DEFAULT_SITE})")
+    p.set_defaults(scenario=DEFAULT_SITE)
     add_overrides(p)
     p.add_argument("--day", type=int, default=0, help="day of the scenario (default 0)")
     add_out(p, help="figure file (default runs/profitability-<scenario>.png)")
@@ -47,13 +57,15 @@ def _cmd_profitability(args: argparse.Namespace) -> int:
     from v2gsim.studies.robust import scenario_day, site_report
 
     scenario = load_scenario(args.scenario, args.overrides)
+    _check_site(args.scenario, scenario)
     report = site_report(scenario_day(scenario, args.day))
     cf = report["closed_form"]
     if not args.no_figures:
         out = args.out or Path("runs") / f"profitability-{scenario.name}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         fig = plane_figure([(scenario.name, cf["gamma_down"], cf["gamma_up"])],
-                           title=f"{scenario.name}: {cf['business']}, regime {cf['regime']}")
+                           title=f"{scenario.name}: {cf['business']}, regime {cf['regime']}",
+                           currency=report["currency"])
         fig.savefig(out, dpi=120)
         report["figure"] = str(out)
     if args.json:
@@ -61,6 +73,24 @@ def _cmd_profitability(args: argparse.Namespace) -> int:
         return 0
     _print_report(scenario.name, report)
     return 0
+
+
+def _check_site(given: str, scenario: Any) -> None:
+    """Refuse a scenario without declared site sessions, naming the field (exit 2).
+
+    Raises:
+        ScenarioError: ``[sessions]`` is off or not a ``preset``/``parametric`` model.
+    """
+    from v2gsim.config import ScenarioError
+
+    s = scenario.sessions
+    field = "sessions.enabled" if not s.enabled else "sessions.model"
+    if s.enabled and s.model in ("preset", "parametric"):
+        return
+    got = "is off" if not s.enabled else f"is {s.model!r}"
+    raise ScenarioError([f"{given}: {field}: `v2gsim profitability` plans a site's declared sessions: "
+                         f"it needs [sessions] enabled with model = 'preset' or 'parametric' ({field} "
+                         f"{got}); e.g. the shipped {DEFAULT_SITE}, the default"])
 
 
 def _print_report(name: str, report: Mapping[str, Any]) -> None:

@@ -28,7 +28,14 @@ from v2gsim.cli.common import (
 from v2gsim.config import ScenarioError, load_scenario
 from v2gsim.specs.datacheck import check_data_files, data_file_problems
 
-__all__ = ["register"]
+__all__ = ["register", "summary_lines"]
+
+#: Why a policy may bid no regulation capacity, after "performance score: no bid hours".
+_NO_BIDS = {
+    "robust": " (policy robust settles its site's reserve itself and bids nothing to the TSO)",
+    "v2a": " (policy v2a bids platform.v2a.offer_fraction of its sites' planned V2G power; day 0 "
+           "has no plan)",
+}
 
 
 def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -53,12 +60,11 @@ def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser])
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    """Run the scenario into a run directory; print where, and the headline numbers."""
-    from v2gsim.experiments.promise import promise_lines
-    from v2gsim.experiments.runner import run_to_dir
-
+    """Run the scenario into a run directory; print where, and the headline numbers of its
+    ``summary.json`` (:func:`summary_lines`)."""
     scenario = load_scenario(args.scenario, args.overrides, days=args.days, seed=args.seed)
     check_data_files(scenario)  # before the run directory is made
+    from v2gsim.experiments.runner import run_to_dir  # heavy: after the scenario is checked
     if args.no_figures:
         scenario = scenario.model_copy(
             update={"output": scenario.output.model_copy(update={"figures": False})})
@@ -68,19 +74,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(s, indent=2))
         return 0
     print(f"run directory: {result.path}")
-    days = f"{s['days']} day{'' if s['days'] == 1 else 's'}"
-    print(f"  {days}, {s['drivers']} EVs, policy {s['policy']}, seed {s['seed']}, {s['runtime_s']:.1f} s")
-    print(f"  {_score_line(s)}")
-    for line in promise_lines(s):
-        print(f"  {line}")
-    print(f"  credits ${s['capability_credit']:.2f} capability + ${s['performance_credit']:.2f} "
-          f"performance; rebates ${s['rebates_paid']:.2f}; profit ${s['profit']:.2f} (credits - rebates)")
-    for line in _net_profit_lines(s):
+    for line in summary_lines(s):
         print(f"  {line}")
     return 0
 
 
-def _net_profit_lines(s: dict) -> list[str]:
+def summary_lines(s: Mapping[str, Any]) -> list[str]:
+    """The headline numbers of a run's ``summary.json``, one line each (what ``run`` prints).
+
+    The score and the promise beside the outcome
+    (:func:`~v2gsim.experiments.promise.promise_lines`), the regulation market's money with
+    ``profit`` = credits - rebates (gross: before the energy and degradation costs), the profit net
+    of each of those costs when the run has them, and a settling policy's own plan beside its
+    outcome (:func:`~v2gsim.experiments.promise.plan_lines`: eva revenue, v2a site costs and unmet
+    energy, robust day-ahead cost and reserve).
+    """
+    from v2gsim.experiments.promise import plan_lines, promise_lines
+
+    days = f"{s['days']} day{'' if s['days'] == 1 else 's'}"
+    costs = [name for key, name in (("profit_net_energy", "energy"), ("profit_net_degradation",
+                                                                      "degradation")) if key in s]
+    before = f"; before the {' and '.join(costs)} cost{'s' if len(costs) > 1 else ''}" if costs else ""
+    return [f"{days}, {s['drivers']} EVs, policy {s['policy']}, seed {s['seed']}, {s['runtime_s']:.1f} s",
+            _score_line(s), *promise_lines(dict(s)),
+            f"credits ${s['capability_credit']:.2f} capability + ${s['performance_credit']:.2f} "
+            f"performance; rebates ${s['rebates_paid']:.2f}; profit ${s['profit']:.2f} (credits - "
+            f"rebates{before})", *_net_profit_lines(s), *plan_lines(dict(s))]
+
+
+def _net_profit_lines(s: Mapping[str, Any]) -> list[str]:
     """The profit net of the energy bill and of battery degradation, when the run has them."""
     lines = []
     if "profit_net_energy" in s:
@@ -95,7 +117,7 @@ def _net_profit_lines(s: dict) -> list[str]:
 def _score_line(s: Mapping[str, Any]) -> str:
     """The headline score with the hours it averages over (it hides failed hours otherwise)."""
     if not s["bid_hours"]:
-        return "performance score: no bid hours"
+        return "performance score: no bid hours" + _NO_BIDS.get(s["policy"], "")
     return (f"mean performance score {s['mean_performance_score']:.3f} (bid-weighted over "
             f"{s['bid_hours']} bid hours; {s['share_bid_hours_below_target']:.1%} of them below "
             f"the target {s['score_target']:.2f}, {s['zero_score_bid_hours']} scored 0)")

@@ -3,24 +3,34 @@
 A scenario is one TOML file. ``extends = "base.toml"`` (a path relative to the extending file)
 deep-merges the extending file over its base: tables merge key by key, every other value (including
 arrays) replaces. Every problem is reported as ``FILE: dotted.field: message`` naming what is
-allowed. The shipped scenarios are package data (:func:`packaged_scenario`), so a plain
-``pip install`` runs them from any working directory.
+allowed; an unknown field that only a ``--set`` override wrote (a typo) is reported as
+``--set: dotted.field: unknown field; allowed: ...``. The shipped scenarios are package data
+(:mod:`v2gsim.config.catalog`), so a plain ``pip install`` runs them from any working directory;
+which file a scenario argument (a path or a shipped name) means is
+:func:`~v2gsim.config.catalog.resolve_scenario_path`'s rule.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from v2gsim.config.base import ScenarioError, dotted_location
+from v2gsim.config.catalog import (
+    DEFAULT_SCENARIO,
+    SCENARIO_DIR,
+    packaged_scenario,
+    packaged_scenarios,
+    resolve_scenario_path,
+)
 from v2gsim.config.resources import memory_problems
 from v2gsim.config.scenario import REMOVED_FIELDS, Scenario, safe_name
 
@@ -37,11 +47,6 @@ __all__ = [
     "scenario_from_dict",
     "validate_file",
 ]
-
-#: Folder of the shipped scenarios (package data ``v2gsim/scenarios``).
-SCENARIO_DIR = Path(str(files("v2gsim").joinpath("scenarios")))
-DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
-
 
 # ----------------------------------------------------------------------------- loading
 
@@ -317,28 +322,55 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str] | None:
     return sorted(getattr(model, "model_fields", {}))
 
 
-def format_errors(err: ValidationError, origin: str) -> list[str]:
-    """One ``origin: dotted.field: message (got ...)`` line per pydantic error."""
+def format_errors(err: ValidationError, origin: str, overrides: Iterable[str] = ()) -> list[str]:
+    """One ``origin: dotted.field: message (got ...)`` line per pydantic error.
+
+    An unknown field that a ``--set`` override wrote (a typo on the command line: the file does
+    not have it) is reported as ``--set: dotted.field: unknown field; allowed: ...``, not against
+    the scenario the override was applied to.
+
+    Args:
+        err: the validation error.
+        origin: how problems name the scenario (its file or name as given).
+        overrides: the ``dotted.key=value`` overrides applied to the validated dict.
+    """
+    keys = [item.partition("=")[0].strip() for item in overrides]
     lines = []
     for e in err.errors():
         dotted, msg = dotted_location(tuple(e["loc"]), e["msg"])
+        where = origin
         if e["type"] == "extra_forbidden":
             allowed = _allowed_fields(tuple(e["loc"]))
             msg = "unknown field" + (f": {REMOVED_FIELDS[dotted]}" if dotted in REMOVED_FIELDS else "")
             msg += f"; allowed: {', '.join(allowed)}" if allowed else ""
+            where = "--set" if _written_by(dotted, keys) else origin
         elif e["type"] in ("missing",):
             msg = "required field is missing"
         if "input" in e and e["type"] not in ("extra_forbidden", "missing"):
             shown = repr(e["input"])
             if len(shown) <= 60:
                 msg += f" (got {shown})"
-        lines.append(f"{origin}: {dotted}: {msg}")
+        lines.append(f"{where}: {dotted}: {msg}")
     return lines
 
 
-def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> Scenario:
+def _written_by(field: str, keys: Iterable[str]) -> bool:
+    """Whether the dotted ``field`` (``network.places[0].utility``) is, holds or lies below the
+    key of an override (``network.places.0.utility``, ``platfrom`` of ``platfrom.policy``)."""
+    plain = re.sub(r"\[(\d+)\]", r".\1", field)
+    return any(plain == key or key.startswith(f"{plain}.") or plain.startswith(f"{key}.") for key in keys)
+
+
+def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>",
+                       overrides: Iterable[str] = ()) -> Scenario:
     """Validate a (merged) scenario dict, check that the data files it names can be read and that
     a run fits in this machine's memory (:func:`v2gsim.config.resources.memory_problems`).
+
+    Args:
+        data: the merged scenario.
+        origin: how problems name the scenario (its file or name as given).
+        overrides: the ``--set`` overrides applied to ``data``: an unknown field one of them wrote
+            is reported as ``--set: dotted.field: ...`` (:func:`format_errors`).
 
     Raises:
         ScenarioError: with one ``origin: dotted.field: message`` line per problem.
@@ -346,7 +378,7 @@ def scenario_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> Scena
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
-        raise ScenarioError(format_errors(err, origin)) from None
+        raise ScenarioError(format_errors(err, origin, overrides)) from None
     problems = [f"{origin}: {field}: {why}"
                 for field, why in (*_missing_data(scenario), *memory_problems(scenario))]
     if problems:
@@ -382,18 +414,21 @@ def load_scenario(
     """Load, merge (``extends``), override and validate a scenario file.
 
     Problems name the scenario as the caller gave it (a path as written, the name of a shipped
-    scenario, ``default`` for none), also those of ``--set`` overrides, never the copy inside the
-    installed package.
+    scenario, ``default`` for none), never the copy inside the installed package; an unknown field
+    an override wrote (a typo on the command line) is named after the override: ``--set:
+    drivers.cont: unknown field; allowed: ...``.
 
     Args:
         path: TOML file, or the name of a shipped scenario (``"tiny"``, see
-            :func:`packaged_scenarios`) when no such file exists; ``None`` means the shipped
-            ``default.toml``.
+            :func:`packaged_scenarios`); ``None`` means the shipped ``default.toml``. Which file a
+            name or path means is :func:`resolve_scenario_path`'s rule (``"scenarios/tiny.toml"``
+            is the shipped ``tiny`` wherever no such file exists).
         overrides: ``dotted.key=value`` strings (CLI ``--set``), validated like the file.
         **updates: top-level fields to replace (e.g. ``days=5``, ``seed=3``).
 
     Raises:
-        ScenarioError: every problem found, one line each.
+        ScenarioError: every problem found, one line each (a missing file or unknown name lists
+            the shipped scenarios and the closest one).
     """
     resolved = resolve_scenario_path(path)
     origin = _origin(path, resolved)
@@ -404,7 +439,7 @@ def load_scenario(
     data.update({k: v for k, v in updates.items() if v is not None})
     data["source"] = str(_resolve(resolved, None))
     data.setdefault("name", safe_name(Path(resolved).stem))
-    return scenario_from_dict(data, origin)
+    return scenario_from_dict(data, origin, overrides)
 
 
 def _origin(given: str | Path | None, resolved: Path) -> str:
@@ -414,42 +449,13 @@ def _origin(given: str | Path | None, resolved: Path) -> str:
     return str(given) if str(given) else str(resolved)
 
 
-def packaged_scenarios() -> list[str]:
-    """Names of the scenarios shipped with the package (``v2gsim/scenarios/*.toml``)."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+def validate_file(path: str | Path | None, overrides: Iterable[str] = ()) -> list[str]:
+    """Return the list of problems of a scenario file (empty when it is valid).
 
-
-def packaged_scenario(name: str) -> Path:
-    """Path of the shipped scenario ``name`` (with or without ``.toml``).
-
-    Raises:
-        ScenarioError: no such shipped scenario (the message lists them).
+    Args:
+        path: as for :func:`load_scenario` (a file, a shipped name, ``None`` for the default).
+        overrides: ``dotted.key=value`` overrides, validated like the file.
     """
-    path = SCENARIO_DIR / (name if name.endswith(".toml") else f"{name}.toml")
-    if not path.is_file():
-        raise ScenarioError([f"{name}: file not found (and not a shipped scenario; shipped: "
-                             f"{', '.join(packaged_scenarios())})"])
-    return path
-
-
-def resolve_scenario_path(path: str | Path | None) -> Path:
-    """The file a scenario argument names: ``None`` -> the shipped default; an existing file as
-    it is; otherwise a bare name (no folder part) of a shipped scenario; else the path unchanged
-    (loading it then reports that it is missing)."""
-    if path is None:
-        return DEFAULT_SCENARIO
-    p = Path(path)
-    try:
-        if p.exists() or p.parent != Path("."):
-            return p
-        shipped = (SCENARIO_DIR / p.with_suffix(".toml").name).is_file()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL character, ...
-        return p  # loading it reports the problem with the path
-    return packaged_scenario(str(p)) if shipped else p
-
-
-def validate_file(path: str | Path, overrides: Iterable[str] = ()) -> list[str]:
-    """Return the list of problems of a scenario file (empty when it is valid)."""
     try:
         load_scenario(path, overrides)
     except ScenarioError as exc:

@@ -28,6 +28,12 @@ Two fleets, chosen by :class:`FleetSpec`:
   Driving and self-discharge may take an EV below its window's floor (never below 0); charging
   and regulation never take it out of its window, or further out of it.
 
+**Base-point schedules** (:mod:`v2gsim.core.schedule`): with an hour's :class:`~v2gsim.core.schedule.HourPlan`
+the EVs it covers execute their planned power per slot, clipped to what they can do (plugged, power
+limits, SOC window, efficiencies; self-discharge first), instead of baseline charging, and follow
+regulation around that executed base point; the other EVs are exactly as without a plan. A run
+whose policy returns no schedule never takes this path.
+
 Which EV is which model: the EV counts are the largest-remainder split of the fleet by the shares
 (:func:`split_by_share`, the rule of the driver clusters), and the models are assigned by a
 random permutation of the fleet stream, drawn after the initial SOCs. Driver clusters are
@@ -37,11 +43,12 @@ model mix is a hypergeometric draw around the shares).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from v2gsim.core.degradation import DegradationSpec
+from v2gsim.core.schedule import EVLimits, HourPlan, ScheduledHour, execute_hour, settle_regulation
 
 __all__ = ["SOC_SAMPLE_SIZE", "EVModelSpec", "Fleet", "FleetSpec", "HourEnergy", "HourFlows",
            "split_by_share"]
@@ -152,6 +159,8 @@ class HourFlows:
         up_kwh: (M,) per-EV upward energy caps (heterogeneous fleet; None when homogeneous).
         down_kwh: (M,) per-EV downward energy caps (heterogeneous fleet).
         loss_kwh: (M,) self-discharge of the hour (heterogeneous fleet).
+        scheduled: what the EVs of the hour's base-point plan executed and their regulation caps
+            (their ``base_kw`` is then their executed mean power), or None without a plan.
     """
 
     p_up_kw: float
@@ -163,6 +172,7 @@ class HourFlows:
     up_kwh: np.ndarray | None = None
     down_kwh: np.ndarray | None = None
     loss_kwh: np.ndarray | None = None
+    scheduled: ScheduledHour | None = None
 
 
 @dataclass(frozen=True)
@@ -310,7 +320,7 @@ class Fleet:
         return need - used
 
     def hour_flows(self, plugged: np.ndarray, offered: np.ndarray | None = None,
-                   dt_h: float = 1.0) -> HourFlows:
+                   dt_h: float = 1.0, plan: HourPlan | None = None) -> HourFlows:
         """Regulation capability of the plugged EVs for one hour (nothing changes yet).
 
         Each plugged EV charges at ``base = min(omega, (target - E)/dt)^+``. The EVs offered to
@@ -319,9 +329,12 @@ class Fleet:
         then V2G discharge) by ``psi + base`` and down (more charging) by ``psi - base``. Energy
         windows: down to ``soc_min`` and, after the baseline charge, up to ``soc_max``. A
         heterogeneous fleet uses its per-EV limits, efficiencies and self-discharge (module
-        docstring).
+        docstring). With ``plan`` (the hour of a base-point schedule), the EVs it covers execute
+        it instead of baseline charging (:mod:`v2gsim.core.schedule`, models.md §5.1 (1)-(4)).
         """
         offered = plugged if offered is None else plugged & offered
+        if plan is not None:
+            return self._planned_flows(plugged, offered, dt_h, plan)
         if self.heterogeneous:
             return self._model_flows(plugged, offered, dt_h)
         e, cap = self.energy_kwh, self.capacity_kwh
@@ -360,7 +373,8 @@ class Fleet:
         """Apply one hour's baseline charging and the fleet's net regulation energy.
 
         Args:
-            flows: this hour's :meth:`hour_flows` (baseline charging and the offered EVs).
+            flows: this hour's :meth:`hour_flows` (baseline charging, a plan's executed base point,
+                the offered EVs).
             net_discharge_kwh: regulation energy delivered to the grid (discharge > 0, kWh); split
                 pro rata to each offered EV's room in that direction (heterogeneous fleet: to its
                 per-EV cap), so no EV crosses its bounds.
@@ -368,6 +382,8 @@ class Fleet:
         Returns:
             Each EV's grid and stored energy of the hour and the fleet's grid import and export.
         """
+        if flows.scheduled is not None:
+            return self._settle_planned(flows, net_discharge_kwh, dt_h)
         if self.heterogeneous:
             return self._settle_models(flows, net_discharge_kwh, dt_h)
         before = self.energy_kwh.copy()
@@ -405,3 +421,68 @@ class Fleet:
         upper = np.minimum(np.maximum(e, self.soc_max * cap), cap)
         self.energy_kwh[:] = np.clip(e + stored, lower, upper)
         return _hour_energy(grid, self.energy_kwh - e, flows.loss_kwh)
+
+    def limits(self, ev: np.ndarray) -> EVLimits:
+        """The limits of the EVs ``ev`` (:class:`~v2gsim.core.schedule.EVLimits`; kW, kWh, -)."""
+        cap = self.capacity_kwh[ev]
+        return EVLimits(charge_kw=self.charger_kw[ev], discharge_kw=(self.discharge_kw * self.v2g)[ev],
+                        e_min=self.soc_min[ev] * cap, e_max=self.soc_max[ev] * cap, capacity_kwh=cap,
+                        eta_c=self.charge_efficiency[ev], eta_d=self.discharge_efficiency[ev])
+
+    def _planned_flows(self, plugged: np.ndarray, offered: np.ndarray, dt_h: float,
+                       plan: HourPlan) -> HourFlows:
+        """:meth:`hour_flows` with a plan: the other EVs as without it, the covered ones execute it.
+
+        The regulation weights ``up_kwh``/``down_kwh`` of an uncovered EV are those of
+        :meth:`settle_hour` without a plan (homogeneous: its room after the baseline charge).
+        """
+        ev = plan.ev
+        free = np.ones(self.size, dtype=bool)
+        free[ev] = False
+        flows = self.hour_flows(plugged & free, offered & free, dt_h)
+        if self.heterogeneous:
+            up, down, e0 = flows.up_kwh.copy(), flows.down_kwh.copy(), self.energy_kwh - flows.loss_kwh
+        else:
+            after, cap = self.energy_kwh + flows.base_kw * dt_h, self.capacity_kwh
+            up = np.maximum(after - self.soc_min * cap, 0.0) * flows.offered
+            down = np.maximum(self.soc_max * cap - after, 0.0) * flows.offered
+            e0 = self.energy_kwh
+        sh = execute_hour(plan, e0[ev], plugged[ev], offered[ev], self.limits(ev), dt_h)
+        up[ev], down[ev] = sh.up_kwh, sh.down_kwh
+        base = flows.base_kw.copy()
+        base[ev] = sh.base_kwh / dt_h
+        return replace(flows, p_up_kw=flows.p_up_kw + float(sh.up_kw.sum()),
+                       p_down_kw=flows.p_down_kw + float(sh.down_kw.sum()),
+                       e_up_kwh=flows.e_up_kwh + float(sh.up_kwh.sum()),
+                       e_down_kwh=flows.e_down_kwh + float(sh.down_kwh.sum()),
+                       base_kw=base, offered=offered, up_kwh=up, down_kwh=down, scheduled=sh)
+
+    def _settle_planned(self, flows: HourFlows, net_kwh: float, dt_h: float) -> HourEnergy:
+        """:meth:`settle_hour` with a plan: the fleet's net regulation energy is split pro rata to
+        every offered EV's cap (covered EVs: around their executed base point); the uncovered EVs
+        settle with the arithmetic of their fleet (module docstring), the covered ones by
+        :func:`~v2gsim.core.schedule.settle_regulation`."""
+        sh, cap = flows.scheduled, self.capacity_kwh
+        caps = flows.up_kwh if net_kwh > 0 else flows.down_kwh
+        total = caps.sum()
+        frac = min(abs(net_kwh) / total, 1.0) if net_kwh != 0 and total > 0 else 0.0
+        reg = -np.sign(net_kwh) * caps * frac  # grid side, + = more import
+        if self.heterogeneous:
+            e = self.energy_kwh - flows.loss_kwh
+            grid = flows.base_kw * dt_h + reg
+            stored = np.where(grid > 0, self.charge_efficiency * grid, grid / self.discharge_efficiency)
+            lower = np.maximum(np.minimum(e, self.soc_min * cap), 0.0)
+            upper = np.minimum(np.maximum(e, self.soc_max * cap), cap)
+            new = np.clip(e + stored, lower, upper)
+            loss = flows.loss_kwh
+        else:
+            e = self.energy_kwh.copy()
+            new = e + flows.base_kw * dt_h
+            new += reg
+            np.clip(new, 0.0, cap, out=new)
+            grid, loss = new - e, np.zeros_like(e)
+        g_ev, e_ev = settle_regulation(sh, reg[sh.ev], self.limits(sh.ev))
+        grid = grid.copy()
+        grid[sh.ev], new[sh.ev] = g_ev, e_ev
+        self.energy_kwh[:] = new
+        return _hour_energy(grid, new - e, loss)

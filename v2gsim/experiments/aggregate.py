@@ -43,13 +43,17 @@ from v2gsim.experiments.sweep_dir import (
 )
 
 __all__ = [
+    "BOUNDS",
     "NOT_CONFIGURATION",
     "SweepScan",
     "aggregate",
+    "clip_ci",
     "config_key",
     "differing_fields",
     "failures",
+    "report_axes",
     "report_notes",
+    "runs_table",
     "scan_sweep",
     "sweep_notes",
     "swept_parameters",
@@ -62,6 +66,45 @@ ID_COLUMNS = ("scenario", "point", "replication", "seed", "days", "drivers", "po
 NON_METRICS = ("runtime_s",)
 #: Top-level scenario fields that do not change a run's results (left out of its configuration).
 NOT_CONFIGURATION = ("seed", "output", "source", "extends", "name", "description", "experiment")
+#: Metrics that cannot be negative (credits, rebates, hours, EVs, kW, kWh, errors, costs of wear).
+NON_NEGATIVE = ("capability_credit", "performance_credit", "rebates_paid", "bid_hours",
+                "bid_hours_below_target", "zero_score_bid_hours", "mean_plugged", "mean_bid_kw",
+                "unmet_travel_kwh", "energy_bought_kwh", "energy_sold_kwh", "forecast_mae_plugged",
+                "forecast_max_abs_error_plugged", "degradation_cost", "predicted_ev_hours",
+                "plugged_ev_hours")
+#: Metrics in [0, 1]: scores, shares, states of charge, the share of runs that broke the guarantee.
+UNIT_INTERVAL = ("mean_performance_score", "share_bid_hours_below_target", "min_soc",
+                 "share_below_target_ci95_low", "share_below_target_ci95_high", "guarantee_broken",
+                 "guarantee_eta", "score_target")
+#: ``metric -> (low, high)``: the interval a metric cannot leave; its confidence interval is clipped
+#: to it (:func:`clip_ci`).
+BOUNDS: dict[str, tuple[float, float]] = {**{m: (0.0, math.inf) for m in NON_NEGATIVE},
+                                          **{m: (0.0, 1.0) for m in UNIT_INTERVAL}}
+#: A folder of runs whose configurations differ in more independent settings than this is plotted
+#: against its configuration labels, not against each setting.
+MAX_AXES = 3
+#: What the report says about its confidence intervals (report.html, ``v2gsim report``).
+CI_NOTE = ("95 % confidence intervals are Student-t intervals over the runs of a point; those of "
+           "quantities that cannot be negative (credits, rebates, hours, EVs, kW, kWh) are clipped "
+           "at 0 and those of scores and shares also at 1 (column ci95_clipped says where)")
+
+
+@dataclass
+class _Rows:
+    """Summary rows of a sweep or a folder of runs (:func:`_rows`).
+
+    Attributes:
+        df: one row per task or run.
+        params: the columns that tell the points apart (a sweep's grid keys, the fields in which a
+            folder's configurations differ).
+        notes: what a reader of the report should know.
+        axes: the columns to plot the metrics against (the parameters that vary and make an axis).
+    """
+
+    df: pd.DataFrame
+    params: list[str]
+    notes: list[str]
+    axes: list[str]
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -95,19 +138,67 @@ def _cell(v: Any) -> Any:
     return json.dumps(v) if isinstance(v, list | dict) else v
 
 
-def _run_rows(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Rows of a folder of run directories, one point per configuration.
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, str | int | float | bool)
 
-    Returns:
-        ``(rows, differing fields, notes)``.
-    """
+
+def _partition(values: pd.Series) -> tuple[int, ...]:
+    """The grouping of the points that ``values`` (one per point, in point order) induce."""
+    return tuple(pd.factorize(values.map(lambda v: json.dumps(v, default=str)))[0])
+
+
+def _free_fields(points: pd.DataFrame, fields: list[str]) -> list[str]:
+    """The fields that differ between configurations of the same scenario and policy."""
+    if len(points) < 2:
+        return []
+    g = points.groupby(["scenario", "policy"], dropna=False)
+    return [f for f in fields if f != "platform.policy"
+            and (g[f].agg(lambda v: v.map(lambda x: json.dumps(x, default=str)).nunique()) > 1).any()]
+
+
+def _labels(points: pd.DataFrame, fields: list[str]) -> list[str]:
+    """A short, readable name per configuration (``points``: one row per point, in point order):
+    its scenario and policy where they vary, then up to three further settings it was run with."""
+    parts: list[list[str]] = [[] for _ in range(len(points))]
+    for col in ("scenario", "policy"):
+        if points[col].nunique(dropna=False) > 1:
+            for k, v in enumerate(points[col]):
+                parts[k].append(str(v))
+    for f in [f for f in _free_fields(points, fields) if all(map(_scalar, points[f]))][:3]:
+        for k, v in enumerate(points[f]):
+            parts[k].append(f"{f}={v}" if len(str(v)) <= 24 else f"{f}={str(v)[:21]}...")
+    labels = [" / ".join(p) or str(s) for p, s in zip(parts, points["scenario"], strict=True)]
+    dup = pd.Series(labels).duplicated(keep=False)
+    return [f"{lab} #{pt}" if d else lab for lab, d, pt in zip(labels, dup, points["point"], strict=True)]
+
+
+def _run_axes(points: pd.DataFrame, fields: list[str]) -> list[str]:
+    """The x axes of a folder of runs' figures: the settings that vary, one per distinct way of
+    grouping the configurations, when at most :data:`MAX_AXES`; else the configuration label."""
+    cands = (["scenario"] if points["scenario"].nunique(dropna=False) > 1 else []) + sorted(
+        fields, key=lambda f: (f != "platform.policy", f))
+    axes, seen = [], set()
+    for c in cands:
+        part = _partition(points[c])
+        if part not in seen and (c == "scenario" or all(_scalar(v) for v in points[c])):
+            seen.add(part)
+            axes.append(c)
+    return axes if len(axes) <= MAX_AXES else ["label"]
+
+
+def _run_dirs(path: Path) -> list[Path]:
     runs = [path] if (path / "summary.json").exists() else sorted(
         p.parent for p in path.glob("*/summary.json"))
     if not runs:
         raise FileNotFoundError(f"{path}: neither a sweep directory (parts/) nor run directories "
                                 "(summary.json)")
+    return runs
+
+
+def _run_rows(path: Path) -> _Rows:
+    """Rows of a folder of run directories, one point per configuration (module docstring)."""
     rows, configs, notes, seen = [], [], [], {}
-    for r in runs:
+    for r in _run_dirs(path):
         summary = read_json(r / "summary.json")
         config = read_json(r / "config.json") if (r / "config.json").exists() else {}
         if not isinstance(summary, dict) or not isinstance(config, dict):
@@ -123,14 +214,21 @@ def _run_rows(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     df = pd.DataFrame(rows)
     by_key = dict(zip(df["config"], configs, strict=True))
     fields = differing_fields(list(by_key.values()))
-    for f in fields:
-        df[f] = [_cell(_flatten(_configuration(by_key[k])).get(f)) for k in df["config"]]
+    flat = {k: _flatten(_configuration(c)) for k, c in by_key.items()}
     df.insert(0, "point", pd.factorize(df["config"])[0])
+    points = df.drop_duplicates("point").reindex(columns=["point", "config", "scenario", "policy"])
+    points = points.reset_index(drop=True)
+    values = pd.DataFrame({f: [flat[k].get(f) for k in points["config"]] for f in fields},
+                          index=points.index)
+    points = pd.concat([points, values], axis=1)
+    points.insert(2, "label", _labels(points, fields))
+    cells = pd.concat([points[["point", "label"]], values.map(_cell)], axis=1)
+    df = df.merge(cells, on="point", how="left", validate="many_to_one")  # one frame, not 195 inserts
     if len(by_key) > 1:
         shown = ", ".join(fields[:12]) + (f" and {len(fields) - 12} more" if len(fields) > 12 else "")
         notes.insert(0, f"{path}: {len(df)} runs in {len(by_key)} configurations, reported as "
                         f"separate points; they differ in {shown}")
-    return df, fields, notes
+    return _Rows(df, fields, notes, _run_axes(points, fields))
 
 
 @dataclass
@@ -239,48 +337,116 @@ def swept_parameters(path: Path) -> list[str]:
     return list(read_json(meta, ("grid",))["grid"]) if meta.exists() else []
 
 
-def _rows(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Summary rows, the columns that tell the points apart, and notes."""
+def _rows(path: Path) -> _Rows:
+    """Summary rows, the columns that tell the points apart, notes and the figures' axes."""
     if (path / "sweep.json").is_file():
         scan = scan_sweep(path)
         df = _sweep_rows(path, scan)
         params = [c for c in swept_parameters(path) if c in df.columns]
-        return df, params, sweep_notes(scan)
+        axes = [c for c in params if df[c].map(lambda v: json.dumps(v, default=str)).nunique() > 1]
+        return _Rows(df, params, sweep_notes(scan), axes)
     return _run_rows(path)
 
 
 def report_notes(path: str | Path) -> list[str]:
     """What the report of ``path`` did that a reader should know (split configurations, duplicates,
     a sweep's parts that were not counted and files that are not v2gsim's)."""
-    return _rows(Path(path))[2]
+    return _rows(Path(path)).notes
 
 
-def aggregate(path: str | Path) -> pd.DataFrame:
-    """One tidy table: point x metric with mean, std, 95 % confidence interval and n.
+def report_axes(path: str | Path) -> list[str]:
+    """The columns the report figures of ``path`` put on their x axes (:func:`write_report`)."""
+    return _rows(Path(path)).axes
 
-    The interval is ``mean +- t_{0.975, n-1} * std / sqrt(n)`` (NaN for n = 1). Metrics are the
-    numeric fields of the task summaries except identifiers and timings. Points are a sweep's grid
-    points, or the distinct configurations of a folder of run directories (module docstring).
+
+def runs_table(path: str | Path) -> pd.DataFrame:
+    """The runs of a folder of run directories: one row per run counted, with its point and label.
+
+    Columns ``run``, ``point``, ``label``, ``scenario``, ``policy``, ``days``, ``drivers``,
+    ``seed`` and the headline outcomes ``profit`` ($), ``mean_performance_score`` (-, bid-weighted)
+    and ``zero_score_bid_hours`` (h), where the summaries have them.
     """
+    df = _run_rows(Path(path)).df
+    cols = ["run", "point", "label", "scenario", "policy", "days", "drivers", "seed", "profit",
+            "mean_performance_score", "zero_score_bid_hours"]
+    return df[[c for c in cols if c in df.columns]].sort_values(["point", "run"], ignore_index=True)
+
+
+def clip_ci(table: pd.DataFrame, observed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Clip the confidence intervals of bounded metrics (:data:`BOUNDS`) to their bounds.
+
+    A Student-t interval is symmetric about the mean and can reach below 0 for a quantity that
+    cannot be negative (rebates of a few runs, one of them large) or above 1 for a score. The clipped
+    interval is the set of values the quantity can take that the t-interval covers; column
+    ``ci95_clipped`` says which rows were clipped. A metric is clipped only when its bound holds
+    for what was observed: every value in ``observed`` (index metric, columns ``min`` and ``max``),
+    or, without it, its means.
+
+    Args:
+        table: columns ``metric``, ``mean``, ``ci95_low``, ``ci95_high``.
+        observed: the smallest and largest value of each metric over the runs.
+
+    Returns:
+        A copy with the clipped intervals and the boolean column ``ci95_clipped``.
+    """
+    out = table.copy()
+    bound = out["metric"].map(BOUNDS)
+    known = bound.notna()
+    lo = pd.Series(np.nan, index=out.index)
+    hi = pd.Series(np.nan, index=out.index)
+    lo[known] = [b[0] for b in bound[known]]
+    hi[known] = [b[1] for b in bound[known]]
+    mean = pd.to_numeric(out["mean"], errors="coerce")
+    vmin = out["metric"].map(observed["min"]) if observed is not None else mean
+    vmax = out["metric"].map(observed["max"]) if observed is not None else mean
+    holds = known & ~(vmin < lo) & ~(vmax > hi)  # NaN (no value) does not break a bound
+    low, high = (pd.to_numeric(out[c], errors="coerce") for c in ("ci95_low", "ci95_high"))
+    clip_low, clip_high = holds & (low < lo), holds & (high > hi)
+    out["ci95_low"] = low.where(~clip_low, lo)
+    out["ci95_high"] = high.where(~clip_high, hi)
+    out["ci95_clipped"] = clip_low | clip_high
+    return out
+
+
+def _aggregate(rows: _Rows) -> pd.DataFrame:
+    """The report table of ``rows`` (:func:`aggregate`)."""
     from scipy import stats
 
-    path = Path(path)
-    df, params, _ = _rows(path)
-    if "config" in df.columns:  # run directories: one point per configuration
-        group = ["point", "config", "scenario", *[p for p in params if p != "scenario"]]
+    df, params = rows.df, rows.params
+    if "config" in df.columns:  # run directories: one point per configuration, fields by point
+        group = ["point", "config", "label", "scenario"]
     else:
         group = ["point", *params] if params else ["point", "scenario"]
     metrics = [c for c in df.columns
-               if c not in (*ID_COLUMNS, *NON_METRICS, *group, "run")
+               if c not in (*ID_COLUMNS, *NON_METRICS, *group, *params, "run")
                and pd.api.types.is_numeric_dtype(df[c])]
-    long = df.melt(id_vars=group, value_vars=metrics, var_name="metric")
+    values = df[metrics].astype(float)  # booleans (guarantee_broken) count as 0 and 1
+    long = pd.concat([df[group], values], axis=1).melt(id_vars=group, var_name="metric")
     g = long.groupby([*group, "metric"], sort=True, dropna=False)["value"]
     rep = g.agg(mean="mean", std="std", n="count").reset_index()
     tcrit = stats.t.ppf(0.975, np.maximum(rep["n"] - 1, 1))
     half = np.where(rep["n"] > 1, tcrit * rep["std"] / np.sqrt(rep["n"]), np.nan)
     rep["ci95_low"] = rep["mean"] - half
     rep["ci95_high"] = rep["mean"] + half
-    return rep[[*group, "metric", "mean", "std", "ci95_low", "ci95_high", "n"]]
+    rep = clip_ci(rep, long.groupby("metric")["value"].agg(["min", "max"]))
+    if "config" in df.columns and params:
+        fields = df.drop_duplicates("point")[["point", *params]]
+        rep = rep.merge(fields, on="point", how="left", validate="many_to_one")
+        group = [*group, *params]
+    return rep[[*group, "metric", "mean", "std", "ci95_low", "ci95_high", "n", "ci95_clipped"]]
+
+
+def aggregate(path: str | Path) -> pd.DataFrame:
+    """One tidy table: point x metric with mean, std, 95 % confidence interval, n and whether the
+    interval was clipped.
+
+    The interval is ``mean +- t_{0.975, n-1} * std / sqrt(n)`` (NaN for n = 1), clipped to the
+    bounds of quantities that cannot be negative or exceed 1 (:func:`clip_ci`, :data:`BOUNDS`).
+    Metrics are the numeric fields of the task summaries except identifiers and timings. Points
+    are a sweep's grid points, or the distinct configurations of a folder of run directories
+    (module docstring), which get a readable ``label`` and the fields they differ in as columns.
+    """
+    return _aggregate(_rows(Path(path)))
 
 
 def failures(path: str | Path) -> list[dict[str, Any]]:
@@ -291,32 +457,35 @@ def failures(path: str | Path) -> list[dict[str, Any]]:
 
 
 def write_report(path: str | Path, figures: bool = True) -> tuple[pd.DataFrame, list[Path]]:
-    """Write ``report.csv``, ``report.parquet`` and figures of each metric vs each parameter.
+    """Write ``report.csv``, ``report.parquet`` and ``figures/report_<metric>.png``.
 
-    ``path`` must be a directory v2gsim wrote (:func:`v2gsim.experiments.sweep_dir.claim`): a sweep,
-    a comparison, or a folder of run directories; the files are recorded in its marker.
+    The figures (:func:`v2gsim.reporting.figures.report_figures`) plot the metrics that vary, profit
+    first, against the parameters that vary and make an axis: a sweep's swept parameters with more
+    than one value; the settings of a folder of runs when they are at most :data:`MAX_AXES`
+    independent ones, else one axis of configuration labels. Each figure is saved and let go before
+    the next is drawn. ``path`` must be a directory v2gsim wrote
+    (:func:`v2gsim.experiments.sweep_dir.claim`): a sweep, a comparison, or a folder of run
+    directories; the files are recorded in its marker.
+
+    Returns:
+        The report table and the figure files written.
     """
     path = Path(path)
-    rep = aggregate(path)
+    rows = _rows(path)
+    rep = _aggregate(rows)
     claim(path, output_kind(path) or "runs")
     record(path, ["report.csv", "report.parquet"])
     atomic_write(path / "report.csv", lambda p: rep.to_csv(p, index=False))
     atomic_write(path / "report.parquet", lambda p: rep.to_parquet(p, index=False))
     written: list[Path] = []
     if figures:
-        import matplotlib.pyplot as plt
-
         from v2gsim.reporting.figures import report_figures
 
-        params = swept_parameters(path) or [c for c in rep.columns if c not in (
-            "point", "config", "scenario", "metric", "mean", "std", "ci95_low", "ci95_high", "n")]
         fig_dir = path / "figures"
         fig_dir.mkdir(exist_ok=True)
-        figs = report_figures(rep, params)
-        record(path, [f"figures/{fname}" for fname in figs])
-        for fname, fig in figs.items():
+        for fname, fig in report_figures(rep, rows.axes, BOUNDS):
             target = fig_dir / fname
+            record(path, [f"figures/{fname}"])
             atomic_write(target, lambda p, fig=fig: fig.savefig(p, dpi=100, format="png"))
-            plt.close(fig)
             written.append(target)
     return rep, written

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from v2gsim.config import Scenario, ScenarioError
-from v2gsim.experiments.aggregate import scan_sweep
+from v2gsim.experiments.aggregate import clip_ci, scan_sweep
 from v2gsim.experiments.sweep import SweepResult, SweepSpec, run_sweep
 from v2gsim.experiments.sweep_dir import ResultFileError, atomic_write, claim, read_json, record
 
@@ -159,12 +159,17 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> dict[str
 
 def comparison_table(tables: dict[str, dict[str, pd.DataFrame]],
                      metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """Tidy policy x metric table: n, mean, std, 95 % CI and the paired difference vs the first policy."""
+    """Tidy policy x metric table: n, mean, std, 95 % CI and the paired difference vs the first policy.
+
+    A policy's interval of a quantity that cannot be negative (or a score above 1) is clipped to
+    its bound (:func:`~v2gsim.experiments.aggregate.clip_ci`, column ``ci95_clipped``); the paired
+    differences are not (they may take either sign)."""
     policies = list(tables)
     ref = tables[policies[0]]["summary"]
-    rows = []
+    parts = []
     for pol in policies:
         s = tables[pol]["summary"]
+        rows = []
         for metric in metrics:
             if metric not in s.columns:
                 continue
@@ -173,7 +178,11 @@ def comparison_table(tables: dict[str, dict[str, pd.DataFrame]],
             row.update({"vs": policies[0], "diff_n": d["n"], "diff_mean": d["mean"],
                         "diff_ci95_low": d["ci95_low"], "diff_ci95_high": d["ci95_high"]})
             rows.append(row)
-    return pd.DataFrame(rows)
+        if rows:
+            present = [m for m in metrics if m in s.columns]
+            observed = s[present].apply(pd.to_numeric, errors="coerce").agg(["min", "max"]).T
+            parts.append(clip_ci(pd.DataFrame(rows), observed))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 @dataclass

@@ -12,8 +12,14 @@ promises of a run next to the outcomes of its sampled drivers and signals:
 * the predicted profit of the days the policy predicted one, beside the realized profit of the same
   days.
 
-A policy without a guarantee (``naive``) is scored against the same target, so that policies compare
-on one scale.
+A policy without a guarantee (``naive``, ``eva``, ``v2a``, ``robust``: only ``chance`` and
+``bilevel`` plan with the chance bound) is scored against the same target, so that policies compare
+on one scale; a share significantly above ``eta`` gets a NOTE, not a WARNING.
+
+The settling policies (``eva``, ``v2a``, ``robust``) promise more than a score: a plan of their own
+(revenue, site costs, unmet energy, reserve), settled each day against what the drivers did
+(their columns of the daily table). :func:`plan_summary` carries those columns over the run into
+the summary and :func:`plan_lines` prints them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["clopper_pearson", "promise_lines", "promise_summary"]
+__all__ = ["GUARANTEE_POLICIES", "PLAN_TOTALS", "clopper_pearson", "plan_lines", "plan_summary",
+           "promise_lines", "promise_summary"]
+
+#: Policies that plan with the chance bound, so promise the score target in 1 - eta of bid hours.
+GUARANTEE_POLICIES = ("chance", "bilevel")
+
+#: Daily columns of the settling policies and how the summary carries them over the run: ``"sum"``
+#: (the run's total) or ``"mean"`` (the mean over days). Same names as the daily columns; units as
+#: there: eva revenues in the currency of ``[platform.eva]``'s prices, eva shares (-) and EVs per
+#: day; v2a costs in the p.u. of ``[platform.v2a]``'s prices, energies (kWh), session and SOC
+#: violation counts; robust costs in the run's currency ($; negative: the site earns), energies
+#: (kWh), violation count. ``v2a_solve_s`` (a timing) is left out, as ``solve_time_s`` is.
+PLAN_TOTALS: dict[str, str] = {
+    "eva_planned_revenue": "sum", "eva_realized_revenue": "sum",
+    "eva_planned_share": "mean", "eva_realized_share": "mean",
+    "eva_planned_energy_revenue": "sum", "eva_realized_energy_revenue": "sum",
+    "eva_realized_evs": "mean",
+    "v2a_planned_cost": "sum", "v2a_realized_cost": "sum",
+    "v2a_planned_unmet_kwh": "sum", "v2a_realized_unmet_kwh": "sum",
+    "v2a_planned_sessions": "sum", "v2a_realized_sessions": "sum",
+    "v2a_soc_violations": "sum", "v2a_offer_kwh": "sum", "departure_shortfall_kwh": "sum",
+    "robust_planned_cost": "sum", "robust_realized_cost": "sum",
+    "robust_reserve_up_kwh": "sum", "robust_reserve_down_kwh": "sum",
+    "robust_planned_up_kwh": "sum", "robust_planned_down_kwh": "sum",
+    "robust_shortfall_kwh": "sum", "robust_violations": "sum",
+}
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -50,7 +81,8 @@ def promise_summary(hourly: pd.DataFrame, daily: pd.DataFrame, eta: float) -> di
         ``guarantee_eta``, ``share_below_target_ci95_low/high``, ``guarantee_broken``;
         ``forecast_mae_plugged`` and ``forecast_max_abs_error_plugged`` (EVs);
         ``predicted_profit`` and ``realized_profit_predicted_days`` ($, NaN when the policy
-        predicts none).
+        predicts none; for ``eva`` the plan's operating revenue in its own currency); the
+        settling policies' plan and outcome over the run (:func:`plan_summary`).
     """
     bid = hourly["bid_kw"].to_numpy()
     score = hourly["score"].to_numpy()
@@ -71,12 +103,68 @@ def promise_summary(hourly: pd.DataFrame, daily: pd.DataFrame, eta: float) -> di
         "predicted_profit": float(pred[days].sum()) if days.any() else float("nan"),
         "realized_profit_predicted_days": (float(daily["profit"].to_numpy(float)[days].sum())
                                            if days.any() else float("nan")),
+        **plan_summary(daily),
     }
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
 
 
+def plan_summary(daily: pd.DataFrame) -> dict[str, float]:
+    """The settling policy's columns of the daily table over the run (:data:`PLAN_TOTALS`).
+
+    Args:
+        daily: the run's daily table.
+
+    Returns:
+        one key per column of :data:`PLAN_TOTALS` the table has (its sum or mean over days, same
+        name and unit), and ``v2a_planned_days`` (days the v2a sites had a plan: day 0 has no
+        sessions of yesterday to expect) with policy ``v2a``; empty for the other policies.
+    """
+    out: dict[str, float] = {}
+    for col, how in PLAN_TOTALS.items():
+        if col in daily:
+            values = daily[col].to_numpy(float)
+            out[col] = float(values.sum() if how == "sum" else values.mean())
+    if "v2a_planned_sessions" in daily:
+        out["v2a_planned_days"] = int(np.count_nonzero(daily["v2a_planned_sessions"].to_numpy(float) > 0))
+    return out
+
+
+def plan_lines(s: dict[str, Any]) -> list[str]:
+    """Lines of the CLI: a settling policy's plan beside its outcome (:func:`plan_summary`)."""
+    if s.get("policy") == "eva" and "eva_planned_revenue" in s:
+        return [f"eva plan (currency of [platform.eva]'s prices): operating revenue planned "
+                f"{s['eva_planned_revenue']:.2f}, realized {s['eva_realized_revenue']:.2f}; energy "
+                f"revenue planned {s['eva_planned_energy_revenue']:.2f}, realized "
+                f"{s['eva_realized_energy_revenue']:.2f}; response share planned "
+                f"{s['eva_planned_share']:.3f}, realized {s['eva_realized_share']:.3f} (mean over days, "
+                f"{s['eva_realized_evs']:.1f} EVs at home per day)"]
+    if s.get("policy") == "v2a" and "v2a_planned_cost" in s:
+        lines = [f"v2a sites (p.u. of [platform.v2a]'s prices): cost planned {s['v2a_planned_cost']:.2f}, "
+                 f"realized {s['v2a_realized_cost']:.2f}; unmet energy planned "
+                 f"{s['v2a_planned_unmet_kwh']:.2f} kWh, realized {s['v2a_realized_unmet_kwh']:.2f} kWh; "
+                 f"sessions planned {s['v2a_planned_sessions']:.0f}, realized "
+                 f"{s['v2a_realized_sessions']:.0f}; SOC violations {s['v2a_soc_violations']:.0f}; "
+                 f"offered for regulation {s['v2a_offer_kwh']:.2f} kWh; the fleet's departure "
+                 f"shortfall {s['departure_shortfall_kwh']:.2f} kWh"]
+        if s["v2a_planned_days"] < s["days"]:
+            lines.append(f"v2a plans from yesterday's sessions: a plan on {s['v2a_planned_days']} of "
+                         f"{s['days']} days (day 0 has none to expect; the realized figures include "
+                         "the days without a plan)" + ("; run 2 or more days (--days)"
+                                                       if s["days"] == 1 else ""))
+        return lines
+    if s.get("policy") == "robust" and "robust_planned_cost" in s:
+        return [f"robust site day-ahead plan ($; a negative cost is earned): cost planned "
+                f"${s['robust_planned_cost']:.2f}, realized ${s['robust_realized_cost']:.2f}; reserve up "
+                f"planned {s['robust_planned_up_kwh']:.2f} kWh, delivered {s['robust_reserve_up_kwh']:.2f} "
+                f"kWh; down planned {s['robust_planned_down_kwh']:.2f} kWh, delivered "
+                f"{s['robust_reserve_down_kwh']:.2f} kWh; shortfall {s['robust_shortfall_kwh']:.2f} kWh, "
+                f"violations {s['robust_violations']:.0f}"]
+    return []
+
+
 def promise_lines(s: dict[str, Any]) -> list[str]:
-    """Lines of the CLI: the promise beside the outcome, and a warning when it is broken."""
+    """Lines of the CLI: the promise beside the outcome; a warning when a guarantee of
+    :data:`GUARANTEE_POLICIES` is broken, a note when another policy scores as badly."""
     lines = []
     if s["bid_hours"]:
         lines.append(
@@ -86,14 +174,15 @@ def promise_lines(s: dict[str, Any]) -> list[str]:
     if s["forecast_mae_plugged"] is not None:
         lines.append(f"plug-in forecast: mean |predicted - plugged| {s['forecast_mae_plugged']:.2f} "
                      f"EVs per hour, largest {s['forecast_max_abs_error_plugged']:.1f}")
-    if s["predicted_profit"] is not None:
+    if s["predicted_profit"] is not None and s.get("policy") != "eva":  # eva: its plan's line
         lines.append(f"profit: predicted ${s['predicted_profit']:.2f}, realized "
                      f"${s['realized_profit_predicted_days']:.2f} on the same days")
     if s["guarantee_broken"]:
         share = (f"{s['share_bid_hours_below_target']:.1%} of bid hours scored below "
                  f"{s['score_target']:.2f}, significantly more than eta = {s['guarantee_eta']:.0%}")
-        if s.get("policy") == "naive":
-            lines.append(f"NOTE: naive makes no guarantee; against the same target {share}")
+        policy = s.get("policy")
+        if policy not in GUARANTEE_POLICIES:
+            lines.append(f"NOTE: {policy} makes no guarantee; against the same target {share}")
         else:
             hint = ("beliefs = 'calibrated' learns it from the observed plug-ins"
                     if s.get("beliefs") == "scenario" else

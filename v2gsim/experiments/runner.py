@@ -35,16 +35,20 @@ def data_file_error(scenario: Scenario, exc: DataFileError) -> ScenarioError:
     return ScenarioError([f"{origin}: {field}: {exc}"])
 
 
-def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = None,
+def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = False,
                  point: int | None = None, common_random_numbers: bool = False) -> RunResult:
     """Simulate ``scenario.days`` days and return the tables and summary.
+
+    Prints nothing by default: a progress bar is for the command line (``v2gsim run`` shows one
+    unless ``--quiet``) or an opt-in.
 
     Args:
         scenario: validated scenario.
         replication: replication index (changes every random stream, deterministically).
         point: parameter-point index when the run is a sweep task (see :mod:`v2gsim.core.rng`).
         common_random_numbers: use replication ``replication``'s streams whatever the point.
-        progress: show a tqdm bar over days (default: ``scenario.output.progress``).
+        progress: show a tqdm bar over days on stderr: ``False`` (default) none, ``True`` one,
+            ``None`` as the scenario says (``output.progress``, what ``v2gsim run`` passes).
 
     Raises:
         ScenarioError: the run would not fit in memory (``drivers.count``, ``days``, ...), or a data
@@ -72,7 +76,7 @@ def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None
 
 
 def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: int = 0,
-               progress: bool | None = None, force: bool = False) -> RunResult:
+               progress: bool | None = False, force: bool = False) -> RunResult:
     """Run and write a run directory.
 
     Args:
@@ -80,7 +84,8 @@ def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: i
         out: run directory; default ``output.dir`` of the scenario, else a new unique
             ``runs/<scenario>-<timestamp>-<suffix>``.
         replication: replication index.
-        progress: show a tqdm bar over days.
+        progress: show a tqdm bar over days: ``False`` (default) none, ``True`` one, ``None`` as the
+            scenario says (``output.progress``; what ``v2gsim run`` passes unless ``--quiet``).
         force: replace an existing, non-empty run directory.
 
     Raises:

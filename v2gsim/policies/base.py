@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from v2gsim.behavior.mobility.core import Sessions
     from v2gsim.core.fleet import Fleet
     from v2gsim.core.network import ActivityNetwork
+    from v2gsim.core.schedule import BaseSchedule
     from v2gsim.market.requirement import RequirementStats
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "PlugBeliefs",
     "Policy",
     "PolicyInputs",
+    "SchedulingPolicy",
     "SettlingPolicy",
     "require_clock_day",
 ]
@@ -100,6 +102,11 @@ class Decision:
         fallback_reason: why the policy fell back to a previous or simpler decision today (the
             typed error), empty when it did not.
         info: further diagnostics of the policy (never read by the model).
+        schedule: the day's base-point schedule (:class:`~v2gsim.core.schedule.BaseSchedule`:
+            grid-side kW per covered EV and slot), which the fleet executes within what its
+            batteries allow; None (the default): every EV keeps its baseline charging. Only a
+            policy with ``schedules = True`` may return one (the model then adds the schedule
+            columns to its tables).
     """
 
     rebate: np.ndarray
@@ -110,6 +117,7 @@ class Decision:
     predicted_profit: float = math.nan
     fallback_reason: str = ""
     info: Mapping[str, Any] = field(default_factory=dict)
+    schedule: BaseSchedule | None = None
 
     def __post_init__(self) -> None:
         if np.any(np.asarray(self.bid_kw) < 0):
@@ -149,6 +157,8 @@ class DayOutcome:
             place no network has. It reads the drivers' live paths: call it during ``settle``.
         plugged_at: ``plugged_at(place)`` -> (M, T) realized plugged-in indicator at that place
             (all False for a place no network has; a snapshot of the day).
+        stored_kwh: (M, T) energy stored in each simulated battery at the end of each hour (kWh);
+            given to a policy that returns schedules (``schedules = True``), else None.
     """
 
     day: int
@@ -159,6 +169,18 @@ class DayOutcome:
     hourly: Mapping[str, np.ndarray]
     sessions_at: Callable[[str], Sessions]
     plugged_at: Callable[[str], np.ndarray]
+    stored_kwh: np.ndarray | None = None
+
+
+class SchedulingPolicy(Policy, Protocol):
+    """A policy whose decisions may carry a base-point schedule (``Decision.schedule``).
+
+    ``schedules`` is True; the model then records, beside every hour, the planned and executed
+    base energy of the covered EVs and their deviation, and per day the deviation's total
+    (``v2gsim.sim.day.SCHEDULE_DAILY_COLUMNS``), also on days without a schedule (0).
+    """
+
+    schedules: bool
 
 
 class SettlingPolicy(Policy, Protocol):

@@ -6,15 +6,30 @@ and no back-feed (11)) all at once by the exact vectorized DP of :mod:`v2gsim.op
 grouped MILP is the same problem but slow to prove), a building at ``work`` and a charging station
 at ``other`` by one MILP each. The plan uses the platform's expectation of the sessions: yesterday's
 realized sessions at the place (day 0 plans nothing), the energy stored the evening before (SOC at
-plug-in) and each EV's ``soc_target`` as the wish. The realized sessions differ;
-:meth:`V2APolicy.settle` replays the plan on them (modes outside the realized window dropped, EVs
-not planned idle) and reports planned vs realized cost and unmet energy wishes. The sites offer
-``offer_fraction`` of their planned V2G power to the platform's regulation bid; no rebates.
+plug-in) and each EV's ``soc_target`` as the wish. The sites offer ``offer_fraction`` of their
+planned V2G power to the platform's regulation bid; no rebates.
 
-Simplifications (ours): the site schedules are a settlement overlay, they do not change the fleet's
-stored energy in the agent loop; an EV visiting several sites is planned at each with its
-evening-before energy; an EV arriving outside [soc_min, soc_max] gets its own bounds widened to its
-arrival SOC (the seed's limits cannot be imposed on an arrival).
+**The fleet executes the plan.** The decision carries the site schedules as the day's base-point
+schedule (:class:`~v2gsim.core.schedule.BaseSchedule`, hourly slots): every planned EV draws
+``+P_i`` in its charging slots and ``-P_i`` in its discharging ones (H, B, V, G; grid side, P_i the
+instance's power) and 0 in its other slots of the day, and the fleet executes that within what its
+battery allows (plugged in that hour, power limits, SOC window, efficiencies;
+:mod:`v2gsim.core.schedule`); EVs without a plan keep baseline charging, and so do EVs that are not
+V2G capable (the site model's one rated power per EV is then 0). The model records planned,
+executed and deviating base energy per hour and day (``planned_base_kwh``, ``executed_base_kwh``,
+``schedule_deviation_kwh``), and :meth:`V2APolicy.settle` measures ``departure_shortfall_kwh`` on
+the simulated batteries: the sum over today's realized sessions of max(0, wish - stored energy at
+the end of the session's last hour). The realized sessions differ from the expected ones;
+:meth:`V2APolicy.settle` also replays the plan's modes on them (modes outside the realized window
+dropped, EVs not planned idle: the ``v2a_realized_*`` columns, the site model's own account) and
+reports planned vs realized cost and unmet energy wishes.
+
+Simplifications (ours): the plug-in state of the loop does not say where an EV is plugged, so a
+planned EV follows its plan wherever it is plugged in; an EV planned at several sites follows, in
+each hour, the first site (home, work, other) whose expected window holds the hour; an EV visiting
+several sites is planned at each with its evening-before energy; an EV arriving outside
+[soc_min, soc_max] gets its own bounds widened to its arrival SOC in the plan (the seed's limits
+cannot be imposed on an arrival).
 """
 
 from __future__ import annotations
@@ -26,7 +41,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from v2gsim.optimize.v2a import SiteInstance, SiteSchedule, V2AInfeasibleError, evaluate_modes, solve_site
+from v2gsim.core.schedule import BaseSchedule
+from v2gsim.optimize.v2a import (
+    MODE_CODES,
+    SiteInstance,
+    SiteSchedule,
+    V2AInfeasibleError,
+    evaluate_modes,
+    solve_site,
+)
 from v2gsim.optimize.v2a.dp import solve_single_ev_sites
 from v2gsim.optimize.v2a.site import V2ASiteSpec
 from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs, require_clock_day
@@ -76,12 +99,14 @@ class V2APolicySpec:
 
 
 class V2APolicy:
-    """Plan the day's site schedules from yesterday's sessions; settle them on today's."""
+    """Plan the day's site schedules from yesterday's sessions; the fleet executes them; settle them
+    on today's sessions."""
 
     name = "v2a"
+    schedules = True
     daily_keys = ("v2a_planned_cost", "v2a_realized_cost", "v2a_planned_unmet_kwh", "v2a_realized_unmet_kwh",
                   "v2a_planned_sessions", "v2a_realized_sessions", "v2a_soc_violations", "v2a_offer_kwh",
-                  "v2a_solve_s")
+                  "v2a_solve_s", "departure_shortfall_kwh")
 
     def __init__(self, spec: V2APolicySpec, fleet: Fleet) -> None:
         self.spec = spec
@@ -110,8 +135,36 @@ class V2APolicy:
             soc_max=np.maximum(self.soc_max[ev], ini), rho=s.rho, lam=s.lam, penalty=s.penalty,
             cycles=s.cycles, group=np.arange(ev.size) if place == "home" else None)
 
+    def schedule(self, hours: int) -> BaseSchedule | None:
+        """The planned sites' modes as one base-point schedule (module docstring), None without a plan.
+
+        Args:
+            hours: hours T of the day (hourly slots).
+
+        Returns:
+            Grid-side kW per planned EV and hour: ``+P_i`` charging, ``-P_i`` discharging, else 0.
+        """
+        if not self._plan:
+            return None
+        ev_all = np.unique(np.concatenate([ev for ev, _ in self._plan.values()]))
+        power = np.zeros((ev_all.size, hours))
+        taken = np.zeros((ev_all.size, hours), dtype=bool)
+        t = np.arange(hours)
+        for place, (ev, sched) in self._plan.items():
+            _, arr, dep = self._expect[place]
+            rows = np.searchsorted(ev_all, ev)
+            win = (t[None, :] >= arr[:, None]) & (t[None, :] < dep[:, None]) & ~taken[rows]
+            sign = np.where(sched.modes == MODE_CODES["c"], 1.0, np.where(sched.modes > 0, -1.0, 0.0))
+            power[rows] += np.where(win, sign * self.power[ev][:, None], 0.0)
+            taken[rows] |= win
+        # the site model has one rated power for both directions: an EV that cannot discharge gets
+        # power 0 there, so it is left out of the schedule and keeps baseline charging
+        keep = self.power[ev_all] > 0
+        return BaseSchedule(ev=ev_all[keep], power_kw=power[keep], slot_minutes=60)
+
     def decide(self, obs: Observation) -> Decision:
-        """Solve each site's MILP on the expected sessions; bid a share of the planned V2G power."""
+        """Solve each site's MILP on the expected sessions; return the plan as the day's base-point
+        schedule; bid a share of the planned V2G power."""
         require_clock_day("v2a", obs.hours, _CLOCK)
         t0 = time.perf_counter()
         self._plan, status = {}, "optimal" if self._expect else "no history"
@@ -134,11 +187,14 @@ class V2APolicy:
                                                         for p, (ev, s) in self._plan.items()}}
         return Decision(rebate=np.zeros(obs.hours), bid_kw=self.spec.offer_fraction * v2g, status=status,
                         solve_time_s=time.perf_counter() - t0, info=info,
-                        fallback_reason=status if status.startswith("fallback") else "")
+                        fallback_reason=status if status.startswith("fallback") else "",
+                        schedule=self.schedule(obs.hours))
 
     def settle(self, outcome: DayOutcome) -> dict[str, float]:
-        """Replay the plan on the realized sessions; remember them as tomorrow's expectation."""
-        planned_cost = planned_unmet = realized_cost = realized_unmet = 0.0
+        """Replay the plan on the realized sessions; measure the departure shortfall on the simulated
+        batteries (NaN when the outcome carries no stored energy); remember the sessions as
+        tomorrow's expectation."""
+        planned_cost = planned_unmet = realized_cost = realized_unmet = shortfall = 0.0
         n_plan = n_real = viol = 0
         hours = outcome.plugged.shape[1]
         expect = {}
@@ -153,6 +209,9 @@ class V2APolicy:
             arr = np.minimum(sess.arrival_slot, hours - 1)
             dep = np.clip(sess.departure_slot, arr + 1, hours)
             expect[place] = (ev, arr, dep)
+            if outcome.stored_kwh is not None:  # the simulated battery at the end of the session
+                wish = self.target[ev] * self.cap[ev]
+                shortfall += float(np.maximum(wish - outcome.stored_kwh[ev, dep - 1], 0.0).sum())
             real = self._instance(place, ev, arr, dep, sess.energy_arrival_kwh)
             modes = np.zeros((ev.size, hours), dtype=int)
             if place in self._plan:
@@ -179,7 +238,8 @@ class V2APolicy:
                 "v2a_planned_unmet_kwh": planned_unmet, "v2a_realized_unmet_kwh": realized_unmet,
                 "v2a_planned_sessions": float(n_plan), "v2a_realized_sessions": float(n_real),
                 "v2a_soc_violations": float(viol), "v2a_offer_kwh": float(np.sum(d.bid_kw)),
-                "v2a_solve_s": float(d.solve_time_s) if not math.isnan(d.solve_time_s) else 0.0}
+                "v2a_solve_s": float(d.solve_time_s) if not math.isnan(d.solve_time_s) else 0.0,
+                "departure_shortfall_kwh": shortfall if outcome.stored_kwh is not None else math.nan}
 
 
 def make_v2a(spec: V2APolicySpec, inputs: PolicyInputs) -> V2APolicy:

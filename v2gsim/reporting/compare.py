@@ -1,19 +1,24 @@
-"""Figures of a policy comparison (:mod:`v2gsim.experiments.compare`): tables in, PNG files out."""
+"""Figures of a policy comparison (:mod:`v2gsim.experiments.compare`): tables in, PNG files out.
+
+Each figure is a plain :class:`~matplotlib.figure.Figure` (not pyplot's), saved and dropped: none
+stays open.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 __all__ = ["write_compare_figures"]
 
 
 def _profit_by_day(tables: dict[str, dict[str, pd.DataFrame]], path: Path) -> None:
     """Daily profit ($) per policy: mean over replications with the min-max band."""
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig = Figure(figsize=(7, 3.8))
+    ax = fig.subplots()
     for pol, t in tables.items():
         d = t["daily"].groupby("day")["profit"].agg(["mean", "min", "max"])
         ax.plot(d.index, d["mean"], marker=".", label=pol)
@@ -24,13 +29,13 @@ def _profit_by_day(tables: dict[str, dict[str, pd.DataFrame]], path: Path) -> No
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _predicted_vs_realized(tables: dict[str, dict[str, pd.DataFrame]], path: Path) -> None:
     """Plugged-in EVs by hour of day, predicted (dashed) vs realized (solid), one panel per policy."""
     n = len(tables)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False, sharey=True)
+    fig = Figure(figsize=(min(3.6 * n, 18.0), 3.4))  # at most 1,980 px wide at 110 dpi
+    axes = fig.subplots(1, n, squeeze=False, sharey=True)
     for ax, (pol, t) in zip(axes[0], tables.items(), strict=True):
         h = t["hourly"].groupby("hour")[["plugged", "predicted_plugged"]].mean()
         ax.plot(h.index, h["plugged"], "-", label="realized")
@@ -41,24 +46,24 @@ def _predicted_vs_realized(tables: dict[str, dict[str, pd.DataFrame]], path: Pat
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _score_distribution(tables: dict[str, dict[str, pd.DataFrame]], path: Path) -> None:
     """Histogram of the hourly performance score over the bid hours of every replication."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = Figure(figsize=(6, 3.6))
+    ax = fig.subplots()
     bins = np.linspace(0, 1, 41)
     for pol, t in tables.items():
         h = t["hourly"]
         s = h.loc[h["bid_kw"] > 0, "score"].dropna()
         if len(s):
             ax.hist(s, bins=bins, histtype="step", density=True, label=f"{pol} ({len(s)} h)")
+    ax.set_xlim(0.0, 1.0)  # a score is in [0, 1]
     ax.set_xlabel("hourly performance score (bid hours)")
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write_compare_figures(tables: dict[str, dict[str, pd.DataFrame]], folder: Path) -> list[Path]:

@@ -1,8 +1,15 @@
-"""Figures from result tables: DataFrame in, ``matplotlib.figure.Figure`` out (never plt.show)."""
+"""Figures from result tables: DataFrame in, ``matplotlib.figure.Figure`` out (never plt.show).
+
+The figures are plain :class:`~matplotlib.figure.Figure` objects, not pyplot's: nothing keeps them
+open, so a caller that saves one and drops it frees its memory (no ``plt.close`` needed, no "more
+than 20 figures" warning), and drawing them needs no display.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -14,17 +21,25 @@ __all__ = [
     "metric_label",
     "plugged_and_bid_by_hour",
     "report_figures",
+    "report_metrics",
     "run_figures",
     "score_by_day",
     "soc_distribution",
+    "soc_quantiles",
     "soc_trajectories",
 ]
+
+
+def _figure(figsize: tuple[float, float], nrows: int = 1, ncols: int = 1, **kw) -> tuple[Figure, Any]:
+    """A new figure of ``figsize`` (inches) and its axes (``Figure.subplots``)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def plugged_and_bid_by_hour(hourly: pd.DataFrame) -> Figure:
     """Mean plugged-in EVs per hour of day (10-90 % band over days), the platform's prediction, and
     the mean bid."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _figure((8, 4.5))
     g = hourly.groupby("hour")
     mean, lo, hi = g["plugged"].mean(), g["plugged"].quantile(0.1), g["plugged"].quantile(0.9)
     ax.fill_between(mean.index, lo, hi, alpha=0.25, color="C0", label="plugged in, 10-90 %")
@@ -48,11 +63,11 @@ def plugged_and_bid_by_hour(hourly: pd.DataFrame) -> Figure:
 
 def score_by_day(daily: pd.DataFrame) -> Figure:
     """Bid-weighted performance score per day, and the daily profit."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
-    ax1.plot(daily["day"], daily["mean_score"], "o-", color="C2")
+    fig, (ax1, ax2) = _figure((8, 5.5), 2, 1, sharex=True)
+    ax1.plot(daily["day"], daily["mean_score"], "o-", color="C2", clip_on=False)
     ax1.set_ylabel("performance score (-)")
     low = float(np.nanmin(daily["mean_score"])) if daily["mean_score"].notna().any() else 0.0
-    ax1.set_ylim(max(0.0, low - 0.1 * (1.0 - low) - 0.005), 1.005)  # show the variation
+    ax1.set_ylim(max(0.0, low - 0.1 * (1.0 - low) - 0.005), 1.0)  # the variation; a score is <= 1
     ax1.set_title("Performance score by day (bid-weighted)")
     ax2.bar(daily["day"], daily["profit"], color="C1")
     ax2.set_ylabel("profit ($/day)")
@@ -63,7 +78,7 @@ def score_by_day(daily: pd.DataFrame) -> Figure:
 
 def soc_distribution(daily: pd.DataFrame, fleet: pd.DataFrame) -> Figure:
     """End-of-day SOC quantiles over days, and the histogram of the final SOC."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = _figure((10, 4), 1, 2)
     ax1.fill_between(daily["day"], daily["soc_min"], daily["soc_max"], alpha=0.15, color="C0",
                      label="min-max")
     ax1.fill_between(daily["day"], daily["soc_p10"], daily["soc_p90"], alpha=0.35, color="C0",
@@ -82,26 +97,57 @@ def soc_distribution(daily: pd.DataFrame, fleet: pd.DataFrame) -> Figure:
     return fig
 
 
-def soc_trajectories(soc: pd.DataFrame) -> Figure:
-    """Hourly SOC of the sampled EVs over the run (one line per EV, coloured by EV model).
+def soc_quantiles(soc: pd.DataFrame, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
+    """Quantiles of the sampled EVs' SOC at every hour of the run, per EV model.
 
     Args:
         soc: the SOC sample table (columns day, hour, driver, model, soc; ``soc.parquet``).
+        quantiles: the quantiles, in (0, 1).
+
+    Returns:
+        One row per (model, day, hour), sorted: ``model``, ``t`` (end of the hour, days),
+        ``day``, ``hour``, ``n`` (sampled EVs) and one column ``q<100 q>`` per quantile
+        (``q10``, ``q50``, ``q90``; SOC, -).
     """
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    models = sorted(soc["model"].unique())
-    colour = {m: f"C{k % 10}" for k, m in enumerate(models)}
-    hours_per_day = int(soc["hour"].max()) + 1
-    for (_driver, model), rows in soc.groupby(["driver", "model"], sort=True):
-        t = (rows["day"] * hours_per_day + rows["hour"] + 1) / hours_per_day
-        ax.plot(t, rows["soc"], color=colour[model], lw=0.9, alpha=0.8)
-    for m in models:
-        ax.plot([], [], color=colour[m], label=m)
+    per_day = int(soc["hour"].max()) + 1
+    g = soc.groupby(["model", "day", "hour"], sort=True)["soc"]
+    out = g.quantile(list(quantiles)).unstack()
+    out.columns = [f"q{round(100 * q)}" for q in quantiles]
+    out = out.reset_index()
+    out.insert(1, "t", (out["day"] * per_day + out["hour"] + 1) / per_day)
+    out.insert(4, "n", g.size().to_numpy())
+    return out
+
+
+def soc_trajectories(soc: pd.DataFrame, samples: int = 3) -> Figure:
+    """SOC of the sampled EVs over the run, per EV model: the 10-90 % band and the median over the
+    model's sampled EVs at every hour (:func:`soc_quantiles`), and ``samples`` of its EVs' own
+    trajectories as thin lines (the lowest driver ids, so the same EVs in every run).
+
+    Args:
+        soc: the SOC sample table (columns day, hour, driver, model, soc; ``soc.parquet``).
+        samples: EVs drawn as lines per model.
+    """
+    fig, ax = _figure((11, 4.5))
+    per_day = int(soc["hour"].max()) + 1
+    bands = soc_quantiles(soc)
+    for k, (model, rows) in enumerate(bands.groupby("model", sort=True)):
+        colour = f"C{k % 10}"
+        evs = soc[soc["model"] == model]
+        n = evs["driver"].nunique()
+        ax.fill_between(rows["t"], rows["q10"], rows["q90"], color=colour, alpha=0.25, lw=0,
+                        label=f"{model}: 10-90 % of {n} EVs")
+        ax.plot(rows["t"], rows["q50"], color=colour, lw=1.8, label=f"{model}: median")
+        for driver in np.sort(evs["driver"].unique())[:samples]:
+            one = evs[evs["driver"] == driver].sort_values(["day", "hour"])
+            ax.plot((one["day"] * per_day + one["hour"] + 1) / per_day, one["soc"], color=colour,
+                    lw=0.6, alpha=0.7)
+    ax.plot([], [], color="0.4", lw=0.6, alpha=0.7, label=f"one EV ({samples} per model)")
     ax.set_ylim(0, 1)
     ax.set_xlabel("day (end of hour)")
     ax.set_ylabel("state of charge (-)")
-    ax.legend(fontsize=8, title="EV model", loc="lower right")
-    ax.set_title(f"SOC trajectories of {soc['driver'].nunique()} sampled EVs")
+    ax.legend(fontsize=8, title="EV model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(f"SOC of {soc['driver'].nunique()} sampled EVs: median, 10-90 % band, a few EVs")
     fig.tight_layout()
     return fig
 
@@ -114,7 +160,7 @@ def energy_price_and_load(hourly: pd.DataFrame) -> Figure:
     (kW; negative = the site feeds the grid), with its 10-90 % band. Needs the energy columns
     of a run with ``[market.energy]`` on.
     """
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    fig, (ax1, ax2) = _figure((8, 6), 2, 1, sharex=True)
     g = hourly.groupby("hour")
     buy = g["energy_price"]
     ax1.fill_between(buy.mean().index, buy.quantile(0.1), buy.quantile(0.9), alpha=0.25,
@@ -147,7 +193,7 @@ def fleet_composition(fleet: pd.DataFrame) -> Figure:
     """
     g = fleet.groupby("model", sort=True)
     count, capacity = g.size(), g["capacity_kwh"].sum() / 1000.0
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = _figure((10, 4), 1, 2)
     colours = [f"C{k % 10}" for k in range(len(count))]
     ax1.bar(count.index, count.to_numpy(), color=colours)
     ax1.set_ylabel("EVs")
@@ -168,7 +214,7 @@ def forecast_by_hour(hourly: pd.DataFrame) -> Figure:
     Top: mean predicted and mean plugged-in EVs per hour of day. Bottom: mean absolute forecast
     error ``|predicted - plugged|`` per hour of day with its largest value over days (EVs).
     """
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    fig, (ax1, ax2) = _figure((8, 6), 2, 1, sharex=True)
     err = (hourly["predicted_plugged"] - hourly["plugged"]).abs().groupby(hourly["hour"])
     g = hourly.groupby("hour")
     ax1.plot(g["plugged"].mean().index, g["plugged"].mean(), "o-", color="C0",
@@ -210,13 +256,32 @@ def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
 #: Units of the summary metrics in report figures (axis labels).
 METRIC_UNITS = {
     "profit": "$", "capability_credit": "$", "performance_credit": "$", "rebates_paid": "$",
-    "profit_per_ev_per_day": "$ per EV-day", "mean_performance_score": "-", "mean_plugged": "EVs",
-    "mean_bid_kw": "kW", "min_soc": "-", "unmet_travel_kwh": "kWh", "bid_hours": "h",
-    "bid_hours_below_target": "h", "share_bid_hours_below_target": "-",
-    "zero_score_bid_hours": "h", "energy_cost": "$",
+    "profit_per_ev_per_day": "$ per EV-day", "mean_performance_score": "-, bid-weighted",
+    "mean_plugged": "EVs", "mean_bid_kw": "kW", "min_soc": "-", "unmet_travel_kwh": "kWh",
+    "bid_hours": "h", "bid_hours_below_target": "h", "share_bid_hours_below_target": "-",
+    "zero_score_bid_hours": "h", "energy_cost": "$", "energy_bought_kwh": "kWh",
+    "energy_sold_kwh": "kWh", "profit_net_energy": "$", "degradation_cost": "$",
+    "profit_net_degradation": "$", "predicted_profit": "$", "realized_profit_predicted_days": "$",
+    "forecast_mae_plugged": "EVs", "forecast_max_abs_error_plugged": "EVs",
+    "predicted_ev_hours": "EV-h", "plugged_ev_hours": "EV-h", "guarantee_broken": "share of runs",
 }
-#: Metrics that describe the set-up rather than the outcome (no report figure).
-NOT_PLOTTED = ("score_target",)
+#: Metrics that describe the set-up rather than the outcome, or bound another metric (no figure).
+NOT_PLOTTED = ("score_target", "guarantee_eta", "share_below_target_ci95_low",
+               "share_below_target_ci95_high")
+#: Report figures come in this order (profit first), then the other metrics alphabetically.
+METRIC_ORDER = ("profit", "capability_credit", "performance_credit", "rebates_paid",
+                "mean_performance_score", "share_bid_hours_below_target", "zero_score_bid_hours",
+                "profit_per_ev_per_day", "mean_bid_kw", "mean_plugged", "predicted_profit",
+                "realized_profit_predicted_days", "forecast_mae_plugged", "min_soc", "energy_cost",
+                "profit_net_energy", "degradation_cost", "profit_net_degradation")
+#: At most this many report figures (every metric is in the report table).
+MAX_REPORT_FIGURES = 16
+#: At most this many panels (x axes) in one report figure.
+MAX_PANELS = 3
+#: Width of one panel and the widest report figure (inches; figures are saved at 100 dpi).
+PANEL_WIDTH_IN, MAX_WIDTH_IN = 5.5, 18.0
+#: Legends of a panel with more series than this are left out (the series are too many to tell apart).
+MAX_LEGEND = 12
 
 
 def metric_label(metric: str) -> str:
@@ -225,57 +290,142 @@ def metric_label(metric: str) -> str:
     return f"{metric} ({unit})" if unit else metric
 
 
-def _numeric(values: np.ndarray) -> np.ndarray | None:
-    try:
-        return values.astype(float)
-    except (TypeError, ValueError):
-        return None
+def _varies(means: pd.Series) -> bool:
+    """Whether the finite means of a metric take more than one value (to 12 significant digits)."""
+    finite = means[np.isfinite(means)]
+    return finite.map(lambda v: float(f"{v:.12g}")).nunique() > 1
 
 
-def _report_panel(ax, rows: pd.DataFrame, x: str | None, others: list[str], metric: str) -> None:
+def report_metrics(report: pd.DataFrame, limit: int = MAX_REPORT_FIGURES) -> list[str]:
+    """The metrics of a report table that get a figure, in the order they are shown.
+
+    A metric gets a figure unless it is a setting (:data:`NOT_PLOTTED`), it is 0 or NaN at every
+    point (e.g. the rebates of a policy that pays none), or it takes the same value at every one of
+    several points. The order is :data:`METRIC_ORDER` (profit first), then alphabetical; at most
+    ``limit`` metrics.
+
+    Args:
+        report: the report table (columns ``point``, ``metric``, ``mean``, ...).
+        limit: the most metrics returned.
+    """
+    keep = []
+    for metric, rows in report.groupby("metric", sort=True):
+        means = pd.to_numeric(rows["mean"], errors="coerce").astype(float)
+        if metric in NOT_PLOTTED or not np.any(np.nan_to_num(means.to_numpy()) != 0.0):
+            continue
+        if rows["point"].nunique() > 1 and not _varies(means):
+            continue
+        keep.append(str(metric))
+    rank = {m: k for k, m in enumerate(METRIC_ORDER)}
+    return sorted(keep, key=lambda m: (rank.get(m, len(rank)), m))[:limit]
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    """Whether ``values`` are numbers to put on a numeric axis (booleans and text are categories)."""
+    if pd.api.types.is_bool_dtype(values) or any(isinstance(v, bool | np.bool_) for v in values):
+        return False
+    return bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def _categories(rows: pd.DataFrame, x: str) -> list[str]:
+    """The category labels of ``x`` in axis order: numbers by value, text alphabetically, the
+    configuration labels of a folder of runs in the order of their points."""
+    if x in ("label", "scenario", "point"):
+        return list(dict.fromkeys(rows.sort_values("point")[x].astype(str)))
+    values = list(dict.fromkeys(rows[x].astype(str)))
+    num = pd.to_numeric(pd.Series(values), errors="coerce")
+    return [v for _, v in sorted(zip(num.fillna(np.inf), values, strict=True))]
+
+
+def _series(rows: pd.DataFrame, others: list[str]) -> list[tuple[str | None, pd.DataFrame]]:
+    if not others:
+        return [(None, rows)]
+    out = []
+    for key, sub in rows.groupby(others, sort=True, dropna=False):
+        label = ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(key), strict=False))
+        out.append((label, sub))
+    return out
+
+
+def _report_panel(ax: Any, rows: pd.DataFrame, x: str, others: list[str], metric: str) -> None:
     """One panel: mean and 95 % CI of ``metric`` against ``x`` (lines and bands for a numeric x,
     points with error bars for categories), one series per combination of ``others``."""
-    groups = rows.groupby(others, sort=True) if others else [((), rows)]
-    for key, sub in groups:
-        sub = sub.sort_values(x) if x else sub
-        sub = sub.assign(**{c: pd.to_numeric(sub[c], errors="coerce").astype(float)
-                            for c in ("mean", "ci95_low", "ci95_high")})  # None (no value) -> NaN
-        label = ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(key), strict=False)) or None
-        cats = (sub[x] if x else sub.get("scenario", sub["point"])).astype(str).to_numpy()
-        xs = _numeric(sub[x].to_numpy()) if x else None
-        lo = (sub["mean"] - sub["ci95_low"]).fillna(0).to_numpy()
-        hi = (sub["ci95_high"] - sub["mean"]).fillna(0).to_numpy()
-        if xs is None:
-            pos = np.arange(len(cats))
-            ax.errorbar(pos, sub["mean"], yerr=[lo, hi], fmt="o", capsize=4, label=label)
-            ax.set_xticks(pos, cats, rotation=20 if len(cats) > 4 else 0)
+    rows = rows.assign(**{c: pd.to_numeric(rows[c], errors="coerce").astype(float)
+                          for c in ("mean", "ci95_low", "ci95_high")})  # None (no value) -> NaN
+    numeric = x not in ("label", "scenario", "point") and _is_numeric(rows[x])
+    cats = [] if numeric else _categories(rows, x)
+    series = _series(rows, others)
+    width = min(0.6 / len(series), 0.15)
+    for k, (label, sub) in enumerate(series):
+        lo = (sub["mean"] - sub["ci95_low"]).fillna(0).clip(lower=0).to_numpy()
+        hi = (sub["ci95_high"] - sub["mean"]).fillna(0).clip(lower=0).to_numpy()
+        if numeric:
+            sub = sub.assign(_x=pd.to_numeric(sub[x]).astype(float)).sort_values("_x")
+            line = ax.plot(sub["_x"], sub["mean"], "o-", label=label, clip_on=False)[0]
+            ax.fill_between(sub["_x"], sub["ci95_low"], sub["ci95_high"], alpha=0.2,
+                            color=line.get_color())
         else:
-            line = ax.plot(xs, sub["mean"], "o-", label=label)[0]
-            ax.fill_between(xs, sub["ci95_low"], sub["ci95_high"], alpha=0.2, color=line.get_color())
-    ax.set_xlabel(x or "point")
+            pos = np.array([cats.index(str(v)) for v in sub[x]]) + (k - (len(series) - 1) / 2) * width
+            ax.errorbar(pos, sub["mean"], yerr=[lo, hi], fmt="o", capsize=4, label=label, clip_on=False)
+    if not numeric:
+        long = len(cats) > 4 or max(map(len, cats), default=0) > 12
+        ax.set_xticks(np.arange(len(cats)), cats, rotation=30 if long else 0,
+                      ha="right" if long else "center", fontsize=8 if long else 10)
+        ax.set_xlim(-0.5, len(cats) - 0.5)
+    ax.set_xlabel("configuration" if x == "label" else x)
     ax.set_ylabel(metric_label(metric))
-    if others:
+    if others and len(series) <= MAX_LEGEND:
         ax.legend(fontsize=7)
 
 
-def report_figures(report: pd.DataFrame, params: list[str]) -> dict[str, Figure]:
-    """One figure per metric: mean and 95 % confidence interval against each parameter.
+def _widths(report: pd.DataFrame, xs: list[str]) -> list[float]:
+    """Panel widths (inches): wider for many categories; together at most :data:`MAX_WIDTH_IN`."""
+    w = [PANEL_WIDTH_IN if x not in ("label", "scenario", "point") and _is_numeric(report[x])
+         else float(np.clip(0.45 * report[x].nunique() + 1.5, PANEL_WIDTH_IN, 16.0)) for x in xs]
+    return [v * min(1.0, MAX_WIDTH_IN / sum(w)) for v in w]
 
-    A numeric parameter is an axis with lines and confidence bands; a categorical one (e.g. a
-    policy name) gets points with error bars. With several parameters each panel has one of them
-    on its axis and one series per combination of the others. Metrics that are 0 or NaN at every
-    point (e.g. rebates of a policy that pays none) get no figure.
+
+def _bounded(ax: Any, bound: tuple[float, float] | None) -> None:
+    """Keep the y axis of a bounded quantity inside its bounds (a score axis ends at 1)."""
+    if bound is None:
+        return
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, bound[0]), min(hi, bound[1]))
+
+
+def report_figures(report: pd.DataFrame, params: list[str],
+                   bounds: dict[str, tuple[float, float]] | None = None) -> Iterator[tuple[str, Figure]]:
+    """The report's figures, one per metric of :func:`report_metrics`: mean and 95 % confidence
+    interval against each of ``params``, drawn one at a time (save each and let it go).
+
+    A numeric parameter is an axis with lines and confidence bands; a categorical one (a policy
+    name, the configuration label of a folder of runs) gets points with error bars. With several
+    parameters each panel has one of them on its axis and one series per combination of the
+    others; at most :data:`MAX_PANELS` panels, at most :data:`MAX_WIDTH_IN` inches wide (1,800
+    px at 100 dpi). Without parameters the axis is the configuration label (``label``), else the
+    scenario, else the point.
+
+    Args:
+        report: the report table (:func:`v2gsim.experiments.aggregate.aggregate`).
+        params: the columns to put on the x axes (the parameters that vary).
+        bounds: ``metric -> (low, high)`` of quantities that cannot leave an interval (a score's
+            axis is kept within [0, 1]).
+
+    Yields:
+        ``(file name, figure)``: ``report_<metric>.png`` and its figure.
     """
-    figs: dict[str, Figure] = {}
-    for metric, rows in report.groupby("metric", sort=True):
-        means = rows["mean"].to_numpy(dtype=float)
-        if metric in NOT_PLOTTED or not np.any(np.nan_to_num(means) != 0.0):
-            continue
-        axes_of = params or [None]
-        fig, axes = plt.subplots(1, len(axes_of), figsize=(5.5 * len(axes_of), 4), squeeze=False)
-        for ax, x in zip(axes[0], axes_of, strict=True):
+    xs = params[:MAX_PANELS] or [next(c for c in ("label", "scenario", "point") if c in report.columns)]
+    widths = _widths(report, xs)
+    height = 4.0 + (0.8 if xs == ["label"] else 0.0)
+    for metric in report_metrics(report):
+        rows = report[report["metric"] == metric]
+        fig, axes = _figure((sum(widths), height), 1, len(xs), squeeze=False,
+                            gridspec_kw={"width_ratios": widths})
+        for ax, x in zip(axes[0], xs, strict=True):
             _report_panel(ax, rows, x, [p for p in params if p != x], metric)
-        fig.suptitle(f"{metric_label(metric)}: mean and 95 % confidence interval")
+            _bounded(ax, (bounds or {}).get(metric))
+        clipped = "ci95_clipped" in rows and bool(rows["ci95_clipped"].astype(bool).any())
+        fig.suptitle(f"{metric_label(metric)}\nmean and 95 % confidence interval"
+                     + (" (clipped at the quantity's bounds)" if clipped else ""), fontsize=10)
         fig.tight_layout()
-        figs[f"report_{metric}.png"] = fig
-    return figs
+        yield f"report_{metric}.png", fig

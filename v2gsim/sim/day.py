@@ -5,7 +5,8 @@ travel energy, the scores of the hours with a bid); :func:`daily_row` turns it, 
 decision and the fleet state at the end of the day, into the row of the daily table.
 
 :data:`DAILY_COLUMNS` names the daily table's built-in columns, once: :func:`daily_row` fills
-exactly these (plus the energy market's, when it is on) and the model's ``DataCollector`` reads
+exactly these (plus the energy market's when it is on, and :data:`SCHEDULE_COLUMNS` when the policy
+returns base-point schedules) and the model's ``DataCollector`` reads
 exactly the columns of the day (these, then the fleet records', the energy market's and a settling
 policy's); :func:`check_row` makes a missing or an extra key an error instead of a silent NaN.
 """
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DAILY_COLUMNS",
     "GAME_COLUMNS",
+    "SCHEDULE_COLUMNS",
     "DailyRowError",
     "DayLedger",
     "check_row",
@@ -49,6 +51,11 @@ DAILY_COLUMNS: tuple[str, ...] = (
 CREDIT_KEYS = ("capability_credit", "performance_credit", "rebates_paid")
 #: Hourly energy columns summed into the daily row when the energy market is on.
 ENERGY_KEYS = ("energy_bought_kwh", "energy_sold_kwh", "energy_cost")
+#: Columns of a run whose policy returns base-point schedules (``schedules = True``), in the hourly
+#: table per hour and in the daily table summed over the day (kWh, grid side, + = charge): the
+#: covered EVs' planned and executed net base energy and the sum over EVs and slots of
+#: |planned - executed| energy (:class:`v2gsim.core.schedule.ScheduledHour`); 0 without a schedule.
+SCHEDULE_COLUMNS = ("planned_base_kwh", "executed_base_kwh", "schedule_deviation_kwh")
 
 
 @dataclass
@@ -66,6 +73,8 @@ class DayLedger:
         forecast_errors: predicted minus plugged-in EVs of every hour (EVs; NaN without a
             prediction).
         rows: the day's hourly-table rows, in hour order.
+        schedule: the :data:`SCHEDULE_COLUMNS` summed so far (kWh); empty when the policy
+            returns no schedules.
     """
 
     day: int
@@ -76,6 +85,7 @@ class DayLedger:
     energy: dict[str, float] = field(default_factory=dict)
     forecast_errors: list[float] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    schedule: dict[str, float] = field(default_factory=dict)
 
     def add(self, row: dict[str, Any], bid_kw: float, unmet_kwh: float) -> None:
         """Add one settled hour (its hourly-table row)."""
@@ -90,6 +100,9 @@ class DayLedger:
         if "energy_cost" in row:
             for key in ENERGY_KEYS:
                 self.energy[key] = self.energy.get(key, 0.0) + row[key]
+        if "schedule_deviation_kwh" in row:
+            for key in SCHEDULE_COLUMNS:
+                self.schedule[key] = self.schedule.get(key, 0.0) + row[key]
 
 
 def forecast_error(errors: list[float]) -> dict[str, float]:
@@ -121,7 +134,8 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
               soc: np.ndarray, belief_error: float, game_state: Mapping[str, float], *,
               status: str, fallback_reason: str) -> dict[str, Any]:
     """The day's row of the daily table: :data:`DAILY_COLUMNS`, then the energy market's columns
-    when it is on (money in $, energy in kWh, SOC quantiles of the fleet).
+    when it is on and the :data:`SCHEDULE_COLUMNS` when the hours carried them (money in $, energy
+    in kWh, SOC quantiles of the fleet).
 
     Args:
         ledger: the day's running totals.
@@ -165,4 +179,5 @@ def daily_row(ledger: DayLedger, decision: Decision, choice: DayChoice, predicti
         **forecast_error(ledger.forecast_errors),
         **game_state,
         **energy,
+        **ledger.schedule,
     }

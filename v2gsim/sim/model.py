@@ -35,9 +35,10 @@ import pandas as pd
 
 from v2gsim.behavior.beliefs import ClusterBeliefs
 from v2gsim.config.scenario import Scenario
-from v2gsim.core.fleet import Fleet
+from v2gsim.core.fleet import Fleet, HourFlows
 from v2gsim.core.network import build_network
 from v2gsim.core.rng import component_rng, component_seed_sequence, run_seed_sequence
+from v2gsim.core.schedule import BaseSchedule, ScheduleError
 from v2gsim.game.imitation import initial_strategies
 from v2gsim.game.realized_payoffs import realized_ev_payoffs
 from v2gsim.market.energy_sources import energy_price_table
@@ -50,7 +51,7 @@ from v2gsim.sim.agents.energy import ENERGY_DAILY_KEYS, ENERGY_HOURLY_COLUMNS, E
 from v2gsim.sim.agents.grid_company import GridCompanyAgent
 from v2gsim.sim.agents.platform import PlatformAgent
 from v2gsim.sim.agents.tso import CLOCK_HOURS, CalendarSignals, TSOAgent, calendar_days, slot_prices
-from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, DayLedger, check_row, daily_row
+from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, SCHEDULE_COLUMNS, DayLedger, check_row, daily_row
 from v2gsim.sim.records import DAILY_KEYS, FleetRecorder
 from v2gsim.specs.build import run_spec
 from v2gsim.specs.run import RunSpec
@@ -107,6 +108,15 @@ def price_table(spec: RunSpec, rng: np.random.Generator) -> pd.DataFrame:
     return slot_prices(table, spec.days, spec.hours)
 
 
+def _schedule_row(flows: HourFlows) -> dict[str, float]:
+    """The hour's :data:`~v2gsim.sim.day.SCHEDULE_COLUMNS` (kWh; 0 without a plan)."""
+    sh = flows.scheduled
+    if sh is None:
+        return dict.fromkeys(SCHEDULE_COLUMNS, 0.0)
+    return {"planned_base_kwh": float(sh.planned_kwh.sum()), "executed_base_kwh": float(sh.base_kwh.sum()),
+            "schedule_deviation_kwh": float(sh.deviation_kwh.sum())}
+
+
 class HorizonError(RuntimeError):
     """A step was asked for past the scenario's last day (``model.running`` is already False)."""
 
@@ -144,7 +154,9 @@ class V2GMarketModel(mesa.Model):
             (:func:`~v2gsim.sim.agents.driver.cluster_sizes`). They are dropped from the run: no
             group, no belief, no prediction, no random draw (the groups are numbered without them).
         daily_columns: the daily table's columns: :data:`~v2gsim.sim.day.DAILY_COLUMNS`, then the
-            fleet records', the energy market's and a settling policy's ``daily_keys``.
+            fleet records', the energy market's, the schedule columns of a policy with
+            ``schedules = True`` (:data:`~v2gsim.sim.day.SCHEDULE_COLUMNS`, also in the hourly
+            table) and a settling policy's ``daily_keys``.
         last_day: today's daily aggregates (exactly ``daily_columns``).
     """
 
@@ -194,6 +206,10 @@ class V2GMarketModel(mesa.Model):
         if self.energy is not None:  # energy columns only when the energy market is on
             daily += ENERGY_DAILY_KEYS
             columns += ENERGY_HOURLY_COLUMNS
+        self._schedules = bool(getattr(policy, "schedules", False))
+        if self._schedules:  # base-point schedule columns only for a policy that returns schedules
+            daily += SCHEDULE_COLUMNS
+            columns += SCHEDULE_COLUMNS
         self._settle = getattr(policy, "settle", None)
         if self._settle is not None:  # a settling policy's own planned-vs-realized columns
             daily += policy.daily_keys
@@ -269,8 +285,13 @@ class V2GMarketModel(mesa.Model):
         ledger = DayLedger(day)
         if self.fleet_recorder is not None:
             self.fleet_recorder.start_day()
+        plan = self._schedule(decision)
+        keep = self._settle is not None and self._schedules  # what a scheduling policy settles on
+        stored = np.empty((self.fleet.size, self.spec.hours)) if keep else None
         for t in range(self.spec.hours):
-            self._hour(t, ledger, decision, choice, signal[t], prediction.expected[t], in_force)
+            self._hour(t, ledger, decision, choice, signal[t], prediction.expected[t], in_force, plan)
+            if stored is not None:
+                stored[:, t] = self.fleet.energy_kwh
         offered = choice.plugged & self.population.strategies[:, None]
         belief_error = self.platform.record_day(offered.sum(axis=0), choice.detail,
                                                 decision.rebate)
@@ -282,7 +303,7 @@ class V2GMarketModel(mesa.Model):
         if self.fleet_recorder is not None:
             self.last_day.update(self.fleet_recorder.day_totals(self.last_day["profit"]))
         if self._settle is not None:
-            self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start)))
+            self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start, stored)))
         check_row(self.last_day, self.daily_columns)
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
@@ -294,8 +315,24 @@ class V2GMarketModel(mesa.Model):
         buy, sell = self.energy.day_prices(day)
         return {"energy_price": buy, "energy_sell_price": sell}
 
+    def _schedule(self, decision: Decision) -> BaseSchedule | None:
+        """The day's base-point schedule, checked against the fleet and the day (None without one).
+
+        Raises:
+            ScheduleError: a schedule from a policy that does not declare ``schedules = True``
+                (its tables have no schedule columns), or one that does not fit the fleet or day.
+        """
+        plan = decision.schedule
+        if plan is None:
+            return None
+        if not self._schedules:
+            raise ScheduleError(f"policy {self.platform.policy.name!r} returned a schedule but does not "
+                                f"declare schedules = True (policies.base.SchedulingPolicy)")
+        plan.check(self.fleet.size, self.spec.hours)
+        return plan
+
     def _outcome(self, ledger: DayLedger, decision: Decision, choice: DayChoice,
-                 energy_start: np.ndarray) -> DayOutcome:
+                 energy_start: np.ndarray, stored: np.ndarray | None = None) -> DayOutcome:
         """The day's :class:`~v2gsim.policies.base.DayOutcome` for a settling policy."""
         rows = ledger.rows
         hourly = {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}
@@ -311,15 +348,18 @@ class V2GMarketModel(mesa.Model):
         return DayOutcome(day=day, decision=decision, plugged=choice.plugged,
                           travel_kwh=choice.travel_kwh, energy_start_kwh=energy_start,
                           hourly=hourly, sessions_at=sessions_at,
-                          plugged_at=lambda place: at.get(place, none))
+                          plugged_at=lambda place: at.get(place, none), stored_kwh=stored)
 
     def _hour(self, t: int, ledger: DayLedger, decision: Decision, choice: DayChoice,
-              signal_hour: np.ndarray, predicted: float, in_force: dict[str, float]) -> None:
-        """Hour ``t`` of phase 4: drive, follow the AGC with the offered EVs, settle, record."""
+              signal_hour: np.ndarray, predicted: float, in_force: dict[str, float],
+              plan: BaseSchedule | None = None) -> None:
+        """Hour ``t`` of phase 4: drive, execute the schedule's base point (if any), follow the AGC
+        with the offered EVs around it, settle, record."""
         fleet, bid = self.fleet, float(decision.bid_kw[t])
         unmet = float(fleet.drive(choice.travel_kwh[:, t]).sum())
         plug_t = choice.plugged[:, t]
-        flows = fleet.hour_flows(plug_t, self.population.strategies)
+        flows = fleet.hour_flows(plug_t, self.population.strategies,
+                                 plan=plan.hour(t) if plan is not None else None)
         follow = self.platform.dispatch(signal_hour, bid, flows)
         net_kwh = float(follow.net_energy_kwh[0])
         energy = fleet.settle_hour(flows, net_kwh)
@@ -337,6 +377,8 @@ class V2GMarketModel(mesa.Model):
             "soc_mean": float(fleet.soc.mean()),
             **in_force,
         }
+        if self._schedules:
+            row.update(_schedule_row(flows))
         row.update(self.tso.settle_hour(ledger.day, t, bid, follow, signal_hour))
         if self.fleet_recorder is not None:
             row.update(self.fleet_recorder.add_hour(ledger.day, t, energy, plug_t))
