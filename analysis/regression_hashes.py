@@ -5,7 +5,7 @@ Cases: ``default``, ``lin2020`` and ``tiny`` as shipped, and ``default`` with
 (``--days``) with the scenario's seed. The ``bilevel_30kw`` case also sets
 ``platform.bilevel.time_limit_s = 600``: at the scenario's 2-s limit the day-0 search stops at its
 time limit, and what it returns then depends on the machine's speed (a cold numba cache eats the
-first seconds); with 600 s every daily search is solved to its 1e-4 gap (day 0 takes about 30 s on
+first seconds); with 600 s every daily search is solved to its 1e-4 gap (day 0 takes 24-29 s on
 the project's 2-core machine, the other days under 1.5 s), so its result does not depend on timing.
 The check reports a case whose ``policy_status`` is not what was recorded.
 
@@ -60,6 +60,12 @@ results too. ``--check`` applies the ``--set`` overrides recorded in the file (g
 
 from __future__ import annotations
 
+import os
+
+# One OpenBLAS thread, as `import v2gsim` sets it, also when numpy is imported first: the daily belief
+# calibration's small SVDs otherwise spin-wait against other processes (several times slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import hashlib
 import json
@@ -76,8 +82,8 @@ from tqdm import tqdm
 from v2gsim import load_scenario, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-RUNTIME = ("Runtime: about 1.5 min on 2 cores for the 4 cases (the bilevel_30kw case about 40 s of "
-           "it); --cases tiny: a few seconds.")
+RUNTIME = ("Runtime: about 40 s on 2 cores for the 4 cases (the bilevel_30kw case about 30 s of it); "
+           "--cases tiny: a few seconds.")
 
 #: case -> (scenario file, overrides)
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -214,7 +220,7 @@ def column_difference(ref: Mapping[str, Any], new: Mapping[str, Any], floor: flo
     if (ref["nonfinite"], ref["nonfinite_sha"]) != (new["nonfinite"], new["nonfinite_sha"]):
         return f"NaN/inf positions differ ({ref['nonfinite']} -> {new['nonfinite']} non-finite)"
     scales = {key: max(ref["abs_sum"], new["abs_sum"]) for key in SUM_KEYS}
-    scales["sum_sq"] = max(ref["sum_sq"], new["sum_sq"])
+    scales.update({key: max(ref[key], new[key]) for key in SELF_KEYS})
     extent = max((abs(d[k]) for d in (ref, new) for k in ("min", "max") if d[k] is not None), default=0.0)
     scales.update(dict.fromkeys(RANGE_KEYS, extent))
     return max(_rel(ref[k], new[k], max(s, floor)) for k, s in scales.items())

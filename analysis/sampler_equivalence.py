@@ -33,7 +33,7 @@ from v2gsim import load_scenario, run_scenario
 METRICS = ("profit", "mean_plugged", "mean_bid_kw", "mean_performance_score",
            "share_bid_hours_below_target", "min_soc", "rebates_paid")
 SAMPLERS = ("compiled", "numpy")
-RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
+RUNTIME = "Runtime: about 1.5 min on 2 cores at the defaults (2 samplers x 8 seeds x 30 days)."
 
 
 def _runs(scenario: str | None, sampler: str, days: int, seeds: Sequence[int], sets: Sequence[str],

@@ -48,11 +48,17 @@ Writes ``validate_chance_constraint.csv`` (tidy: one row per case, policy, η) a
 Progress (one bar over the simulation runs, one over the days of the run at hand) goes to stderr;
 ``--quiet`` turns it off. Usage::
 
-    python analysis/validate_chance_constraint.py                       # full study (RUNTIME below)
+    python analysis/validate_chance_constraint.py                       # full study (~18 min)
     python analysis/validate_chance_constraint.py --days 60 --drivers 100
 """
 
 from __future__ import annotations
+
+import os
+
+# One OpenBLAS thread, as `import v2gsim` sets it, also when numpy is imported first: the daily belief
+# calibration's small SVDs otherwise spin-wait against other processes (several times slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import json
@@ -97,7 +103,8 @@ COLUMNS = [
     "credits_usd", "capability_credit_usd", "performance_credit_usd", "mean_score",
     "bid_weighted_score", "mean_bid_kw", "bid_kwh",
 ]
-RUNTIME = ("Runtime: about RUNTIME_PLACEHOLDER")
+RUNTIME = ("Runtime: about 18 min on 2 cores at the defaults (3 cases of 365, 14 and 30 days, 17 runs "
+           "each, about 0.15 s per simulated day); --days 30 --default-days 10: about 2.5 min.")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -75,6 +75,12 @@ Usage::
 
 from __future__ import annotations
 
+import os
+
+# One OpenBLAS thread, as `import v2gsim` sets it, also when numpy is imported first: the daily belief
+# calibration's small SVDs otherwise spin-wait against other processes (several times slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import time

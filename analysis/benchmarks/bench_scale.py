@@ -51,7 +51,8 @@ from tqdm import tqdm
 TARGETS = {"year_bilevel_wall_s": 120.0, "sample_paths_median_s": 0.1,
            "million_day_peak_rss_gb": None, "sweep_speedup": 1.7}
 ITEMS = ("year", "paths", "million", "sweep")
-RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
+RUNTIME = ("Runtime: about 2.5 min on 2 cores at the defaults (item 7, 10,000 EVs x 365 days: about "
+           "75 s; item 10: about 45 s; item 9: about 15 s).")
 
 
 def _scenario(drivers: int, days: int, policy: str | None = None, seed: int = 0):

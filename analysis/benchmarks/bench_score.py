@@ -20,6 +20,12 @@ A progress bar over the fleet runs goes to stderr (``--quiet`` turns it off). Us
 
 from __future__ import annotations
 
+import os
+
+# One OpenBLAS thread, as `import v2gsim` sets it, also when numpy is imported first: the daily belief
+# calibration's small SVDs otherwise spin-wait against other processes (several times slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import platform
@@ -41,7 +47,7 @@ from v2gsim.market.agc.performance import composite_score
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 REGD_DAY = Path("pjm_regd_2s_2020-07") / "regd_2s_2020-07-16.csv"
-RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
+RUNTIME = "Runtime: about 20 s on 2 cores at the defaults (8 fleet runs of 8 days)."
 
 
 def _r(x: float) -> float:

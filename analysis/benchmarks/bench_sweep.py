@@ -14,6 +14,12 @@ The sweep's own progress bar (tasks) goes to stderr (``--quiet`` turns it off). 
 
 from __future__ import annotations
 
+import os
+
+# One OpenBLAS thread, as `import v2gsim` sets it, also when numpy is imported first: the daily belief
+# calibration's small SVDs otherwise spin-wait against other processes (several times slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import tempfile
@@ -26,7 +32,8 @@ import pandas as pd
 from v2gsim.config import load_scenario
 from v2gsim.experiments.sweep import SweepSpec, run_sweep
 
-RUNTIME = "Runtime: about RUNTIME_PLACEHOLDER"
+RUNTIME = ("Runtime: about 3 min on 2 cores at the defaults (16 replications of 30 days, on 1 worker "
+           "(about 80 s) and on 2).")
 
 
 def _sim_times(out: Path) -> pd.Series:
