@@ -44,18 +44,8 @@ def quiet_highs() -> highspy.Highs:
         if _BANNER_DONE:
             h = highspy.Highs()
         else:
-            sys.stdout.flush()
-            _flush_c_stdout()
-            saved = os.dup(1)
-            null = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(null, 1)
+            with silenced_c_stdout():  # the banner goes to the C-level standard output
                 h = highspy.Highs()
-                _flush_c_stdout()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-                os.close(null)
             _BANNER_DONE = True
     h.setOptionValue("output_flag", False)
     return h
