@@ -92,6 +92,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "tiny": ("tiny.toml", []),
     "bilevel_30kw": ("default.toml", ["platform.policy=\"bilevel\"", "drivers.charger_kw=30",
                                       "platform.bilevel.time_limit_s=600"]),
+    "tang_mak2024": ("tang_mak2024.toml", ["platform.bilevel.time_limit_s=600"]),
 }
 DAYS = 10
 TABLES = ("hourly", "daily")

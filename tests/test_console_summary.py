@@ -55,14 +55,17 @@ LABELS: dict[str, str] = {
     "v2a_offer_kwh": r"offered for regulation " + _NUM + " kWh",
     "departure_shortfall_kwh": r"departure shortfall " + _NUM + " kWh",
     "v2a_planned_days": r"a plan on " + _NUM + " of",
-    "robust_planned_cost": r"robust site .*?cost planned \$" + _NUM,
-    "robust_realized_cost": r"robust site .*?cost planned \S+, realized \$" + _NUM,
+    "planned_cost": r"robust site .*?cost planned \$" + _NUM,
+    "realized_cost": r"robust site .*?cost planned \S+, realized \$" + _NUM,
     "robust_planned_up_kwh": r"reserve up planned " + _NUM + " kWh",
     "robust_reserve_up_kwh": r"reserve up planned \S+ kWh, delivered " + _NUM + " kWh",
     "robust_planned_down_kwh": r"down planned " + _NUM + " kWh",
     "robust_reserve_down_kwh": r"down planned \S+ kWh, delivered " + _NUM + " kWh",
-    "robust_shortfall_kwh": r"shortfall " + _NUM + " kWh",
-    "robust_violations": r"violations " + _NUM + "$",
+    "robust_violations": r"EVs off their plan " + _NUM,
+    "robust_plan_cost": r"the LP expected \$" + _NUM,
+    "reserve_requested_kwh": r"reserve called " + _NUM + " kWh",
+    "reserve_delivered_kwh": r"delivered in all " + _NUM + " kWh",
+    "robust_sessions_outside": r"outside the declared box " + _NUM + "$",
 }
 MONEY = ("capability_credit", "performance_credit", "rebates_paid", "profit")
 
@@ -182,7 +185,11 @@ def test_robust_prints_its_day_ahead_cost_and_reserve(tmp_path, capsys):
     text, s, daily = _run(tmp_path, capsys, "bianchi2023_parking", "--days", "2", "--set", "drivers.count=20")
     assert s["policy"] == "robust" and s["bid_hours"] == 0 and s["profit"] == 0
     keys = _totals(daily, s, "robust_")
-    _check(text, s, (*MONEY, *keys, "energy_cost", "profit_net_energy"))
+    plain = ("planned_cost", "realized_cost", "departure_shortfall_kwh", "reserve_requested_kwh",
+             "reserve_delivered_kwh")
+    for c in plain:
+        assert s[c] == pytest.approx(daily[c].sum(), rel=1e-12, abs=1e-12), c
+    _check(text, s, (*MONEY, *keys, *plain, "energy_cost", "profit_net_energy"))
     assert "no bid hours (policy robust" in text
     assert s["robust_planned_up_kwh"] > 0  # the plan holds reserve: the line is not all zeros
 

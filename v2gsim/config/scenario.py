@@ -175,6 +175,7 @@ class Scenario(Strict):
                 raise field_error("market.energy.start_date", f"{start} + {self.days} days runs "
                                   f"past the calendar's end ({dt.date.max}); choose an earlier date")
         policy = self.platform.policy
+        self._check_drive()
         if policy in CLOCK_DAY_POLICIES and self.network.hours != 24:
             raise field_error("network.hours", f"policy {policy!r} plans one 24-hour clock day "
                               f"({CLOCK_DAY_POLICIES[policy]}); allowed: 24 with this policy, got "
@@ -184,13 +185,51 @@ class Scenario(Strict):
         s = self.sessions
         if not s.enabled:
             raise field_error("sessions.enabled", "policy 'robust' plans the sessions of a site: "
-                              "set sessions.enabled = true with model = 'preset' or 'parametric'")
-        if s.model not in ("preset", "parametric"):
-            raise field_error("sessions.model", f"policy 'robust' needs model = 'preset' or "
-                              f"'parametric' (it samples the declared sessions), got {s.model!r}")
+                              "set sessions.enabled = true with model = 'preset', 'parametric' or "
+                              "'empirical'")
+        if s.model not in ("preset", "parametric", "empirical"):
+            raise field_error("sessions.model", f"policy 'robust' needs model = 'preset', "
+                              f"'parametric' or 'empirical' (the sessions it plans), got {s.model!r}")
         if self.market.energy.source == "none":
             raise field_error("market.energy.source", "policy 'robust' prices the day-ahead plan: "
                               "allowed: synthetic, gme, pjm_lmp, tou (not 'none')")
+
+    @property
+    def sessions_drive(self) -> bool:
+        """Whether the session model drives the loop's plug-ins (``sessions.drive``; its default:
+        on for policy ``robust``)."""
+        s = self.sessions
+        if not s.enabled:
+            return False
+        return self.platform.policy == "robust" if s.drive is None else bool(s.drive)
+
+    def _check_drive(self) -> None:
+        """A session model that drives the loop: a sampled model, a 24-hour day, one session per EV
+        (``n_evs`` = ``drivers.count``), a site place; ``robust`` plans only driven sessions."""
+        s = self.sessions
+        if self.platform.policy == "robust" and s.enabled and s.drive is False:
+            raise field_error("sessions.drive", "policy 'robust' plans the loop's EVs from the session "
+                              "model: allowed: true or unset with this policy")
+        if not self.sessions_drive:
+            return
+        if s.model == "paths" and self.platform.policy != "robust":  # robust's own check names it
+            raise field_error("sessions.drive", "the drivers' paths already drive the loop: drive "
+                              "needs model = 'preset', 'parametric' or 'empirical'")
+        if self.network.hours != 24:
+            raise field_error("network.hours", "sessions live on a 24-hour clock day; allowed: 24 "
+                              f"when sessions drive the loop, got {self.network.hours}")
+        if s.n_evs is not None and s.n_evs != self.drivers.count:
+            raise field_error("sessions.n_evs", f"when sessions drive the loop every EV of the fleet "
+                              f"has one session a day: allowed: unset or drivers.count = "
+                              f"{self.drivers.count}, got {s.n_evs}")
+        if s.place and s.place not in ("home", "work", "other"):
+            raise field_error("sessions.place", f"the site of driven sessions: allowed: home, work, "
+                              f"other, got {s.place!r}")
+        r = self.platform.robust
+        if self.platform.policy == "robust" and r is not None and r.feedback:
+            raise field_error("platform.robust.feedback", "the loop executes the open-loop robust plan "
+                              "(base point and reserve); the re-trading plan is offline only "
+                              "(v2gsim profitability): allowed: false with sessions driving the loop")
 
     def capability_problem(self) -> tuple[str, str] | None:
         """``(field, problem)`` when a chance bound (policies ``chance`` and ``bilevel``) has no

@@ -1,6 +1,7 @@
-"""Schema of the EV sessions at a site (``[sessions]``, issue #11 item 3). Off by default; no part
-of the model reads it yet (the adapter :func:`v2gsim.specs.build.sessions_spec` turns it into the
-specs of :mod:`v2gsim.behavior.mobility`).
+"""Schema of the EV sessions at a site (``[sessions]``, issue #11 item 3). Off by default. The
+adapter :func:`v2gsim.specs.build.sessions_spec` turns it into the specs of
+:mod:`v2gsim.behavior.mobility`; with ``drive`` (default for policy ``robust``) the session model
+also drives the loop's plug-ins (:mod:`v2gsim.behavior.mobility.daily`, issue #32).
 
 Example (seed 004's parking lot, 15-min slots)::
 
@@ -86,7 +87,13 @@ class LawConfig(Strict):
 class SessionsConfig(Strict):
     """Per EV and day an arrival, a departure, the energy at arrival and the energy wanted."""
 
-    enabled: bool = Field(default=False, description="Build the session spec (nothing uses it yet).")
+    enabled: bool = Field(default=False, description="Build the session spec (the offline tools "
+                          "use it; with drive it also drives the loop).")
+    drive: bool | None = Field(
+        default=None, description="The session model drives the loop: every EV of the fleet has one "
+        "session per day at `place` (declared the evening before, then realized), instead of the "
+        "drivers' paths. Default: on for policy robust, off otherwise. Needs model preset, "
+        "parametric or empirical and network.hours = 24.")
     model: Literal["preset", "parametric", "empirical", "paths"] = Field(
         default="preset",
         description="preset: a named seed case; parametric: the laws below; empirical: resample "
@@ -129,7 +136,8 @@ class SessionsConfig(Strict):
     max_sojourn_h: float | None = Field(default=24.0, gt=0,
                                         description="empirical: longest stay kept (h).")
     weekdays_only: bool = Field(default=False, description="empirical: Monday-Friday only.")
-    place: str = Field(default="", description="paths: place of the sessions ([network] place).")
+    place: str = Field(default="", description="paths: place of the sessions ([network] place); "
+                       "drive: the charger place the sessions are at (home, work or other; default work).")
     wanted_soc: float | None = Field(
         default=None, ge=0, le=1, description="paths: SOC wanted at departure (-); default "
         "drivers.soc_target.")

@@ -447,7 +447,8 @@ class Fleet:
             up = np.maximum(after - self.soc_min * cap, 0.0) * flows.offered
             down = np.maximum(self.soc_max * cap - after, 0.0) * flows.offered
             e0 = self.energy_kwh
-        sh = execute_hour(plan, e0[ev], plugged[ev], offered[ev], self.limits(ev), dt_h)
+        plug = plugged[ev] if plan.plugged is None else plan.plugged & plugged[ev][:, None]
+        sh = execute_hour(plan, e0[ev], plug, offered[ev], self.limits(ev), dt_h)
         up[ev], down[ev] = sh.up_kwh, sh.down_kwh
         base = flows.base_kw.copy()
         base[ev] = sh.base_kwh / dt_h

@@ -17,6 +17,9 @@ adding a component never shifts the others' streams. The components (:data:`COMP
 * ``game_drivers`` - initial strategies and imitation of the drivers (seed 001);
 * ``mesa`` - Mesa's own ``model.rng`` / ``model.random`` (no phase of the model uses them);
 * ``energy_prices`` - synthetic energy prices (``[market.energy] source = "synthetic"``).
+* ``sessions`` - declared and realized sessions of a session model driving the loop
+  (:mod:`v2gsim.behavior.mobility.daily`).
+* ``reserve`` - the TSO's daily reserve requests (seed 004, :func:`v2gsim.core.schedule.sample_requests`).
 
 One stream is deliberately not a child of the run's root: the **AGC history** the platform knows
 before the run (:func:`history_rng`, ``SeedSequence([seed, 4242])``), from which the policies'
@@ -42,7 +45,7 @@ __all__ = [
 
 #: Components with their own streams. New components append here; the key is a hash of the name.
 COMPONENTS = ("fleet", "drivers", "agc", "prices", "policy", "grid_company", "game_drivers", "mesa",
-              "energy_prices")
+              "energy_prices", "sessions", "reserve")
 
 HISTORY_SEED_TAG = 4242
 """Second word of the seed ``[scenario.seed, 4242]`` of the AGC history (see the module docstring)."""

@@ -9,8 +9,10 @@ Execution of one hour of ``k`` slots of ``dt_s = 1 h / k`` by a covered EV, afte
 self-discharge, is the battery of models.md §5.1 (1)-(4) (seed 002's (1)-(2), §3.2, with ``u`` in
 {0, 1}, is the special case of rated power): in every slot ``j``
 
-* ``p_j = clip(plan_j, -P_dis v2g, P_ch) * plugged`` (4a), (4b): the plug-in state is hourly, so
-  an EV that is not plugged in during an hour executes 0 in every slot of it;
+* ``p_j = clip(plan_j, -P_dis v2g, P_ch) * plugged_j`` (4a), (4b): an EV that is not plugged in
+  executes 0. The drivers' paths give an hourly plug-in state (an EV that is not plugged in during
+  an hour executes 0 in every slot of it); a session model driving the loop gives it per slot
+  (:attr:`HourPlan.plugged`), so a late arrival misses exactly the slots before it;
 * ``p_j <- min(p_j, (E_max - E)^+ / (eta_c dt_s))`` and ``p_j <- max(p_j, -eta_d (E - E_min)^+ / dt_s)``
   (3): the SOC window, never crossed by the base point (an EV outside it may only move back in);
 * ``E <- E + dt_s eta(p_j) p_j`` with ``eta(p) = eta_c`` for ``p >= 0`` and ``1 / eta_d`` otherwise
@@ -30,7 +32,15 @@ energy). Its caps, which keep it in its power limits and in its window at the en
 * up (``r = -u``): ``u <= min((P_dis v2g + min_j p_j)^+ dt, b - f^-1(f(b) - (E' - E_min)^+))``;
 * down: ``r <= min((P_ch - max_j p_j)^+ dt, f^-1(f(b) + (E_max - E')^+) - b)``;
 
-and 0 for an EV that is not offered to the platform. Pure numpy; energies in kWh, powers in kW.
+and 0 for an EV that is not offered to the platform.
+
+**Reserve (seed 004).** A schedule may also carry up/down reserve per EV and slot (kW): the power
+the EV changes its base point by when the TSO calls reserve in that slot. With the day's requests
+``w_j`` in {-1, 0, +1} (-1 = upward, +1 = downward; sampled by the loop's TSO), the EV is planned to
+draw ``p_dam_j + r_down_j w_j^+ - r_up_j w_j^-`` (models.md §5.1 (8)): :meth:`BaseSchedule.deployed`.
+The reserve delivered in a slot is the part of the requested change that the executed power made,
+``clip((p_exec_j - p_dam_j) sign(q_j), 0, |q_j|)`` with ``q_j`` the requested change
+(:func:`delivered_reserve`). Pure numpy; energies in kWh, powers in kW.
 """
 
 from __future__ import annotations
@@ -39,8 +49,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SLOT_MINUTES", "BaseSchedule", "EVLimits", "HourPlan", "ScheduleError", "ScheduledHour",
-           "execute_base", "execute_hour", "grid_from_stored", "settle_regulation", "stored_from_grid"]
+__all__ = ["SLOT_MINUTES", "BaseSchedule", "EVLimits", "ExecutedSchedule", "HourPlan", "ScheduleError",
+           "ScheduledHour",
+           "delivered_reserve", "execute_base", "execute_hour", "grid_from_stored", "regrid_mask",
+           "sample_requests", "settle_regulation", "stored_from_grid"]
 
 #: Slot lengths a schedule may use (minutes).
 SLOT_MINUTES: tuple[int, ...] = (15, 30, 60)
@@ -58,11 +70,14 @@ class HourPlan:
         ev: (N,) fleet indices of the covered EVs (distinct).
         power_kw: (N, k) planned grid-side power per EV and slot of the hour (kW, + = charge).
         slot_h: slot length dt_s = 1 h / k (h).
+        plugged: (N, k) plugged in during each slot (a session model driving the loop), or None:
+            the hour's plug-in state holds for all its slots.
     """
 
     ev: np.ndarray
     power_kw: np.ndarray
     slot_h: float
+    plugged: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,8 @@ class BaseSchedule:
         power_kw: (N, S) planned power of each covered EV in each slot (kW, grid side; + = charge,
             - = discharge); S slots of ``slot_minutes`` span the day's hours.
         slot_minutes: slot length (15, 30 or 60 min).
+        reserve_up_kw, reserve_down_kw: (N, S) up/down reserve offered per EV and slot (kW, >= 0;
+            module docstring), or None (no reserve).
 
     Raises:
         ScheduleError: a slot length outside :data:`SLOT_MINUTES`, shapes that do not match,
@@ -84,6 +101,8 @@ class BaseSchedule:
     ev: np.ndarray
     power_kw: np.ndarray
     slot_minutes: int = 60
+    reserve_up_kw: np.ndarray | None = None
+    reserve_down_kw: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.slot_minutes not in SLOT_MINUTES:
@@ -101,6 +120,39 @@ class BaseSchedule:
             raise ScheduleError(f"{p.shape[1]} slots of {self.slot_minutes} min do not fill whole hours")
         object.__setattr__(self, "ev", ev)
         object.__setattr__(self, "power_kw", p)
+        for name in ("reserve_up_kw", "reserve_down_kw"):
+            r = getattr(self, name)
+            if r is None:
+                continue
+            r = np.asarray(r, dtype=float)
+            if r.shape != p.shape or not np.all(np.isfinite(r)) or np.any(r < 0):
+                raise ScheduleError(f"{name} must be finite, >= 0 kW and shaped like power_kw {p.shape}")
+            object.__setattr__(self, name, r)
+
+    @property
+    def has_reserve(self) -> bool:
+        """Whether the schedule offers any reserve."""
+        return self.reserve_up_kw is not None or self.reserve_down_kw is not None
+
+    def deployed(self, request: np.ndarray) -> BaseSchedule:
+        """The schedule with the reserve the TSO calls deployed (module docstring, (8)).
+
+        Args:
+            request: (S,) requests w_j in [-1, 1] per slot (-1 upward, +1 downward).
+
+        Returns:
+            A schedule without reserve whose power is ``p_dam + r_down w^+ - r_up w^-`` (kW).
+        """
+        w = np.asarray(request, dtype=float)
+        if w.shape != (self.power_kw.shape[1],):
+            raise ScheduleError(f"request must have one value per slot ({self.power_kw.shape[1]}), "
+                                f"got shape {w.shape}")
+        p = self.power_kw.copy()
+        if self.reserve_down_kw is not None:
+            p += self.reserve_down_kw * np.maximum(w, 0.0)[None, :]
+        if self.reserve_up_kw is not None:
+            p -= self.reserve_up_kw * np.maximum(-w, 0.0)[None, :]
+        return BaseSchedule(ev=self.ev, power_kw=p, slot_minutes=self.slot_minutes)
 
     @property
     def slots_per_hour(self) -> int:
@@ -133,10 +185,18 @@ class BaseSchedule:
         if self.hours != hours:
             raise ScheduleError(f"schedule spans {self.hours} h, the day has {hours} h")
 
-    def hour(self, t: int) -> HourPlan:
-        """The slots of hour ``t`` (0-based)."""
+    def hour(self, t: int, plugged: np.ndarray | None = None) -> HourPlan:
+        """The slots of hour ``t`` (0-based).
+
+        Args:
+            t: the hour.
+            plugged: (M, j) the whole fleet's plug-in state per slot of that hour on any grid that
+                divides or is divided by the schedule's (:func:`regrid_mask`), or None (hourly).
+        """
         k = self.slots_per_hour
-        return HourPlan(ev=self.ev, power_kw=self.power_kw[:, t * k:(t + 1) * k], slot_h=self.slot_h)
+        mask = None if plugged is None else regrid_mask(np.asarray(plugged)[self.ev], k)
+        return HourPlan(ev=self.ev, power_kw=self.power_kw[:, t * k:(t + 1) * k], slot_h=self.slot_h,
+                        plugged=mask)
 
 
 @dataclass(frozen=True)
@@ -178,7 +238,7 @@ def execute_base(plan_kw: np.ndarray, energy_kwh: np.ndarray, plugged: np.ndarra
     Args:
         plan_kw: (N, k) planned grid-side power per EV and slot (kW, + = charge).
         energy_kwh: (N,) stored energy at the start of the hour, after self-discharge (kWh).
-        plugged: (N,) plugged in during the hour.
+        plugged: (N,) plugged in during the hour, or (N, k) per slot.
         lim: the EVs' limits.
         slot_h: slot length dt_s (h).
 
@@ -189,8 +249,9 @@ def execute_base(plan_kw: np.ndarray, energy_kwh: np.ndarray, plugged: np.ndarra
     e = np.asarray(energy_kwh, dtype=float).copy()
     out = np.zeros_like(plan_kw, dtype=float)
     on = np.asarray(plugged, dtype=bool)
+    on = on if on.ndim == 2 else np.repeat(on[:, None], plan_kw.shape[1], axis=1)
     for j in range(plan_kw.shape[1]):
-        p = np.clip(plan_kw[:, j], -lim.discharge_kw, lim.charge_kw) * on
+        p = np.clip(plan_kw[:, j], -lim.discharge_kw, lim.charge_kw) * on[:, j]
         p = np.minimum(p, np.maximum(lim.e_max - e, 0.0) / (lim.eta_c * slot_h))
         p = np.maximum(p, -np.maximum(e - lim.e_min, 0.0) * lim.eta_d / slot_h)
         new = e + stored_from_grid(p * slot_h, lim.eta_c, lim.eta_d)
@@ -249,7 +310,8 @@ def execute_hour(plan: HourPlan, energy_kwh: np.ndarray, plugged: np.ndarray, of
     Args:
         plan: the hour's slots of the covered EVs.
         energy_kwh: (N,) their stored energy after the hour's self-discharge (kWh).
-        plugged: (N,) plugged in during the hour.
+        plugged: (N,) plugged in during the hour, or (N, k) per slot (an EV plugged in for part of
+            the hour follows regulation in that hour).
         offered: (N,) offered to the platform for regulation (plugged ones only count).
         lim: their limits.
         dt_h: hour length (h).
@@ -258,7 +320,8 @@ def execute_hour(plan: HourPlan, energy_kwh: np.ndarray, plugged: np.ndarray, of
         The executed base point and the regulation caps (module docstring).
     """
     executed, e1 = execute_base(plan.power_kw, energy_kwh, plugged, lim, plan.slot_h)
-    on = np.asarray(offered, dtype=bool) & np.asarray(plugged, dtype=bool)
+    plug = np.asarray(plugged, dtype=bool)
+    on = np.asarray(offered, dtype=bool) & (plug.any(axis=1) if plug.ndim == 2 else plug)
     k = executed.shape[1]
     lo = executed.min(axis=1) if k else np.zeros(on.size)
     hi = executed.max(axis=1) if k else np.zeros(on.size)
@@ -291,3 +354,88 @@ def settle_regulation(sh: ScheduledHour, reg_kwh: np.ndarray, lim: EVLimits) -> 
     lower = np.maximum(np.minimum(e0, lim.e_min), 0.0)
     upper = np.minimum(np.maximum(e0, lim.e_max), lim.capacity_kwh)
     return grid, np.clip(e, lower, upper)
+
+
+def regrid_mask(mask: np.ndarray, slots: int) -> np.ndarray:
+    """A per-slot plug-in mask (N, k) on another grid of ``slots`` slots over the same span.
+
+    A coarser slot counts as plugged only when every finer slot in it is (the EV can follow the
+    whole slot); a finer slot repeats its coarser one. ``k`` and ``slots`` must divide one another.
+
+    Raises:
+        ScheduleError: grids that do not divide one another.
+    """
+    m = np.asarray(mask, dtype=bool)
+    k = m.shape[1]
+    if k == slots:
+        return m
+    if k % slots == 0:
+        return m.reshape(m.shape[0], slots, k // slots).all(axis=2)
+    if slots % k == 0:
+        return np.repeat(m, slots // k, axis=1)
+    raise ScheduleError(f"slot grids of {k} and {slots} slots per span do not divide one another")
+
+
+def sample_requests(rng: np.random.Generator, slots: int, pi_up: float, pi_down: float) -> np.ndarray:
+    """The TSO's reserve requests of one day, w_j in {-1, 0, +1} per slot (models.md §5.1 (8)):
+    -1 (upward) with probability ``pi_up``, +1 (downward) with ``pi_down`` (one ``rng.random``
+    draw per slot, the rule of :func:`v2gsim.optimize.robust.settle.sample_signal`)."""
+    u = rng.random(slots)
+    return np.where(u < pi_up, -1.0, np.where(u >= 1.0 - pi_down, 1.0, 0.0))
+
+
+def delivered_reserve(base_kw: np.ndarray, deployed_kw: np.ndarray, executed_kw: np.ndarray,
+                      slot_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Requested and delivered reserve energy per slot (module docstring), summed over EVs.
+
+    Args:
+        base_kw: (N, S) the planned base point p_dam (kW).
+        deployed_kw: (N, S) the plan with the called reserve deployed (kW).
+        executed_kw: (N, S) what the EVs executed (kW).
+        slot_h: slot length (h).
+
+    Returns:
+        ``(requested_kwh, delivered_kwh)``, each (S,) (kWh, >= 0).
+    """
+    q = np.asarray(deployed_kw, float) - np.asarray(base_kw, float)
+    moved = (np.asarray(executed_kw, float) - base_kw) * np.sign(q)
+    delivered = np.clip(moved, 0.0, np.abs(q))
+    return np.abs(q).sum(axis=0) * slot_h, delivered.sum(axis=0) * slot_h
+
+
+@dataclass
+class ExecutedSchedule:
+    """A day's schedule as the fleet executes it: the plan, the reserve called, what was done.
+
+    Built by the loop when a decision carries a schedule; :meth:`hour` hands the fleet each hour's
+    slots (with the reserve the TSO called deployed) and :meth:`record` keeps what it executed.
+
+    Attributes:
+        base: the policy's schedule (base point ``p_dam``; its reserve offers, if any).
+        request: (S,) the TSO's reserve requests per slot (-1 up, +1 down, 0), or None.
+        planned: the schedule the EVs are asked to follow (``base`` with the called reserve
+            deployed: :meth:`BaseSchedule.deployed`).
+        executed_kw: (N, S) executed power per covered EV and slot (kW), filled hour by hour.
+    """
+
+    base: BaseSchedule
+    request: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.planned = self.base if self.request is None else self.base.deployed(self.request)
+        self.executed_kw = np.zeros_like(self.base.power_kw)
+
+    def hour(self, t: int, plugged: np.ndarray | None = None) -> HourPlan:
+        """Hour ``t`` of the planned schedule (:meth:`BaseSchedule.hour`)."""
+        return self.planned.hour(t, plugged)
+
+    def record(self, t: int, executed_kw: np.ndarray) -> None:
+        """Keep the (N, k) executed power of hour ``t``."""
+        k = self.base.slots_per_hour
+        self.executed_kw[:, t * k:(t + 1) * k] = executed_kw
+
+    def reserve_kwh(self) -> tuple[float, float]:
+        """``(requested, delivered)`` reserve energy of the day (kWh; :func:`delivered_reserve`)."""
+        req, got = delivered_reserve(self.base.power_kw, self.planned.power_kw, self.executed_kw,
+                                     self.base.slot_h)
+        return float(req.sum()), float(got.sum())

@@ -40,7 +40,8 @@ GUARANTEE_POLICIES = ("chance", "bilevel")
 #: there: eva revenues in the currency of ``[platform.eva]``'s prices, eva shares (-) and EVs per
 #: day; v2a costs in the p.u. of ``[platform.v2a]``'s prices, energies (kWh), session and SOC
 #: violation counts; robust costs in the run's currency ($; negative: the site earns), energies
-#: (kWh), violation count. ``v2a_solve_s`` (a timing) is left out, as ``solve_time_s`` is.
+#: (kWh), counts of EVs off their plan and of sessions outside their box. ``v2a_solve_s`` (a
+#: timing) is left out, as ``solve_time_s`` is.
 PLAN_TOTALS: dict[str, str] = {
     "eva_planned_revenue": "sum", "eva_realized_revenue": "sum",
     "eva_planned_share": "mean", "eva_realized_share": "mean",
@@ -50,10 +51,11 @@ PLAN_TOTALS: dict[str, str] = {
     "v2a_planned_unmet_kwh": "sum", "v2a_realized_unmet_kwh": "sum",
     "v2a_planned_sessions": "sum", "v2a_realized_sessions": "sum",
     "v2a_soc_violations": "sum", "v2a_offer_kwh": "sum", "departure_shortfall_kwh": "sum",
-    "robust_planned_cost": "sum", "robust_realized_cost": "sum",
+    "planned_cost": "sum", "realized_cost": "sum",
+    "reserve_requested_kwh": "sum", "reserve_delivered_kwh": "sum", "robust_plan_cost": "sum",
     "robust_reserve_up_kwh": "sum", "robust_reserve_down_kwh": "sum",
     "robust_planned_up_kwh": "sum", "robust_planned_down_kwh": "sum",
-    "robust_shortfall_kwh": "sum", "robust_violations": "sum",
+    "robust_violations": "sum", "robust_sessions_outside": "sum",
 }
 
 
@@ -152,13 +154,16 @@ def plan_lines(s: dict[str, Any]) -> list[str]:
                          "the days without a plan)" + ("; run 2 or more days (--days)"
                                                        if s["days"] == 1 else ""))
         return lines
-    if s.get("policy") == "robust" and "robust_planned_cost" in s:
-        return [f"robust site day-ahead plan ($; a negative cost is earned): cost planned "
-                f"${s['robust_planned_cost']:.2f}, realized ${s['robust_realized_cost']:.2f}; reserve up "
+    if s.get("policy") == "robust" and "robust_plan_cost" in s:
+        return [f"robust site day-ahead plan, executed by the fleet ($; a negative cost is earned): "
+                f"cost planned ${s['planned_cost']:.2f}, realized ${s['realized_cost']:.2f} (the LP "
+                f"expected ${s['robust_plan_cost']:.2f}); reserve called {s['reserve_requested_kwh']:.2f} "
+                f"kWh, delivered in all {s['reserve_delivered_kwh']:.2f} kWh; reserve up "
                 f"planned {s['robust_planned_up_kwh']:.2f} kWh, delivered {s['robust_reserve_up_kwh']:.2f} "
                 f"kWh; down planned {s['robust_planned_down_kwh']:.2f} kWh, delivered "
-                f"{s['robust_reserve_down_kwh']:.2f} kWh; shortfall {s['robust_shortfall_kwh']:.2f} kWh, "
-                f"violations {s['robust_violations']:.0f}"]
+                f"{s['robust_reserve_down_kwh']:.2f} kWh; departure shortfall "
+                f"{s['departure_shortfall_kwh']:.2f} kWh; EVs off their plan {s['robust_violations']:.0f}; "
+                f"sessions outside the declared box {s['robust_sessions_outside']:.0f}"]
     return []
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from v2gsim.behavior.mobility.core import Sessions
     from v2gsim.core.fleet import Fleet
     from v2gsim.core.network import ActivityNetwork
-    from v2gsim.core.schedule import BaseSchedule
+    from v2gsim.core.schedule import BaseSchedule, ExecutedSchedule
     from v2gsim.market.requirement import RequirementStats
 
 __all__ = [
@@ -72,6 +72,9 @@ class Observation:
         energy_price: (T,) the day's grid energy purchase price, known day-ahead (USD/kWh), or
             None when the scenario has no energy market.
         energy_sell_price: (T,) the day's energy sale (export) price (USD/kWh), or None.
+        sessions: the day's declared sessions when a session model drives the loop (one per EV,
+            ``ev`` = fleet row; :mod:`v2gsim.behavior.mobility.daily`): the forecast a site plans
+            with; the realized ones may differ. None when the drivers' paths drive the loop.
     """
 
     day: int
@@ -85,6 +88,7 @@ class Observation:
     energy_kwh: np.ndarray | None = None
     energy_price: np.ndarray | None = None
     energy_sell_price: np.ndarray | None = None
+    sessions: Sessions | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,12 @@ class DayOutcome:
         plugged_at: ``plugged_at(place)`` -> (M, T) realized plugged-in indicator at that place
             (all False for a place no network has; a snapshot of the day).
         stored_kwh: (M, T) energy stored in each simulated battery at the end of each hour (kWh);
-            given to a policy that returns schedules (``schedules = True``), else None.
+            given to a policy that returns schedules (``schedules = True``) and when sessions
+            drive the loop, else None.
+        executed: the day's schedule as executed (:class:`~v2gsim.core.schedule.ExecutedSchedule`:
+            the plan, the TSO's reserve requests, the executed power per covered EV and slot), or
+            None without a schedule.
+        sessions: the day's realized sessions when a session model drives the loop, else None.
     """
 
     day: int
@@ -170,6 +179,8 @@ class DayOutcome:
     sessions_at: Callable[[str], Sessions]
     plugged_at: Callable[[str], np.ndarray]
     stored_kwh: np.ndarray | None = None
+    executed: ExecutedSchedule | None = None
+    sessions: Sessions | None = None
 
 
 class SchedulingPolicy(Policy, Protocol):

@@ -38,7 +38,7 @@ from v2gsim.config.scenario import Scenario
 from v2gsim.core.fleet import Fleet, HourFlows
 from v2gsim.core.network import build_network
 from v2gsim.core.rng import component_rng, component_seed_sequence, run_seed_sequence
-from v2gsim.core.schedule import BaseSchedule, ScheduleError
+from v2gsim.core.schedule import ExecutedSchedule, ScheduleError, sample_requests
 from v2gsim.game.imitation import initial_strategies
 from v2gsim.game.realized_payoffs import realized_ev_payoffs
 from v2gsim.market.energy_sources import energy_price_table
@@ -53,6 +53,7 @@ from v2gsim.sim.agents.platform import PlatformAgent
 from v2gsim.sim.agents.tso import CLOCK_HOURS, CalendarSignals, TSOAgent, calendar_days, slot_prices
 from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, SCHEDULE_COLUMNS, DayLedger, check_row, daily_row
 from v2gsim.sim.records import DAILY_KEYS, FleetRecorder
+from v2gsim.sim.session_loop import SESSION_COLUMNS, SessionLoop
 from v2gsim.specs.build import run_spec
 from v2gsim.specs.run import RunSpec
 
@@ -196,6 +197,10 @@ class V2GMarketModel(mesa.Model):
         self.grid_company = (GridCompanyAgent(self, spec.game, component_rng(root, "grid_company"))
                              if spec.game is not None else None)
         self.energy = self._energy_market(spec, root)
+        self.session_loop = (SessionLoop(spec.sessions, self.fleet.capacity_kwh, spec.hours,
+                                         component_rng(root, "sessions"))
+                             if spec.sessions is not None else None)
+        self._reserve_rng = component_rng(root, "reserve") if spec.reserve_pi is not None else None
         self.last_day: dict[str, Any] = {}
         self.fleet_recorder = (FleetRecorder(self.fleet, spec.fleet)
                                if FleetRecorder.wanted(spec.fleet) else None)
@@ -213,6 +218,8 @@ class V2GMarketModel(mesa.Model):
         self._settle = getattr(policy, "settle", None)
         if self._settle is not None:  # a settling policy's own planned-vs-realized columns
             daily += policy.daily_keys
+        if self.session_loop is not None:  # sessions drive the loop (a policy's same name: ours)
+            daily += [c for c in SESSION_COLUMNS if c not in daily]
         self.daily_columns: tuple[str, ...] = tuple(daily)
         self.datacollector = mesa.DataCollector(model_reporters={k: _day(k) for k in self.daily_columns},
                                                 tables={"hourly": columns})
@@ -272,8 +279,12 @@ class V2GMarketModel(mesa.Model):
             raise HorizonError(f"{self.spec.name}: all {self.spec.days} days are simulated "
                                f"(model.running is False); build a new model or raise days")
         energy_start = self.fleet.energy_kwh.copy()
+        loop = self.session_loop
+        known = self._energy_forecast(day)
+        if loop is not None:  # what the platform knows of the sessions: their declaration
+            known["sessions"] = loop.declare(day)
         decision = self.platform.plan(day, *self.tso.price_forecast(),  # 1 platform
-                                      energy_kwh=energy_start, **self._energy_forecast(day))
+                                      energy_kwh=energy_start, **known)
         gc = self.grid_company
         pg_actions = gc.open_day(self.fleet.size) if gc is not None else None  # 2 grid company
         in_force = ({"x": self.population.cooperation_share, "y": gc.y, "price": gc.price}
@@ -281,12 +292,15 @@ class V2GMarketModel(mesa.Model):
         prediction = self.platform.predict(decision.rebate,
                                            required=self.spec.distribution == "extremal")
         choice = self.population.choose(decision.rebate, prediction)  # 3 drivers
+        if loop is not None:  # the realized sessions are who is plugged in, and when
+            choice = loop.start(choice)
         signal = self.tso.emit_signal(day)  # 4 TSO, hour by hour
         ledger = DayLedger(day)
         if self.fleet_recorder is not None:
             self.fleet_recorder.start_day()
         plan = self._schedule(decision)
-        keep = self._settle is not None and self._schedules  # what a scheduling policy settles on
+        # what a scheduling policy settles on, and the sessions' departures
+        keep = loop is not None or (self._settle is not None and self._schedules)
         stored = np.empty((self.fleet.size, self.spec.hours)) if keep else None
         for t in range(self.spec.hours):
             self._hour(t, ledger, decision, choice, signal[t], prediction.expected[t], in_force, plan)
@@ -303,7 +317,10 @@ class V2GMarketModel(mesa.Model):
         if self.fleet_recorder is not None:
             self.last_day.update(self.fleet_recorder.day_totals(self.last_day["profit"]))
         if self._settle is not None:
-            self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start, stored)))
+            self.last_day.update(self._settle(self._outcome(ledger, decision, choice, energy_start, stored,
+                                                            plan)))
+        if loop is not None:
+            self.last_day.update(loop.close(stored))
         check_row(self.last_day, self.daily_columns)
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
@@ -315,12 +332,14 @@ class V2GMarketModel(mesa.Model):
         buy, sell = self.energy.day_prices(day)
         return {"energy_price": buy, "energy_sell_price": sell}
 
-    def _schedule(self, decision: Decision) -> BaseSchedule | None:
-        """The day's base-point schedule, checked against the fleet and the day (None without one).
+    def _schedule(self, decision: Decision) -> ExecutedSchedule | None:
+        """The day's base-point schedule, checked against the fleet and the day, with the TSO's
+        reserve requests of the day when it offers reserve (None without a schedule).
 
         Raises:
             ScheduleError: a schedule from a policy that does not declare ``schedules = True``
-                (its tables have no schedule columns), or one that does not fit the fleet or day.
+                (its tables have no schedule columns), one that does not fit the fleet or day, or
+                one offering reserve in a scenario without a reserve market.
         """
         plan = decision.schedule
         if plan is None:
@@ -329,16 +348,25 @@ class V2GMarketModel(mesa.Model):
             raise ScheduleError(f"policy {self.platform.policy.name!r} returned a schedule but does not "
                                 f"declare schedules = True (policies.base.SchedulingPolicy)")
         plan.check(self.fleet.size, self.spec.hours)
-        return plan
+        if not plan.has_reserve:
+            return ExecutedSchedule(plan)
+        if self._reserve_rng is None or self.spec.reserve_pi is None:
+            raise ScheduleError(f"policy {self.platform.policy.name!r} offers reserve but the scenario "
+                                "has no reserve market (policy robust's pi_up, pi_down)")
+        request = sample_requests(self._reserve_rng, plan.power_kw.shape[1], *self.spec.reserve_pi)
+        return ExecutedSchedule(plan, request)
 
     def _outcome(self, ledger: DayLedger, decision: Decision, choice: DayChoice,
-                 energy_start: np.ndarray, stored: np.ndarray | None = None) -> DayOutcome:
+                 energy_start: np.ndarray, stored: np.ndarray | None = None,
+                 executed: ExecutedSchedule | None = None) -> DayOutcome:
         """The day's :class:`~v2gsim.policies.base.DayOutcome` for a settling policy."""
         rows = ledger.rows
         hourly = {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}
         day = ledger.day
 
         def sessions_at(place: str):
+            if self.session_loop is not None:
+                return self.session_loop.sessions_at(place)
             return self.population.sessions(place, energy_start, day=day)
 
         places = {p for g in self.population.groups for p in g.network.place_names}
@@ -348,18 +376,26 @@ class V2GMarketModel(mesa.Model):
         return DayOutcome(day=day, decision=decision, plugged=choice.plugged,
                           travel_kwh=choice.travel_kwh, energy_start_kwh=energy_start,
                           hourly=hourly, sessions_at=sessions_at,
-                          plugged_at=lambda place: at.get(place, none), stored_kwh=stored)
+                          plugged_at=lambda place: at.get(place, none), stored_kwh=stored,
+                          executed=executed,
+                          sessions=None if self.session_loop is None else self.session_loop.today.sessions)
 
     def _hour(self, t: int, ledger: DayLedger, decision: Decision, choice: DayChoice,
               signal_hour: np.ndarray, predicted: float, in_force: dict[str, float],
-              plan: BaseSchedule | None = None) -> None:
+              plan: ExecutedSchedule | None = None) -> None:
         """Hour ``t`` of phase 4: drive, execute the schedule's base point (if any), follow the AGC
         with the offered EVs around it, settle, record."""
-        fleet, bid = self.fleet, float(decision.bid_kw[t])
+        fleet, bid, loop = self.fleet, float(decision.bid_kw[t]), self.session_loop
+        if loop is not None:
+            loop.arrive(t, fleet.energy_kwh)
         unmet = float(fleet.drive(choice.travel_kwh[:, t]).sum())
         plug_t = choice.plugged[:, t]
-        flows = fleet.hour_flows(plug_t, self.population.strategies,
-                                 plan=plan.hour(t) if plan is not None else None)
+        hour_plan = None
+        if plan is not None:
+            hour_plan = plan.hour(t, loop.slots(t) if loop is not None else None)
+        flows = fleet.hour_flows(plug_t, self.population.strategies, plan=hour_plan)
+        if plan is not None and flows.scheduled is not None:
+            plan.record(t, flows.scheduled.executed_kw)
         follow = self.platform.dispatch(signal_hour, bid, flows)
         net_kwh = float(follow.net_energy_kwh[0])
         energy = fleet.settle_hour(flows, net_kwh)

@@ -24,6 +24,7 @@ from v2gsim.behavior.mobility import (
     TruncNormal,
     Uniform,
 )
+from v2gsim.behavior.mobility.daily import SessionDriveSpec
 from v2gsim.config.base import ScenarioError, expand_hourly
 from v2gsim.config.eva import EvaConfig, WillingnessConfig
 from v2gsim.config.loading import load_scenario
@@ -73,6 +74,7 @@ __all__ = [
     "robust_policy_spec",
     "robust_spec",
     "run_spec",
+    "session_drive_spec",
     "sessions_spec",
     "v2a_policy_spec",
     "v2a_spec",
@@ -260,6 +262,29 @@ def _sessions_spec(scenario: Scenario) -> ParametricSessionSpec | EmpiricalSessi
         min_stay_h=s.min_stay_h, slot_minutes=s.slot_minutes or 60, n_evs=s.n_evs or d.count)
 
 
+def session_drive_spec(scenario: Scenario) -> SessionDriveSpec | None:
+    """The session model that drives the loop (``sessions.drive``; default on for ``robust``), or
+    None when the drivers' paths drive it.
+
+    The sessions are realized from the declared ones as policy ``robust`` assumes (its
+    ``realized``: ``"box"`` inside its box of ``arrival_slack_h``, ``departure_slack_h`` and
+    ``energy_slack_kwh``; ``"preset"`` a fresh draw) and, for any other policy, by a fresh draw
+    (the declaration is a forecast). The place defaults to ``work``.
+    """
+    if not scenario.sessions_drive:
+        return None
+    law = sessions_spec(scenario)
+    assert isinstance(law, ParametricSessionSpec | EmpiricalSessionSpec)  # drive refuses paths
+    s, p = scenario.sessions, scenario.platform
+    place = s.place or "work"
+    if p.policy == "robust":
+        r = p.robust
+        return SessionDriveSpec(law=law, place=place, realized="box" if r.realized == "box" else "fresh",
+                                arrival_slack_h=r.arrival_slack_h, departure_slack_h=r.departure_slack_h,
+                                energy_slack_kwh=r.energy_slack_kwh, rule=s.rule)
+    return SessionDriveSpec(law=law, place=place, realized="fresh", rule=s.rule)
+
+
 def _check_capability(scenario: Scenario) -> None:
     """A chance bound needs capability left after its reserve (``capability = "headroom"``): the
     schema's own check (:meth:`Scenario.capability_problem
@@ -291,6 +316,8 @@ def run_spec(scenario: Scenario) -> RunSpec:
         beliefs=BeliefSpec(mode=p.beliefs, calibration_days=p.calibration_days,
                            recalibrate_every=p.recalibrate_every),
         game=game_spec(scenario), sampler=scenario.drivers.sampler,
+        sessions=session_drive_spec(scenario),
+        reserve_pi=((p.robust.pi_up, p.robust.pi_down) if p.policy == "robust" else None),
     )
 
 

@@ -101,6 +101,11 @@ class RunSpec:
         policy: the platform policy's settings (``policy.name`` names it).
         beliefs: how the platform keeps its driver model.
         game: the seed-001 game, or None when it is off.
+        sessions: the session model driving the loop's plug-ins
+            (:class:`~v2gsim.behavior.mobility.daily.SessionDriveSpec`), or None: the drivers'
+            paths drive it.
+        reserve_pi: ``(pi_up, pi_down)``, the TSO's probabilities of calling upward / downward
+            reserve in a slot (seed 004), or None without a reserve market.
     """
 
     name: str
@@ -115,3 +120,5 @@ class RunSpec:
     beliefs: BeliefSpec
     game: GameSpec | None
     sampler: str
+    sessions: Any
+    reserve_pi: tuple[float, float] | None

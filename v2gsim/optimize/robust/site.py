@@ -14,7 +14,7 @@ import numpy as np
 
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay
 
-__all__ = ["RobustSpec", "day_prices", "fleet_day", "working_point"]
+__all__ = ["RobustSpec", "day_prices", "fleet_day", "fleet_day_from_sessions", "working_point"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,51 @@ def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capac
     return FleetDay.build(delta=dt, n_slots=k, a_lo=a_lo, a_hi=a_hi, d_lo=d_lo, d_hi=d_hi, e0_lo=e0_lo,
                           e0_hi=e0_hi, e_min=e_min, e_max=capacity_kwh, e_dep=e_dep, p_max=spec.charger_kw,
                           eta_c=spec.eta_c, eta_d=spec.eta_d, alpha=spec.alpha, p_plant=spec.plant_kw)
+
+
+def fleet_day_from_sessions(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, *, e_min, e_max,
+                            p_max, eta_c, eta_d, slot_minutes: int) -> FleetDay:
+    """The uncertainty box around declared sessions of EVs with their own batteries (arrays (N,)).
+
+    The plan of the loop's own EVs (issue #32): the box is :func:`fleet_day`'s (times +- the spec's
+    slacks, rounded to whole connected slots; departures after midnight end the plan's day), the
+    physics each EV's (its window ``[e_min, e_max]``, charger ``p_max``, efficiencies; the spec's
+    ``alpha`` and plant limit). Two caps keep the plan feasible, and both show up as a departure
+    shortfall in the loop, never hidden (ours): an EV may arrive below its window (its plan's floor
+    is then its lowest arrival energy), and the departure requirement is capped at what the EV can
+    surely reach, charging at ``p_max`` from the box's lowest arrival energy over its surely
+    connected slots.
+
+    Args:
+        spec: the plan's settings (slacks, alpha, plant limit).
+        arrival_h, departure_h: declared times (h after midnight; departure > arrival).
+        e0_kwh, e_dep_kwh: declared energy at arrival and wanted at departure (kWh).
+        e_min, e_max: each EV's stored-energy window (kWh).
+        p_max: each EV's power limit in both directions (kW, grid side).
+        eta_c, eta_d: efficiencies (-).
+        slot_minutes: slot length (min).
+    """
+    dt = slot_minutes / 60.0
+    k = round(24 / dt)
+    arr, dep = np.asarray(arrival_h, float), np.minimum(np.asarray(departure_h, float), 24.0)
+    a_lo = np.clip(np.ceil((arr - spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
+    a_hi = np.clip(np.ceil((arr + spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
+    d_lo = np.clip(np.floor((dep - spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
+    d_hi = np.clip(np.floor((dep + spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
+    d_lo = np.maximum(d_lo, a_hi)
+    d_hi = np.maximum(d_hi, d_lo)
+    e_max = np.asarray(e_max, float)
+    e0 = np.asarray(e0_kwh, float)
+    e0_lo = np.clip(e0 - spec.energy_slack_kwh, 0.0, e_max)
+    e0_hi = np.clip(e0 + spec.energy_slack_kwh, 0.0, e_max)
+    floor = np.minimum(np.asarray(e_min, float), e0_lo)
+    p_max, eta_c = np.asarray(p_max, float), np.asarray(eta_c, float)
+    sure = d_lo - a_hi + 1  # slots connected in every realization of the box
+    reach = spec.alpha ** sure * (e0_lo + eta_c * p_max * dt * sure)  # a lower bound with alpha < 1
+    e_dep = np.minimum(np.minimum(np.asarray(e_dep_kwh, float), e_max), reach)
+    return FleetDay.build(delta=dt, n_slots=k, a_lo=a_lo, a_hi=a_hi, d_lo=d_lo, d_hi=d_hi, e0_lo=e0_lo,
+                          e0_hi=e0_hi, e_min=floor, e_max=e_max, e_dep=e_dep, p_max=p_max,
+                          eta_c=eta_c, eta_d=eta_d, alpha=spec.alpha, p_plant=spec.plant_kw)
 
 
 def day_prices(spec: RobustSpec, buy, sell, up=None, down=None) -> DayPrices:

@@ -35,6 +35,7 @@ from v2gsim.market.agc import FollowResult, follow_signal
 from v2gsim.policies.base import Decision, Observation, PlugBeliefs, Policy
 
 if TYPE_CHECKING:
+    from v2gsim.behavior.mobility.core import Sessions
     from v2gsim.core.fleet import HourFlows
     from v2gsim.specs.run import BeliefSpec
 
@@ -102,7 +103,7 @@ class PlatformAgent(mesa.Agent):
 
     def observe(self, day: int, capability_price: np.ndarray, performance_price: np.ndarray,
                 energy_kwh: np.ndarray | None = None, energy_price: np.ndarray | None = None,
-                energy_sell_price: np.ndarray | None = None) -> Observation:
+                energy_sell_price: np.ndarray | None = None, sessions: Sessions | None = None) -> Observation:
         """The platform's day-ahead information (history, price forecast, a snapshot of beliefs,
         the fleet's stored energy and the day's energy prices when given)."""
         hist = (np.vstack(self.plugged_history) if self.plugged_history
@@ -125,7 +126,7 @@ class PlatformAgent(mesa.Agent):
             day=day, hours=self.hours, fleet_size=self.fleet_size, charger_kw=self.charger_kw,
             plugged_history=hist, capability_price=capability_price,
             performance_price=performance_price, beliefs=beliefs, energy_kwh=energy_kwh,
-            energy_price=energy_price, energy_sell_price=energy_sell_price,
+            energy_price=energy_price, energy_sell_price=energy_sell_price, sessions=sessions,
         )
 
     def decide(self, obs: Observation) -> Decision:
