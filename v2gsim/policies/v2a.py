@@ -83,6 +83,8 @@ class V2APolicySpec:
         offer_fraction: share of the planned V2G power bid for regulation (-).
         time_limit_s: HiGHS time limit per site-day (s).
         gap: relative MIP gap of HiGHS (-).
+        sessions_place: the charger place of a session model driving the loop (the sites plan
+            its declared sessions there), or None when the drivers' paths drive it.
     """
 
     site: V2ASiteSpec
@@ -91,6 +93,7 @@ class V2APolicySpec:
     offer_fraction: float
     time_limit_s: float
     gap: float
+    sessions_place: str | None
     name: str = "v2a"
 
     def base_load_kw(self, place: str) -> tuple[float, ...]:
@@ -104,7 +107,7 @@ class V2APolicy:
 
     name = "v2a"
     schedules = True
-    daily_keys = ("v2a_planned_cost", "v2a_realized_cost", "v2a_planned_unmet_kwh", "v2a_realized_unmet_kwh",
+    daily_keys = ("planned_cost", "realized_cost", "v2a_planned_cost", "v2a_realized_cost", "v2a_planned_unmet_kwh", "v2a_realized_unmet_kwh",
                   "v2a_planned_sessions", "v2a_realized_sessions", "v2a_soc_violations", "v2a_offer_kwh",
                   "v2a_solve_s", "departure_shortfall_kwh")
 
@@ -122,15 +125,17 @@ class V2APolicy:
         eta_d = fleet.discharge_efficiency
         self.eta_d = one if eta_d is None else np.asarray(eta_d, float)
         self._expect: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._declared: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # place -> (e0, wanted) kWh
         self._plan: dict[str, tuple[np.ndarray, SiteSchedule]] = {}
 
-    def _instance(self, place: str, ev, arr, dep, energy_kwh) -> SiteInstance:
+    def _instance(self, place: str, ev, arr, dep, energy_kwh, wanted_kwh=None) -> SiteInstance:
         s = self.spec.site
         ini = np.clip(energy_kwh / self.cap[ev], 0.0, 1.0)
+        wish = self.target[ev] if wanted_kwh is None else np.clip(wanted_kwh / self.cap[ev], 0.0, 1.0)
         return SiteInstance(
             place=SITE_PLACES[place], load_price=np.asarray(s.load_price), v2g_price=np.asarray(s.v2g_price),
             base_load=np.asarray(self.spec.base_load_kw(place)), arrival=arr, departure=dep, soc_ini=ini,
-            soc_exp=self.target[ev], capacity_kwh=self.cap[ev], power_kw=self.power[ev],
+            soc_exp=wish, capacity_kwh=self.cap[ev], power_kw=self.power[ev],
             eta_c=self.eta_c[ev], eta_d=self.eta_d[ev], soc_min=np.minimum(self.soc_min[ev], ini),
             soc_max=np.maximum(self.soc_max[ev], ini), rho=s.rho, lam=s.lam, penalty=s.penalty,
             cycles=s.cycles, group=np.arange(ev.size) if place == "home" else None)
@@ -167,11 +172,15 @@ class V2APolicy:
         schedule; bid a share of the planned V2G power."""
         require_clock_day("v2a", obs.hours, _CLOCK)
         t0 = time.perf_counter()
+        self._declared = {}
+        if obs.sessions is not None and self.spec.sessions_place is not None:
+            self._expect_declared(obs.sessions, obs.hours)
         self._plan, status = {}, "optimal" if self._expect else "no history"
         energy = np.asarray(obs.energy_kwh if obs.energy_kwh is not None else self.cap * self.target, float)
         v2g = np.zeros(obs.hours)
         for place, (ev, arr, dep) in self._expect.items():
-            inst = self._instance(place, ev, arr, dep, energy[ev])
+            e0, wanted = self._declared.get(place, (energy[ev], None))
+            inst = self._instance(place, ev, arr, dep, e0, wanted)
             try:
                 if place == "home":  # one EV per household: the exact DP, all homes at once
                     sched = solve_single_ev_sites(inst)
@@ -189,6 +198,33 @@ class V2APolicy:
                         solve_time_s=time.perf_counter() - t0, info=info,
                         fallback_reason=status if status.startswith("fallback") else "",
                         schedule=self.schedule(obs.hours))
+
+    def _expect_declared(self, sessions, hours: int) -> None:
+        """Expect today's declared sessions at the driven place (hourly slots; a stay past midnight
+        is planned until the day's end)."""
+        place = self.spec.sessions_place
+        assert place is not None
+        s = sessions.regrid(60)
+        arr = np.minimum(s.arrival_slot, hours - 1)
+        dep = np.clip(s.departure_slot, arr + 1, hours)
+        self._expect = {place: (s.ev, arr, dep)}
+        self._declared = {place: (s.energy_arrival_kwh, s.energy_wanted_kwh)}
+
+    def _energy_costs(self, outcome: DayOutcome) -> tuple[float, float]:
+        """Planned and executed energy cost of the covered EVs at the site's prices (p.u.):
+        sum over EVs and hours of ``load_price max(p, 0) - v2g_price max(-p, 0)`` times 1 h."""
+        ex = outcome.executed
+        if ex is None:
+            return 0.0, 0.0
+        site = self.spec.site
+        buy, sell = np.asarray(site.load_price, float), np.asarray(site.v2g_price, float)
+
+        def cost(p: np.ndarray) -> float:
+            k = ex.base.slots_per_hour
+            b, s_ = np.repeat(buy, k), np.repeat(sell, k)
+            return float((ex.base.slot_h * (b * np.maximum(p, 0) - s_ * np.maximum(-p, 0))).sum())
+
+        return cost(ex.planned.power_kw), cost(ex.executed_kw)
 
     def settle(self, outcome: DayOutcome) -> dict[str, float]:
         """Replay the plan on the realized sessions; measure the departure shortfall on the simulated
@@ -234,7 +270,9 @@ class V2APolicy:
             viol += int(out.any(axis=1).sum())
         self._expect = expect
         d = outcome.decision
-        return {"v2a_planned_cost": planned_cost, "v2a_realized_cost": realized_cost,
+        energy_planned, energy_realized = self._energy_costs(outcome)
+        return {"planned_cost": energy_planned, "realized_cost": energy_realized,
+                "v2a_planned_cost": planned_cost, "v2a_realized_cost": realized_cost,
                 "v2a_planned_unmet_kwh": planned_unmet, "v2a_realized_unmet_kwh": realized_unmet,
                 "v2a_planned_sessions": float(n_plan), "v2a_realized_sessions": float(n_real),
                 "v2a_soc_violations": float(viol), "v2a_offer_kwh": float(np.sum(d.bid_kw)),

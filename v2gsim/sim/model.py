@@ -53,6 +53,7 @@ from v2gsim.sim.agents.platform import PlatformAgent
 from v2gsim.sim.agents.tso import CLOCK_HOURS, CalendarSignals, TSOAgent, calendar_days, slot_prices
 from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, SCHEDULE_COLUMNS, DayLedger, check_row, daily_row
 from v2gsim.sim.records import DAILY_KEYS, FleetRecorder
+from v2gsim.sim.schedule_records import ScheduleRecorder
 from v2gsim.sim.session_loop import SESSION_COLUMNS, SessionLoop
 from v2gsim.specs.build import run_spec
 from v2gsim.specs.run import RunSpec
@@ -212,6 +213,7 @@ class V2GMarketModel(mesa.Model):
             daily += ENERGY_DAILY_KEYS
             columns += ENERGY_HOURLY_COLUMNS
         self._schedules = bool(getattr(policy, "schedules", False))
+        self.schedule_recorder = ScheduleRecorder() if self._schedules else None
         if self._schedules:  # base-point schedule columns only for a policy that returns schedules
             daily += SCHEDULE_COLUMNS
             columns += SCHEDULE_COLUMNS
@@ -321,6 +323,8 @@ class V2GMarketModel(mesa.Model):
                                                             plan)))
         if loop is not None:
             self.last_day.update(loop.close(stored))
+        if plan is not None and self.schedule_recorder is not None:
+            self.schedule_recorder.add(day, plan)
         check_row(self.last_day, self.daily_columns)
         self.datacollector.collect(self)  # 5 data collection
         self.running = self.steps < self.spec.days
@@ -469,6 +473,12 @@ class V2GMarketModel(mesa.Model):
             "soc": self.fleet.soc,
             **extra,
         }))
+
+    def slots_table(self) -> pd.DataFrame | None:
+        """Planned vs executed power per slot (:mod:`v2gsim.sim.schedule_records`) of a policy that
+        returns schedules, else None."""
+        rec = self.schedule_recorder
+        return None if rec is None else self._tags(rec.table())
 
     def soc_table(self) -> pd.DataFrame | None:
         """Hourly SOC of the seeded sample of EVs (heterogeneous fleets), else None."""

@@ -404,7 +404,8 @@ def v2a_policy_spec(scenario: Scenario) -> V2APolicySpec:
     return V2APolicySpec(
         site=_v2a_site(c), work_load_kw=tuple(c.work_load_kw or c.base_load_kw),
         other_load_kw=tuple(c.other_load_kw or c.base_load_kw), offer_fraction=c.offer_fraction,
-        time_limit_s=c.time_limit_s, gap=c.gap)
+        time_limit_s=c.time_limit_s, gap=c.gap,
+        sessions_place=(scenario.sessions.place or "work") if scenario.sessions_drive else None)
 
 
 def willingness_form(c: WillingnessConfig) -> PiecewiseLinear | Logit:
