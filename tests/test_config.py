@@ -227,7 +227,8 @@ def test_each_policy_table_is_described_by_one_plain_spec():
     from v2gsim.policies.naive import NaiveSpec
     from v2gsim.policies.v2a import V2APolicySpec
 
-    site, policy = _fields(V2ASiteSpec), _fields(V2APolicySpec) - {"site", "name"}
+    # sessions_place: from [sessions] (the place of a session model driving the loop)
+    site, policy = _fields(V2ASiteSpec), _fields(V2APolicySpec) - {"site", "name", "sessions_place"}
     assert not site & policy and site | policy == set(V2AConfig.model_fields)
     assert _fields(NaiveSpec) - {"name"} == set(NaiveConfig.model_fields)
     chance = _fields(ChanceSpec) - {"name", "method", "mileage_basis", "rega_mileage"}  # market's

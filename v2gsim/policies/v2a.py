@@ -107,7 +107,8 @@ class V2APolicy:
 
     name = "v2a"
     schedules = True
-    daily_keys = ("planned_cost", "realized_cost", "v2a_planned_cost", "v2a_realized_cost", "v2a_planned_unmet_kwh", "v2a_realized_unmet_kwh",
+    daily_keys = ("planned_cost", "realized_cost", "v2a_planned_cost", "v2a_realized_cost",
+                  "v2a_planned_unmet_kwh", "v2a_realized_unmet_kwh",
                   "v2a_planned_sessions", "v2a_realized_sessions", "v2a_soc_violations", "v2a_offer_kwh",
                   "v2a_solve_s", "departure_shortfall_kwh")
 
