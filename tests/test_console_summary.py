@@ -45,6 +45,7 @@ LABELS: dict[str, str] = {
     "eva_planned_share": r"response share planned " + _NUM,
     "eva_realized_share": r"response share planned \S+, realized " + _NUM,
     "eva_realized_evs": _NUM + " EVs at home per day",
+    "eva_disaggregation_gap_kwh": r"not split into EV schedules " + _NUM + " kWh",
     "v2a_planned_cost": r"v2a sites .*?cost planned " + _NUM,
     "v2a_realized_cost": r"v2a sites .*?cost planned \S+, realized " + _NUM,
     "v2a_planned_unmet_kwh": r"unmet energy planned " + _NUM + " kWh",
@@ -153,8 +154,10 @@ def test_a_degrading_fleet_prints_both_net_profits(tmp_path, capsys):
 
 
 def test_eva_prints_its_plan_and_no_setting_of_another_policy(tmp_path, capsys):
-    text, s, daily = _run(tmp_path, capsys, "ma2025_hybrid", "--days", "1", "--set", "drivers.count=20")
+    text, s, daily = _run(tmp_path, capsys, "ma2025_hybrid", "--days", "2", "--set", "drivers.count=20")
     keys = _totals(daily, s, "eva_", means=("eva_planned_share", "eva_realized_share", "eva_realized_evs"))
+    for c in ("planned_cost", "realized_cost", "departure_shortfall_kwh"):  # day 0 plans no schedule
+        assert s[c] == pytest.approx(daily[c].sum(), rel=1e-12, abs=1e-12), c
     _check(text, s, (*MONEY, *keys))
     # the broken score target gets a NOTE (eva promises no score) naming no chance setting
     assert s["guarantee_broken"] and "NOTE: eva makes no guarantee" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from v2gsim import load_scenario
 from v2gsim.optimize.eva.revenue import RevenueInputs, solve_revenue
@@ -12,26 +13,60 @@ from v2gsim.sim.model import V2GMarketModel
 from v2gsim.specs.build import eva_spec
 
 
-def test_eva_runs_in_the_loop_with_planned_and_realized_columns():
-    scenario = load_scenario("ma2025_hybrid", days=2)
+@pytest.fixture(scope="module")
+def hybrid():
+    scenario = load_scenario("ma2025_hybrid", days=4)
     model = V2GMarketModel(scenario)
     assert isinstance(model.platform.policy, EvaPolicy)
     while model.running:
         model.step()
+    return scenario, model
+
+
+def test_day_zero_plans_the_sampled_population_without_a_schedule(hybrid):
+    scenario, model = hybrid
     daily = model.daily_table()
-    keys = list(EvaPolicy.daily_keys)
-    assert set(keys) <= set(daily.columns)
+    assert set(EvaPolicy.daily_keys) <= set(daily.columns)
     spec = eva_spec(scenario.platform.eva)
     plan = solve_revenue(instance_from_spec(spec)[0])
     scale = scenario.drivers.count / spec.evs
-    assert np.allclose(daily["eva_planned_revenue"], plan.total_operating_revenue * scale)
-    # hourly bids in the loop = the plan's bids rotated from the noon clock and scaled
+    assert daily["eva_planned_revenue"][0] == pytest.approx(plan.total_operating_revenue * scale)
+    # day 0's hourly bids = the plan's bids rotated from the noon clock and scaled
     bids = model.hourly_table().query("day == 0")["bid_kw"].to_numpy()
     assert np.allclose(bids, np.roll(plan.plan["bid_kw"], 12) * scale)
-    # sampled response shares match the expected ones within sampling error
+    assert daily["planned_base_kwh"][0] == 0 and np.isnan(daily["planned_cost"][0])
+
+
+def test_later_days_plan_the_loops_evs_and_the_fleet_executes_it(hybrid):
+    _, model = hybrid
+    daily = model.daily_table().iloc[1:]
+    # re-solved daily on the forecast of the loop's own EVs: the plan changes from day to day
+    assert daily["eva_planned_revenue"].nunique() == len(daily)
+    assert (daily["planned_base_kwh"].abs() > 0).all() and (daily["executed_base_kwh"].abs() > 0).all()
+    # what the batteries could not follow is measured, not hidden
+    assert (daily["schedule_deviation_kwh"] > 0).all()
+    assert np.isfinite(daily[["planned_cost", "realized_cost", "departure_shortfall_kwh",
+                              "eva_disaggregation_gap_kwh"]].to_numpy()).all()
+    slots = model.slots_table()
+    assert set(slots["day"]) == {1, 2, 3}
+    executed = slots.groupby("day")["executed_kw"].sum().to_numpy()  # hourly slots: kW = kWh
+    assert np.allclose(executed, daily["executed_base_kwh"].to_numpy())
+    # the drawn response shares match the expected ones within sampling error (~200 EVs at home)
     for row in daily.itertuples():
-        p, n = row.eva_planned_share, row.eva_realized_evs
-        assert 0 < p < 1 and abs(row.eva_realized_share - p) <= 4 * np.sqrt(p * (1 - p) / n) + 0.05
+        p = row.eva_planned_share
+        assert 0 < p < 1 and abs(row.eva_realized_share - p) <= 0.15
+
+
+def test_the_incentives_change_what_the_fleet_does():
+    """No discount (levels all 0) vs the seed's levels: the executed base energy differs."""
+    base = V2GMarketModel(load_scenario("ma2025_cbdr", days=3))
+    none = V2GMarketModel(load_scenario("ma2025_cbdr", ["platform.eva.discount_levels=[0.0]"], days=3))
+    for m in (base, none):
+        while m.running:
+            m.step()
+    a, b = base.hourly_table()["executed_base_kwh"], none.hourly_table()["executed_base_kwh"]
+    assert not np.allclose(a, b)
+    assert not np.allclose(base.fleet.energy_kwh, none.fleet.energy_kwh)
 
 
 def test_commitment_shortfall_is_priced_into_peak_regulation_cost():
@@ -67,5 +102,16 @@ def test_realized_home_stays_are_read_on_the_noon_clock():
     out = DayOutcome(day=0, decision=None, plugged=home, travel_kwh=np.zeros((3, 24)),
                      energy_start_kwh=energy, hourly={}, sessions_at=None,
                      plugged_at=lambda place: home if place == "home" else np.zeros_like(home))
-    ev, labels = policy._realized_fleet(out)
-    assert ev.t_a.tolist() == [6, 1] and ev.t_d.tolist() == [20, 3] and labels.size == 2
+    idx, ev, at_home = policy._realized_fleet(out)
+    assert idx.tolist() == [0, 1]
+    assert ev.t_a.tolist() == [6, 1] and ev.t_d.tolist() == [20, 3]
+    assert at_home.shape == (2, 24) and at_home[0, 6:20].all() and at_home[1].sum() == 2
+    # on the next day the window is yesterday's 12-24 h and today's 0-12 h
+    home2 = np.zeros((3, 24), dtype=bool)
+    home2[2, 2:4] = True  # EV 2 at home 2-4 h today -> noon slots 14..15
+    out2 = DayOutcome(day=1, decision=None, plugged=home2, travel_kwh=np.zeros((3, 24)),
+                      energy_start_kwh=energy, hourly={}, sessions_at=None,
+                      plugged_at=lambda place: home2 if place == "home" else np.zeros_like(home2))
+    idx, ev, _ = policy._realized_fleet(out2)
+    # EV 0: 18-24 h yesterday (slots 6..11); EV 1: 13-15 h yesterday (slots 1..2); EV 2: slots 14..15
+    assert idx.tolist() == [0, 1, 2] and ev.t_a.tolist() == [6, 1, 14] and ev.t_d.tolist() == [12, 3, 16]

@@ -90,7 +90,13 @@ def test_schedule_validation():
     with pytest.raises(ScheduleError, match="whole hours"):
         BaseSchedule(np.array([0]), np.zeros((1, 6)), slot_minutes=15)
     with pytest.raises(ScheduleError, match="finite"):
-        BaseSchedule(np.array([0]), np.full((1, 24), np.nan))
+        BaseSchedule(np.array([0]), np.full((1, 24), np.inf))
+    # NaN = no plan: an hour whose slots are all NaN leaves the EV uncovered (baseline charging)
+    half = np.full((2, 48), np.nan)
+    half[0, :2] = [1.0, np.nan]
+    hp = BaseSchedule(np.array([4, 7]), half, slot_minutes=30).hour(0)
+    assert hp.ev.tolist() == [4] and hp.rows.tolist() == [0] and hp.power_kw.tolist() == [[1.0, 0.0]]
+    assert BaseSchedule(np.array([4, 7]), half, slot_minutes=30).planned_kwh.tolist() == [0.5, 0.0]
     s = BaseSchedule(np.array([0, 3]), np.zeros((2, 96)), slot_minutes=15)
     assert s.hours == 24 and s.slots_per_hour == 4
     with pytest.raises(ScheduleError, match="fleet has 3"):

@@ -50,7 +50,10 @@ __all__ = ["register"]
 
 #: The metrics ``v2gsim compare`` prints, in order.
 HEADLINE = ("profit", "rebates_paid", "mean_performance_score", "share_bid_hours_below_target",
-            "predicted_profit", "realized_profit_predicted_days", "predicted_ev_hours", "plugged_ev_hours")
+            "predicted_profit", "realized_profit_predicted_days", "predicted_ev_hours", "plugged_ev_hours",
+            # plan beside outcome (policies with schedules; the others have no rows)
+            "planned_cost", "realized_cost", "schedule_deviation_kwh", "departure_shortfall_kwh",
+            "reserve_requested_kwh", "reserve_delivered_kwh")
 
 
 def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:

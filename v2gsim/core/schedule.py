@@ -72,12 +72,14 @@ class HourPlan:
         slot_h: slot length dt_s = 1 h / k (h).
         plugged: (N, k) plugged in during each slot (a session model driving the loop), or None:
             the hour's plug-in state holds for all its slots.
+        rows: (N,) rows of these EVs in their :class:`BaseSchedule` (None: all rows, in order).
     """
 
     ev: np.ndarray
     power_kw: np.ndarray
     slot_h: float
     plugged: np.ndarray | None = None
+    rows: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -88,14 +90,16 @@ class BaseSchedule:
         ev: (N,) fleet indices of the EVs it covers (distinct, >= 0); every other EV keeps its
             baseline charging.
         power_kw: (N, S) planned power of each covered EV in each slot (kW, grid side; + = charge,
-            - = discharge); S slots of ``slot_minutes`` span the day's hours.
+            - = discharge); S slots of ``slot_minutes`` span the day's hours. NaN: no plan in that
+            slot; an EV whose slots of an hour are all NaN keeps its baseline charging in that
+            hour (it is not covered then), a NaN slot of a covered hour executes 0.
         slot_minutes: slot length (15, 30 or 60 min).
         reserve_up_kw, reserve_down_kw: (N, S) up/down reserve offered per EV and slot (kW, >= 0;
             module docstring), or None (no reserve).
 
     Raises:
         ScheduleError: a slot length outside :data:`SLOT_MINUTES`, shapes that do not match,
-            repeated or negative EV indices, non-finite powers, or slots that do not fill whole hours.
+            repeated or negative EV indices, infinite powers, or slots that do not fill whole hours.
     """
 
     ev: np.ndarray
@@ -114,8 +118,8 @@ class BaseSchedule:
             raise ScheduleError(f"power_kw must be (N, S) with N = {ev.size} covered EVs, got {p.shape}")
         if np.any(ev < 0) or np.unique(ev).size != ev.size:
             raise ScheduleError("ev must hold distinct fleet indices >= 0")
-        if not np.all(np.isfinite(p)):
-            raise ScheduleError("power_kw must be finite (kW)")
+        if np.any(np.isinf(p)):
+            raise ScheduleError("power_kw must be finite (kW) or NaN (no plan in that slot)")
         if p.shape[1] % self.slots_per_hour:
             raise ScheduleError(f"{p.shape[1]} slots of {self.slot_minutes} min do not fill whole hours")
         object.__setattr__(self, "ev", ev)
@@ -125,7 +129,7 @@ class BaseSchedule:
             if r is None:
                 continue
             r = np.asarray(r, dtype=float)
-            if r.shape != p.shape or not np.all(np.isfinite(r)) or np.any(r < 0):
+            if r.shape != p.shape or np.any(np.isinf(r)) or np.any(r < 0):
                 raise ScheduleError(f"{name} must be finite, >= 0 kW and shaped like power_kw {p.shape}")
             object.__setattr__(self, name, r)
 
@@ -171,8 +175,8 @@ class BaseSchedule:
 
     @property
     def planned_kwh(self) -> np.ndarray:
-        """(N,) planned net grid energy of each covered EV over the day (kWh)."""
-        return self.power_kw.sum(axis=1) * self.slot_h
+        """(N,) planned net grid energy of each covered EV over the day (kWh; NaN slots count 0)."""
+        return np.nansum(self.power_kw, axis=1) * self.slot_h
 
     def check(self, fleet_size: int, hours: int) -> None:
         """Check that the schedule fits a fleet of ``fleet_size`` EVs and a day of ``hours`` hours.
@@ -194,9 +198,12 @@ class BaseSchedule:
                 divides or is divided by the schedule's (:func:`regrid_mask`), or None (hourly).
         """
         k = self.slots_per_hour
-        mask = None if plugged is None else regrid_mask(np.asarray(plugged)[self.ev], k)
-        return HourPlan(ev=self.ev, power_kw=self.power_kw[:, t * k:(t + 1) * k], slot_h=self.slot_h,
-                        plugged=mask)
+        p = self.power_kw[:, t * k:(t + 1) * k]
+        rows = np.flatnonzero(~np.isnan(p).all(axis=1))  # the EVs this hour's plan covers
+        ev = self.ev[rows]
+        mask = None if plugged is None else regrid_mask(np.asarray(plugged)[ev], k)
+        return HourPlan(ev=ev, power_kw=np.nan_to_num(p[rows], nan=0.0), slot_h=self.slot_h,
+                        plugged=mask, rows=rows)
 
 
 @dataclass(frozen=True)
@@ -415,7 +422,8 @@ class ExecutedSchedule:
         request: (S,) the TSO's reserve requests per slot (-1 up, +1 down, 0), or None.
         planned: the schedule the EVs are asked to follow (``base`` with the called reserve
             deployed: :meth:`BaseSchedule.deployed`).
-        executed_kw: (N, S) executed power per covered EV and slot (kW), filled hour by hour.
+        executed_kw: (N, S) executed power per covered EV and slot (kW), filled hour by hour; NaN
+            in the hours an EV was not covered (baseline charging).
     """
 
     base: BaseSchedule
@@ -423,19 +431,25 @@ class ExecutedSchedule:
 
     def __post_init__(self) -> None:
         self.planned = self.base if self.request is None else self.base.deployed(self.request)
-        self.executed_kw = np.zeros_like(self.base.power_kw)
+        self.executed_kw = np.full(self.base.power_kw.shape, np.nan)
 
     def hour(self, t: int, plugged: np.ndarray | None = None) -> HourPlan:
         """Hour ``t`` of the planned schedule (:meth:`BaseSchedule.hour`)."""
         return self.planned.hour(t, plugged)
 
-    def record(self, t: int, executed_kw: np.ndarray) -> None:
-        """Keep the (N, k) executed power of hour ``t``."""
+    def record(self, t: int, executed_kw: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Keep the executed power (n, k) of hour ``t`` of the schedule's ``rows`` (None: all)."""
         k = self.base.slots_per_hour
-        self.executed_kw[:, t * k:(t + 1) * k] = executed_kw
+        rows = np.arange(self.executed_kw.shape[0]) if rows is None else rows
+        self.executed_kw[rows, t * k:(t + 1) * k] = executed_kw
+
+    def covered(self) -> np.ndarray:
+        """(N, S) whether each EV's slot was executed from the plan (its hour was covered)."""
+        return ~np.isnan(self.executed_kw)
 
     def reserve_kwh(self) -> tuple[float, float]:
         """``(requested, delivered)`` reserve energy of the day (kWh; :func:`delivered_reserve`)."""
-        req, got = delivered_reserve(self.base.power_kw, self.planned.power_kw, self.executed_kw,
+        z = np.nan_to_num
+        req, got = delivered_reserve(z(self.base.power_kw), z(self.planned.power_kw), z(self.executed_kw),
                                      self.base.slot_h)
         return float(req.sum()), float(got.sum())

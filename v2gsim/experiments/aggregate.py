@@ -71,7 +71,8 @@ NON_NEGATIVE = ("capability_credit", "performance_credit", "rebates_paid", "bid_
                 "bid_hours_below_target", "zero_score_bid_hours", "mean_plugged", "mean_bid_kw",
                 "unmet_travel_kwh", "energy_bought_kwh", "energy_sold_kwh", "forecast_mae_plugged",
                 "forecast_max_abs_error_plugged", "degradation_cost", "predicted_ev_hours",
-                "plugged_ev_hours")
+                "plugged_ev_hours", "departure_shortfall_kwh", "schedule_deviation_kwh",
+                "reserve_requested_kwh", "reserve_delivered_kwh")
 #: Metrics in [0, 1]: scores, shares, states of charge, the share of runs that broke the guarantee.
 UNIT_INTERVAL = ("mean_performance_score", "share_bid_hours_below_target", "min_soc",
                  "share_below_target_ci95_low", "share_below_target_ci95_high", "guarantee_broken",

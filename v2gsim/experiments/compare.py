@@ -13,6 +13,8 @@ Layout of a compare directory (a sweep directory plus)::
     tables/<policy>/summary.csv      one row per replication
     tables/<policy>/daily.parquet    hourly.parquet: every replication's tables, tidy
     comparison.csv comparison.json   policy x metric: mean, std, 95 % CI, n; paired difference vs p_0
+                                     (the plan beside the outcome, PLAN_METRICS, for the policies
+                                     that return schedules)
     figures/compare_*.png            profit by day, predicted vs realized by hour, score distributions
 
 Resumable like any sweep: a re-run skips the finished (policy, replication) parts. Only the intact
@@ -39,6 +41,7 @@ from v2gsim.experiments.sweep_dir import ResultFileError, atomic_write, claim, r
 
 __all__ = [
     "METRICS",
+    "PLAN_METRICS",
     "POLICY_KEY",
     "CompareOutcome",
     "compare_spec",
@@ -60,6 +63,15 @@ METRICS: tuple[str, ...] = (
     "predicted_ev_hours", "plugged_ev_hours", "forecast_mae_plugged", "mean_bid_kw",
 )
 """Per-replication metrics of the comparison report ($, -, EV-hours, EVs, kW)."""
+
+PLAN_METRICS: tuple[str, ...] = (
+    "planned_cost", "realized_cost", "v2a_planned_cost", "v2a_realized_cost", "departure_shortfall_kwh",
+    "schedule_deviation_kwh", "reserve_requested_kwh", "reserve_delivered_kwh",
+)
+"""The plan beside the outcome of the policies that return schedules, run totals over days: robust's
+costs ($ of the prices; negative: earned), v2a's (p.u. of ``[platform.v2a]``'s prices), energies (kWh:
+shortfall at departure, |planned - executed| base energy, reserve called and delivered). Reported
+only for a policy that has them (a finite value in some replication)."""
 
 
 def compare_spec(scenario: Scenario, policies: Sequence[str], replications: int) -> SweepSpec:
@@ -109,7 +121,9 @@ def load_policy_tables(out: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
     """``{policy: {"summary"|"daily"|"hourly": table}}`` of a compare directory's finished parts.
 
     The summary gets ``predicted_ev_hours`` and ``plugged_ev_hours`` (sums of the daily columns
-    over the run, EV-hours) so that the predicted and realized plug-ins are compared per replication.
+    over the run, EV-hours) so that the predicted and realized plug-ins are compared per replication,
+    and the run totals of the daily :data:`PLAN_METRICS` it does not carry itself
+    (``schedule_deviation_kwh``, kWh; NaN for a policy without them).
     """
     out = Path(out)
     meta = read_json(out / "compare.json", ("policies",))
@@ -118,8 +132,9 @@ def load_policy_tables(out: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
         raise FileNotFoundError(f"{out}: no finished tasks under parts/")
     tables = {name: _parts(parts, name) for name in ("summary", "daily", "hourly")}
     daily = tables["daily"]
-    sums = daily.groupby([POLICY_KEY, "replication"])[["predicted_ev_hours", "plugged_ev_hours"]].sum(
-        min_count=1).reset_index()
+    summed = ["predicted_ev_hours", "plugged_ev_hours",
+              *(c for c in PLAN_METRICS if c in daily.columns and c not in tables["summary"].columns)]
+    sums = daily.groupby([POLICY_KEY, "replication"])[summed].sum(min_count=1).reset_index()
     summary = tables["summary"].merge(sums, on=[POLICY_KEY, "replication"], how="left")
     res = {}
     for pol in meta["policies"]:
@@ -157,21 +172,28 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> dict[str
     return mean_ci(d)
 
 
-def comparison_table(tables: dict[str, dict[str, pd.DataFrame]],
-                     metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+def comparison_table(tables: dict[str, dict[str, pd.DataFrame]], metrics: Sequence[str] = METRICS,
+                     optional: Sequence[str] = PLAN_METRICS) -> pd.DataFrame:
     """Tidy policy x metric table: n, mean, std, 95 % CI and the paired difference vs the first policy.
 
     A policy's interval of a quantity that cannot be negative (or a score above 1) is clipped to
     its bound (:func:`~v2gsim.experiments.aggregate.clip_ci`, column ``ci95_clipped``); the paired
-    differences are not (they may take either sign)."""
+    differences are not (they may take either sign).
+
+    Args:
+        tables: ``{policy: {"summary": one row per replication, ...}}`` (:func:`load_policy_tables`).
+        metrics: summary columns reported for every policy that has the column.
+        optional: summary columns reported after ``metrics`` only for the policies with a finite
+            value of them (default: :data:`PLAN_METRICS`, which other policies lack).
+    """
     policies = list(tables)
     ref = tables[policies[0]]["summary"]
     parts = []
     for pol in policies:
         s = tables[pol]["summary"]
         rows = []
-        for metric in metrics:
-            if metric not in s.columns:
+        for metric in (*metrics, *(m for m in optional if m not in metrics)):
+            if metric not in s.columns or (metric not in metrics and not _finite(s[metric])):
                 continue
             row: dict[str, Any] = {"policy": pol, "metric": metric, **mean_ci(s[metric])}
             d = paired_difference(ref, s, metric)
@@ -179,10 +201,15 @@ def comparison_table(tables: dict[str, dict[str, pd.DataFrame]],
                         "diff_ci95_low": d["ci95_low"], "diff_ci95_high": d["ci95_high"]})
             rows.append(row)
         if rows:
-            present = [m for m in metrics if m in s.columns]
+            present = [r["metric"] for r in rows]
             observed = s[present].apply(pd.to_numeric, errors="coerce").agg(["min", "max"]).T
             parts.append(clip_ci(pd.DataFrame(rows), observed))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _finite(values: pd.Series) -> bool:
+    """Whether ``values`` hold a finite number."""
+    return bool(np.isfinite(pd.to_numeric(values, errors="coerce").to_numpy(float)).any())
 
 
 @dataclass

@@ -4,12 +4,16 @@ Readable without Python: the figures are embedded as base64 PNGs, the resolved s
 as JSON and the headline numbers as tables, with notes on how to read them (the performance score
 is a bid-weighted mean; confidence intervals of bounded quantities are clipped at their bounds).
 
-* run directory (``summary.json``, ``config.json``): the summary with units, ``figures/*.png``;
+* run directory (``summary.json``, ``config.json``): the summary with units, ``figures/*.png``
+  (with ``schedule.png``, planned vs executed power per slot, when the run has ``slots.parquet``)
+  and, for a policy that returns schedules, "Plan beside outcome": the daily plan and outcome
+  columns (:data:`PLAN_COLUMNS`) summed over the days;
 * sweep directory (``sweep.json``, ``parts/``): ``report.csv`` (mean and 95 % CI per point and
   metric, written by :func:`v2gsim.experiments.aggregate.write_report` when missing), one row per
   point, ``figures/report_<metric>.png`` (profit first);
 * compare directory (``compare.json``): ``comparison.csv`` (policy x metric with the paired
-  differences), ``figures/compare_*.png``;
+  differences; the headline metrics and, for the policies that have them, the plan-beside-outcome
+  totals), ``figures/compare_*.png``;
 * runs directory (a folder of ``v2gsim run`` directories): the aggregate as for a sweep, one row
   per configuration, the table of the runs, and each configuration's resolved scenario.
 
@@ -52,7 +56,21 @@ MEANING = {
     "degradation_cost": "$", "profit_net_degradation": "$", "predicted_profit": "$",
     "realized_profit_predicted_days": "$", "forecast_mae_plugged": "EVs",
     "forecast_max_abs_error_plugged": "EVs",
+    "planned_base_kwh": "kWh: base energy the covered EVs were asked to follow (grid side, + = charge)",
+    "executed_base_kwh": "kWh: base energy the covered EVs' batteries executed",
+    "schedule_deviation_kwh": "kWh: sum over EVs and slots of |planned - executed| energy",
+    "planned_cost": "$ (currency of the prices; negative: earned): the site's cost if all went to plan",
+    "realized_cost": "$: the same cost from what the drivers and the TSO did",
+    "reserve_requested_kwh": "kWh of reserve the TSO called (both directions)",
+    "reserve_delivered_kwh": "kWh of called reserve the fleet delivered",
+    "departure_shortfall_kwh": "kWh: sum over stays of max(0, wanted - stored at departure)",
+    "v2a_planned_cost": "p.u. of [platform.v2a]'s prices: the v2a sites' planned cost",
+    "v2a_realized_cost": "p.u. of [platform.v2a]'s prices: the same from what happened",
 }
+#: Daily columns of a policy that returns schedules: the plan beside the outcome, summed over days.
+PLAN_COLUMNS = ("planned_base_kwh", "executed_base_kwh", "schedule_deviation_kwh", "planned_cost",
+                "realized_cost", "v2a_planned_cost", "v2a_realized_cost", "reserve_requested_kwh",
+                "reserve_delivered_kwh", "departure_shortfall_kwh")
 SCORE_NOTE = ("mean_performance_score is bid-weighted: the mean of the hourly scores of the hours with "
               "a bid, each weighted by its bid (kW). A mean near 1 can sit beside many hours that "
               "scored 0: read it with zero_score_bid_hours and share_bid_hours_below_target.")
@@ -119,7 +137,7 @@ def _run_figures(p: Path) -> None:
 
     res = read_run(p)
     (p / "figures").mkdir(exist_ok=True)
-    figs = run_figures(res.hourly, res.daily, res.fleet, res.soc)
+    figs = run_figures(res.hourly, res.daily, res.fleet, res.soc, res.slots)
     record(p, [f"figures/{fname}" for fname in figs])
     for fname, fig in figs.items():
         atomic_write(p / "figures" / fname, lambda t, fig=fig: fig.savefig(t, dpi=110, format="png"))
@@ -158,10 +176,12 @@ def _interval(mean: Any, low: Any, high: Any, clipped: bool) -> str:
 
 def _wide(rep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """One row per point: ``keys``, the most runs a metric of it averages (n) and ``mean [95 % CI]``
-    of each headline metric (the long table with std and every metric is report.csv)."""
-    rows = rep[rep.metric.isin(HEADLINE)]
+    of each headline metric and plan-beside-outcome total present (the long table with std and every
+    metric is report.csv)."""
+    shown = (*HEADLINE, *PLAN_COLUMNS)
+    rows = rep[rep.metric.isin(shown)]
     clipped = rows["ci95_clipped"].astype(str).eq("True") if "ci95_clipped" in rows else rows["n"] < 0
-    metrics = [m for m in HEADLINE if m in set(rows["metric"])]
+    metrics = [m for m in shown if m in set(rows["metric"])]
     out = []
     for _point, sub in rows.groupby("point", sort=True):
         first = sub.iloc[0]
@@ -199,9 +219,26 @@ def _run_parts(p: Path) -> tuple[str, str]:
         raise ResultFileError(f"{p / 'summary.json'}: damaged (expected a JSON object)")
     rows = pd.DataFrame([(k, v, MEANING.get(k, "")) for k, v in s.items() if not isinstance(v, dict | list)],
                         columns=["quantity", "value", "unit and meaning"])
-    body = (_notes([SCORE_NOTE]) + "<h2>Headline numbers</h2>" + _table(rows) + FIG
+    body = (_notes([SCORE_NOTE]) + "<h2>Headline numbers</h2>" + _table(rows) + _plan(p) + FIG
             + _figures(p / "figures", "*.png") + _scenario(read_json(p / "config.json")))
     return f"run {s.get('scenario', p.name)}", body
+
+
+def _plan(p: Path) -> str:
+    """The section "Plan beside outcome" of a run whose daily table has :data:`PLAN_COLUMNS` (their
+    totals over the run's days, with units), else ''."""
+    daily = p / "daily.parquet"
+    try:
+        df = pd.read_parquet(daily) if daily.is_file() else pd.DataFrame()
+    except (OSError, ValueError) as exc:  # pyarrow's errors are ValueError or OSError
+        raise ResultFileError(f"{daily}: damaged ({type(exc).__name__})") from None
+    rows = [(c, float(df[c].sum(min_count=1)), MEANING.get(c, "")) for c in PLAN_COLUMNS
+            if c in df and df[c].notna().any()]
+    if not rows:
+        return ""
+    return ("<h2>Plan beside outcome</h2><p>the daily columns of a policy that returns schedules, "
+            f"summed over the {len(df)} days; per slot: slots.parquet and figure schedule</p>"
+            + _table(pd.DataFrame(rows, columns=["quantity", "total over days", "unit and meaning"])))
 
 
 def _scenario(config: Any, head: str = "<h2>Resolved scenario</h2>") -> str:
@@ -255,7 +292,7 @@ def _compare_parts(p: Path) -> tuple[str, str]:
         write_comparison(p)
     meta = read_json(p / "compare.json", ("scenario", "policies", "replications"))
     comp = clip_ci(_read_csv(p / "comparison.csv", "metric"))
-    comp = comp[comp.metric.isin(HEADLINE)]
+    comp = comp[comp.metric.isin((*HEADLINE, *PLAN_COLUMNS))]
     title = (f"compare {meta['scenario']}: {', '.join(meta['policies'])} x {meta['replications']} "
              "replications (common random numbers; diff_* = policy - " + meta["policies"][0] + ", paired)")
     body = (_notes([SCORE_NOTE, CI_NOTE + "; the paired differences (diff_*) are not clipped"])

@@ -46,7 +46,7 @@ PLAN_TOTALS: dict[str, str] = {
     "eva_planned_revenue": "sum", "eva_realized_revenue": "sum",
     "eva_planned_share": "mean", "eva_realized_share": "mean",
     "eva_planned_energy_revenue": "sum", "eva_realized_energy_revenue": "sum",
-    "eva_realized_evs": "mean",
+    "eva_realized_evs": "mean", "eva_disaggregation_gap_kwh": "sum",
     "v2a_planned_cost": "sum", "v2a_realized_cost": "sum",
     "v2a_planned_unmet_kwh": "sum", "v2a_realized_unmet_kwh": "sum",
     "v2a_planned_sessions": "sum", "v2a_realized_sessions": "sum",
@@ -117,15 +117,17 @@ def plan_summary(daily: pd.DataFrame) -> dict[str, float]:
         daily: the run's daily table.
 
     Returns:
-        one key per column of :data:`PLAN_TOTALS` the table has (its sum or mean over days, same
-        name and unit), and ``v2a_planned_days`` (days the v2a sites had a plan: day 0 has no
+        one key per column of :data:`PLAN_TOTALS` the table has (its sum or mean over the days with
+        a value, same name and unit; NaN when no day has one), and ``v2a_planned_days`` (days the v2a sites had a plan: day 0 has no
         sessions of yesterday to expect) with policy ``v2a``; empty for the other policies.
     """
     out: dict[str, float] = {}
     for col, how in PLAN_TOTALS.items():
-        if col in daily:
+        if col in daily:  # over the days with a value (a day without a plan has NaN)
             values = daily[col].to_numpy(float)
-            out[col] = float(values.sum() if how == "sum" else values.mean())
+            values = values[~np.isnan(values)]
+            out[col] = (float(values.sum() if how == "sum" else values.mean()) if values.size
+                        else float("nan"))
     if "v2a_planned_sessions" in daily:
         out["v2a_planned_days"] = int(np.count_nonzero(daily["v2a_planned_sessions"].to_numpy(float) > 0))
     return out
@@ -139,7 +141,10 @@ def plan_lines(s: dict[str, Any]) -> list[str]:
                 f"revenue planned {s['eva_planned_energy_revenue']:.2f}, realized "
                 f"{s['eva_realized_energy_revenue']:.2f}; response share planned "
                 f"{s['eva_planned_share']:.3f}, realized {s['eva_realized_share']:.3f} (mean over days, "
-                f"{s['eva_realized_evs']:.1f} EVs at home per day)"]
+                f"{s['eva_realized_evs']:.1f} EVs at home per day); executed by the fleet: cost planned "
+                f"{s['planned_cost']:.2f}, realized {s['realized_cost']:.2f}; aggregate not split into "
+                f"EV schedules {s['eva_disaggregation_gap_kwh']:.2f} kWh; departure shortfall "
+                f"{s['departure_shortfall_kwh']:.2f} kWh"]
     if s.get("policy") == "v2a" and "v2a_planned_cost" in s:
         lines = [f"v2a sites (p.u. of [platform.v2a]'s prices): cost planned {s['v2a_planned_cost']:.2f}, "
                  f"realized {s['v2a_realized_cost']:.2f}; unmet energy planned "

@@ -7,6 +7,9 @@ Layout of a run directory::
     daily.parquet     one row per day: totals, mean score, SOC quantiles
     fleet.parquet     one row per EV: end-of-run battery state (model, degradation when on)
     soc.parquet       heterogeneous fleets only: hourly SOC of a seeded sample of up to 20 EVs
+    slots.parquet     policies with base-point schedules only (v2a, robust): per day and slot the
+                      day-ahead, planned and executed power (kW) and the reserve request
+                      (:mod:`v2gsim.sim.schedule_records`)
     summary.json      headline figures of the run (see :func:`summarize`)
     figures/*.png     plots (see :mod:`v2gsim.reporting.figures`)
 
@@ -190,7 +193,7 @@ class RunResult:
 
     def __init__(self, scenario: dict[str, Any], hourly: pd.DataFrame, daily: pd.DataFrame,
                  fleet: pd.DataFrame, summary: dict[str, Any], path: Path | None = None,
-                 soc: pd.DataFrame | None = None):
+                 soc: pd.DataFrame | None = None, slots: pd.DataFrame | None = None):
         self.scenario = scenario
         self.hourly = hourly
         self.daily = daily
@@ -198,19 +201,24 @@ class RunResult:
         self.summary = summary
         self.path = path
         self.soc = soc
+        self.slots = slots
 
 
 def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
               fleet: pd.DataFrame, summary: dict[str, Any], figures: bool = True,
-              soc: pd.DataFrame | None = None) -> Path:
+              soc: pd.DataFrame | None = None, slots: pd.DataFrame | None = None) -> Path:
     """Write a run directory (tables atomically; figures last); ``soc.parquet`` when ``soc`` is
-    given (the SOC sample of a heterogeneous fleet). ``out`` is claimed first (new, empty or a
-    marked run directory, :func:`v2gsim.experiments.sweep_dir.claim`) and every file is recorded
-    in its marker before it is written."""
+    given (the SOC sample of a heterogeneous fleet), ``slots.parquet`` when ``slots`` is (the plan
+    beside its execution of a policy that returns schedules, kW per slot; figure ``schedule.png``).
+    ``out`` is claimed first (new, empty or a marked run directory,
+    :func:`v2gsim.experiments.sweep_dir.claim`) and every file is recorded in its marker before it
+    is written."""
     out = claim(out, "run", error=RunDirectoryExistsError)
     tables = [("hourly", hourly), ("daily", daily), ("fleet", fleet)]
     if soc is not None:
         tables.append(("soc", soc))
+    if slots is not None:
+        tables.append(("slots", slots))
     record(out, ["config.json", "summary.json", *(f"{name}.parquet" for name, _ in tables)])
     _write_json(out / "config.json", scenario.model_dump(mode="json"))
     for name, df in tables:
@@ -221,7 +229,7 @@ def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.Dat
 
         fig_dir = out / "figures"
         fig_dir.mkdir(exist_ok=True)
-        figs = run_figures(hourly, daily, fleet, soc)
+        figs = run_figures(hourly, daily, fleet, soc, slots)
         record(out, [f"figures/{fname}" for fname in figs])
         for fname, fig in figs.items():
             atomic_write(fig_dir / fname, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png"))
@@ -232,14 +240,15 @@ def write_run(out: Path, scenario: Scenario, hourly: pd.DataFrame, daily: pd.Dat
 
 
 def read_run(path: str | Path) -> RunResult:
-    """Read a run directory written by :func:`write_run`."""
+    """Read a run directory written by :func:`write_run` (``soc`` and ``slots`` are None when the
+    run has no such table)."""
     path = Path(path)
     missing = [n for n in ("config.json", "hourly.parquet", "daily.parquet", "summary.json")
                if not (path / n).exists()]
     if missing:
         raise FileNotFoundError(f"{path}: not a complete run directory; missing {missing}")
     fleet = path / "fleet.parquet"
-    soc = path / "soc.parquet"
+    soc, slots = path / "soc.parquet", path / "slots.parquet"
     return RunResult(
         scenario=read_json(path / "config.json"),
         hourly=pd.read_parquet(path / "hourly.parquet"),
@@ -248,4 +257,5 @@ def read_run(path: str | Path) -> RunResult:
         summary=read_json(path / "summary.json"),
         path=path,
         soc=pd.read_parquet(soc) if soc.exists() else None,
+        slots=pd.read_parquet(slots) if slots.exists() else None,
     )

@@ -37,7 +37,9 @@ def data_file_error(scenario: Scenario, exc: DataFileError) -> ScenarioError:
 
 def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None = False,
                  point: int | None = None, common_random_numbers: bool = False) -> RunResult:
-    """Simulate ``scenario.days`` days and return the tables and summary.
+    """Simulate ``scenario.days`` days and return the tables and summary (with ``soc``, the SOC
+    sample of a heterogeneous fleet, and ``slots``, the plan beside its execution per slot of a
+    policy that returns schedules; None otherwise).
 
     Prints nothing by default: a progress bar is for the command line (``v2gsim run`` shows one
     unless ``--quiet``) or an opt-in.
@@ -72,7 +74,7 @@ def run_scenario(scenario: Scenario, replication: int = 0, progress: bool | None
     summary = summarize(scenario, hourly, daily, runtime, replication)
     summary["stream"] = f"SeedSequence({scenario.seed}, spawn_key={model.stream_key})"
     return RunResult(scenario.model_dump(mode="json"), hourly, daily, fleet, summary,
-                     soc=model.soc_table())
+                     soc=model.soc_table(), slots=model.slots_table())
 
 
 def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: int = 0,
@@ -103,7 +105,7 @@ def run_to_dir(scenario: Scenario, out: str | Path | None = None, replication: i
             path.rmdir()
         raise
     write_run(path, scenario, result.hourly, result.daily, result.fleet, result.summary,
-              figures=scenario.output.figures, soc=result.soc)
+              figures=scenario.output.figures, soc=result.soc, slots=result.slots)
     result.path = path
     return result
 

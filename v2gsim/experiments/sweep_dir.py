@@ -55,7 +55,7 @@ KINDS = ("run", "sweep", "compare", "runs")
 #: The files of a part folder; of a run directory (besides ``figures/``); of a report.
 PART_FILES = frozenset({"hourly.parquet", "daily.parquet", "summary.parquet", MANIFEST})
 RUN_FILES = frozenset({"config.json", "hourly.parquet", "daily.parquet", "fleet.parquet", "soc.parquet",
-                       "summary.json", "report.html"})
+                       "slots.parquet", "summary.json", "report.html"})
 REPORT_FILES = ("report.csv", "report.parquet", "report.html")
 #: v2gsim's bookkeeping files: a folder holding only these counts as empty.
 OWN_HIDDEN = (MARKER, ".sweep.lock")

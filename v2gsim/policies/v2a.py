@@ -12,7 +12,8 @@ planned V2G power to the platform's regulation bid; no rebates.
 **The fleet executes the plan.** The decision carries the site schedules as the day's base-point
 schedule (:class:`~v2gsim.core.schedule.BaseSchedule`, hourly slots): every planned EV draws
 ``+P_i`` in its charging slots and ``-P_i`` in its discharging ones (H, B, V, G; grid side, P_i the
-instance's power) and 0 in its other slots of the day, and the fleet executes that within what its
+instance's power) and 0 in the idle slots of its expected windows (outside them it keeps baseline
+charging: a NaN slot of the schedule), and the fleet executes that within what its
 battery allows (plugged in that hour, power limits, SOC window, efficiencies;
 :mod:`v2gsim.core.schedule`); EVs without a plan keep baseline charging, and so do EVs that are not
 V2G capable (the site model's one rated power per EV is then 0). The model records planned,
@@ -148,12 +149,13 @@ class V2APolicy:
             hours: hours T of the day (hourly slots).
 
         Returns:
-            Grid-side kW per planned EV and hour: ``+P_i`` charging, ``-P_i`` discharging, else 0.
+            Grid-side kW per planned EV and hour: ``+P_i`` charging, ``-P_i`` discharging, 0 idle
+            inside an expected window, NaN outside every window (baseline charging there).
         """
         if not self._plan:
             return None
         ev_all = np.unique(np.concatenate([ev for ev, _ in self._plan.values()]))
-        power = np.zeros((ev_all.size, hours))
+        power = np.full((ev_all.size, hours), np.nan)  # NaN: no plan, baseline charging
         taken = np.zeros((ev_all.size, hours), dtype=bool)
         t = np.arange(hours)
         for place, (ev, sched) in self._plan.items():
@@ -161,7 +163,7 @@ class V2APolicy:
             rows = np.searchsorted(ev_all, ev)
             win = (t[None, :] >= arr[:, None]) & (t[None, :] < dep[:, None]) & ~taken[rows]
             sign = np.where(sched.modes == MODE_CODES["c"], 1.0, np.where(sched.modes > 0, -1.0, 0.0))
-            power[rows] += np.where(win, sign * self.power[ev][:, None], 0.0)
+            power[rows] = np.where(win, sign * self.power[ev][:, None], power[rows])
             taken[rows] |= win
         # the site model has one rated power for both directions: an EV that cannot discharge gets
         # power 0 there, so it is left out of the schedule and keeps baseline charging
@@ -225,7 +227,8 @@ class V2APolicy:
             b, s_ = np.repeat(buy, k), np.repeat(sell, k)
             return float((ex.base.slot_h * (b * np.maximum(p, 0) - s_ * np.maximum(-p, 0))).sum())
 
-        return cost(ex.planned.power_kw), cost(ex.executed_kw)
+        z = np.nan_to_num
+        return cost(z(ex.planned.power_kw)), cost(z(ex.executed_kw))
 
     def settle(self, outcome: DayOutcome) -> dict[str, float]:
         """Replay the plan on the realized sessions; measure the departure shortfall on the simulated

@@ -23,6 +23,7 @@ __all__ = [
     "report_figures",
     "report_metrics",
     "run_figures",
+    "schedule_by_slot",
     "score_by_day",
     "soc_distribution",
     "soc_quantiles",
@@ -233,10 +234,72 @@ def forecast_by_hour(hourly: pd.DataFrame) -> Figure:
     return fig
 
 
+#: Colours of the slots where the TSO called reserve (request -1: up, +1: down) in ``schedule.png``.
+RESERVE_COLOURS = {-1.0: ("C3", "up reserve called"), 1.0: ("C0", "down reserve called")}
+
+
+def _schedule_lines(ax: Any, t: np.ndarray, rows: pd.DataFrame) -> None:
+    """Day-ahead, planned and executed power (kW) of ``rows`` as steps over ``t``."""
+    ax.step(t, rows["day_ahead_kw"], where="post", color="0.55", lw=2.6, label="day-ahead base point")
+    ax.step(t, rows["planned_kw"], where="post", color="C1", lw=1.4, label="planned (reserve deployed)")
+    ax.step(t, rows["executed_kw"], where="post", color="k", lw=0.9, ls="--", label="executed by the EVs")
+    ax.axhline(0.0, color="0.7", lw=0.6)
+
+
+def schedule_by_slot(slots: pd.DataFrame, days: int = 3) -> Figure:
+    """Plan beside execution of a policy that returns base-point schedules (the ``slots`` table).
+
+    Top: the first ``days`` days slot by slot: the day-ahead base point, the plan the EVs were asked
+    to follow (the base point with the called reserve deployed) and what the batteries did, summed
+    over the covered EVs (kW, grid side, + = charge), the slots with a reserve call shaded. Bottom:
+    the same per slot of the day, mean over all days, and the days with a reserve call per slot.
+
+    Args:
+        slots: the slots table (``slots.parquet``; columns day, slot, slot_minutes, day_ahead_kw,
+            planned_kw, executed_kw, request).
+        days: days drawn slot by slot in the top panel.
+    """
+    fig, (ax1, ax2) = _figure((11, 6.5), 2, 1)
+    slots = slots.sort_values(["day", "slot"])
+    hours = slots["slot"].to_numpy(float) * slots["slot_minutes"].to_numpy(float) / 60.0
+    first = np.sort(slots["day"].unique())[:days]
+    top = slots["day"].isin(first).to_numpy()
+    t = slots["day"].to_numpy(float)[top] + hours[top] / 24.0
+    _schedule_lines(ax1, t, slots[top])
+    width, req = float(slots["slot_minutes"].iloc[0]) / 1440.0, slots["request"].to_numpy(float)[top]
+    for value, (colour, label) in RESERVE_COLOURS.items():
+        for k, x in enumerate(t[req == value]):  # one span per called slot (days x slots at most)
+            ax1.axvspan(x, x + width, color=colour, alpha=0.25, lw=0, label=None if k else label)
+    ax1.set_xlabel("day (start of slot)")
+    ax1.set_ylabel("power (kW)")
+    ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax1.set_title(f"Plan and execution, slot by slot: first {len(first)} of "
+                  f"{slots['day'].nunique()} days")
+    g = slots.assign(_h=hours).groupby("_h", sort=True)
+    mean = g[["day_ahead_kw", "planned_kw", "executed_kw"]].mean()
+    _schedule_lines(ax2, mean.index.to_numpy(), mean)
+    ax2.set_xlabel("hour of day (start of slot)")
+    ax2.set_ylabel("power (kW, mean over days)")
+    calls = ax2.twinx()
+    for req, (colour, label) in RESERVE_COLOURS.items():
+        n = g["request"].agg(lambda r, req=req: int((r == req).sum()))
+        calls.step(n.index, n.to_numpy(), where="post", color=colour, alpha=0.6, lw=0.9,
+                   label=f"days with {label}")
+    calls.set_ylabel("days with a reserve call")
+    calls.set_ylim(bottom=0)
+    h1, l1 = ax2.get_legend_handles_labels()
+    h2, l2 = calls.get_legend_handles_labels()
+    ax2.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1.0))
+    ax2.set_title("By slot of the day: mean over days")
+    fig.tight_layout()
+    return fig
+
+
 def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
-                soc: pd.DataFrame | None = None) -> dict[str, Figure]:
+                soc: pd.DataFrame | None = None, slots: pd.DataFrame | None = None) -> dict[str, Figure]:
     """All figures of a run directory, by file name (the fleet figures only when their data is
-    there: a SOC sample, a fleet table with EV models)."""
+    there: a SOC sample, a fleet table with EV models; ``schedule.png`` with a non-empty slots
+    table, :func:`schedule_by_slot`)."""
     figs = {
         "plugged_and_bid_by_hour.png": plugged_and_bid_by_hour(hourly),
         "performance_score_by_day.png": score_by_day(daily),
@@ -250,6 +313,8 @@ def run_figures(hourly: pd.DataFrame, daily: pd.DataFrame, fleet: pd.DataFrame,
         figs["soc_trajectories.png"] = soc_trajectories(soc)
     if "model" in fleet.columns and not fleet.empty:
         figs["fleet_composition.png"] = fleet_composition(fleet)
+    if slots is not None and not slots.empty:
+        figs["schedule.png"] = schedule_by_slot(slots)
     return figs
 
 

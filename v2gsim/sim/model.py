@@ -399,7 +399,7 @@ class V2GMarketModel(mesa.Model):
             hour_plan = plan.hour(t, loop.slots(t) if loop is not None else None)
         flows = fleet.hour_flows(plug_t, self.population.strategies, plan=hour_plan)
         if plan is not None and flows.scheduled is not None:
-            plan.record(t, flows.scheduled.executed_kw)
+            plan.record(t, flows.scheduled.executed_kw, hour_plan.rows)
         follow = self.platform.dispatch(signal_hour, bid, flows)
         net_kwh = float(follow.net_energy_kwh[0])
         energy = fleet.settle_hour(flows, net_kwh)

@@ -1,12 +1,12 @@
 """The ``slots`` table of a run whose policy returns schedules: plan beside execution, per slot.
 
-One row per day and slot of the day's schedule, summed over the covered EVs (kW, grid side;
-``+`` = import): ``day_ahead_kw`` the policy's base point, ``planned_kw`` the plan the EVs were
-asked to follow (the base point with the reserve the TSO called deployed; equal to
-``day_ahead_kw`` without reserve), ``executed_kw`` what the simulated batteries did, and
-``request`` the TSO's reserve request of the slot (-1 up, +1 down, 0; 0 without reserve). Days
-without a schedule have no rows. ``slot_minutes`` gives the slot length; ``hour`` = the slot's
-clock hour.
+One row per day and slot of the day's schedule, summed over the covered EVs (kW, grid side, ``+`` =
+import; the slots an EV's plan leaves out count 0): ``day_ahead_kw`` the policy's base point,
+``planned_kw`` the plan the EVs were asked to follow (the base point with the reserve the TSO
+called deployed; equal to ``day_ahead_kw`` without reserve), ``executed_kw`` what the simulated
+batteries did, and ``request`` the TSO's reserve request of the slot (-1 up, +1 down, 0; 0 without
+reserve). Days without a schedule have no rows. ``slot_minutes`` gives the slot length; ``hour`` =
+the slot's clock hour.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ class ScheduleRecorder:
             "day": np.full(n, day, dtype=np.int64), "slot": slot,
             "hour": slot // ex.base.slots_per_hour,
             "slot_minutes": np.full(n, ex.base.slot_minutes, dtype=np.int64),
-            "day_ahead_kw": ex.base.power_kw.sum(axis=0), "planned_kw": ex.planned.power_kw.sum(axis=0),
-            "executed_kw": ex.executed_kw.sum(axis=0),
+            "day_ahead_kw": np.nansum(ex.base.power_kw, axis=0),
+            "planned_kw": np.nansum(ex.planned.power_kw, axis=0),
+            "executed_kw": np.nansum(ex.executed_kw, axis=0),
             "request": np.zeros(n) if ex.request is None else np.asarray(ex.request, float),
         }))
 

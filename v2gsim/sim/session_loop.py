@@ -92,9 +92,10 @@ class SessionLoop:
         """The day's :data:`SESSION_COLUMNS` from the (M, T) stored energy at the end of each hour."""
         assert self.today is not None
         day = self.today
-        leave = day.departure_hour >= 0
-        ev = np.flatnonzero(leave)
-        at = stored_kwh[ev, day.departure_hour[ev]]
-        short = np.maximum(day.wanted_kwh[ev] - at, 0.0)
+        short = 0.0
+        for hour, wanted in ((day.departure_hour, day.wanted_kwh),
+                             (day.carried_departure_hour, day.carried_wanted_kwh)):
+            ev = np.flatnonzero(hour >= 0)
+            short += float(np.maximum(wanted[ev] - stored_kwh[ev, hour[ev]], 0.0).sum())
         return {"sessions": float(len(day.sessions)), "off_site_kwh": self._off_site,
-                "departure_shortfall_kwh": float(short.sum())}
+                "departure_shortfall_kwh": short}

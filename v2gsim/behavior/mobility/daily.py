@@ -94,8 +94,12 @@ class SessionDay:
         reset_hour: (M,) hour at whose start the EV's stored energy becomes ``energy_arrival_kwh``
             (-1: no arrival today, or an arrival that continues a carried-over stay).
         energy_arrival_kwh: (M,) energy at arrival of the resetting EVs (kWh; NaN otherwise).
-        departure_hour: (M,) hour of the last connected slot of a stay ending today (-1: none).
+        departure_hour: (M,) hour of the last connected slot of today's stay when it ends today
+            (-1: none).
         wanted_kwh: (M,) energy wanted at that departure (kWh; NaN without one).
+        carried_departure_hour: (M,) the same for a stay carried over from yesterday that ends
+            today (-1: none); an EV may have both.
+        carried_wanted_kwh: (M,) energy wanted at that departure (kWh; NaN without one).
     """
 
     sessions: Sessions
@@ -105,6 +109,8 @@ class SessionDay:
     energy_arrival_kwh: np.ndarray
     departure_hour: np.ndarray
     wanted_kwh: np.ndarray
+    carried_departure_hour: np.ndarray
+    carried_wanted_kwh: np.ndarray
 
     def slots_of_hour(self, t: int) -> np.ndarray:
         """(M, k) the plug-in state of the slots of hour ``t``."""
@@ -180,7 +186,8 @@ class SessionDays:
         a = np.zeros(m, dtype=np.int64)
         d = np.zeros(m, dtype=np.int64)
         has = np.zeros(m, dtype=bool)
-        a[ev], d[ev], has[ev] = realized.arrival_slot, realized.departure_slot, True
+        # an arrival rounded to midnight is plugged in from the day's last slot
+        a[ev], d[ev], has[ev] = np.minimum(realized.arrival_slot, s_n - 1), realized.departure_slot, True
         carry = self.carry_end
         cont = has & (a <= carry) & (carry > 0)  # arrives before yesterday's stay ended
         a_eff = np.maximum(a, carry)
@@ -200,10 +207,13 @@ class SessionDays:
         wanted[ev] = realized.energy_wanted_kwh
         ends_today = valid & (d <= s_n)
         carried_ends = (carry > 0) & ~(valid & cont)  # yesterday's stay ends today unless continued
-        dep_hour = np.where(ends_today, (d - 1) // k, np.where(carried_ends, (carry - 1) // k, -1))
-        wanted_out = np.where(ends_today, wanted, np.where(carried_ends, self.carry_wanted, np.nan))
+        dep_hour = np.where(ends_today, (d - 1) // k, -1)
+        wanted_out = np.where(ends_today, wanted, np.nan)
+        carried_hour = np.where(carried_ends, (carry - 1) // k, -1)
+        carried_wanted = np.where(carried_ends, self.carry_wanted, np.nan)
         self.carry_end = np.where(valid & (d > s_n), np.minimum(d - s_n, s_n), 0).astype(np.int64)
         self.carry_wanted = np.where(self.carry_end > 0, wanted, np.nan)
         return SessionDay(sessions=realized, plugged_slots=plugged_slots, plugged=plugged,
                           reset_hour=reset_hour, energy_arrival_kwh=e_arr, departure_hour=dep_hour,
-                          wanted_kwh=wanted_out)
+                          wanted_kwh=wanted_out, carried_departure_hour=carried_hour,
+                          carried_wanted_kwh=carried_wanted)
