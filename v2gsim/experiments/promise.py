@@ -118,8 +118,9 @@ def plan_summary(daily: pd.DataFrame) -> dict[str, float]:
 
     Returns:
         one key per column of :data:`PLAN_TOTALS` the table has (its sum or mean over the days with
-        a value, same name and unit; NaN when no day has one), and ``v2a_planned_days`` (days the v2a sites had a plan: day 0 has no
-        sessions of yesterday to expect) with policy ``v2a``; empty for the other policies.
+        a value, same name and unit; NaN when no day has one), and ``v2a_planned_days`` (days the
+        v2a sites had a plan: day 0 has no sessions of yesterday to expect) with policy ``v2a``;
+        empty for the other policies.
     """
     out: dict[str, float] = {}
     for col, how in PLAN_TOTALS.items():
