@@ -117,4 +117,8 @@ def test_rng_components_are_exactly_the_streams_a_run_uses(monkeypatch):
     # game on and synthetic energy prices on: every stream is asked for
     V2GMarketModel(load_scenario(SCEN / "lin2020.toml", ["drivers.count=10",
                                                          'market.energy.source="synthetic"']))
-    assert sorted(set(used)) == sorted(COMPONENTS)
+    assert sorted(set(used)) == sorted(set(COMPONENTS) - {"sessions", "reserve"})
+    # a session model driving the loop and a reserve market (policy robust) ask for the other two
+    used.clear()
+    V2GMarketModel(load_scenario("bianchi2023_parking"))
+    assert {"sessions", "reserve"} <= set(used)

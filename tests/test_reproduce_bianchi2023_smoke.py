@@ -10,7 +10,8 @@ from conftest import load_script
 
 def test_three_cases_on_a_short_instance(tmp_path: Path, capsys) -> None:
     mod = load_script("analysis/reproduce_bianchi2023.py")
-    assert mod.main(["--set", "sessions.n_evs=3", "--json", "--out", str(tmp_path), "--quiet"]) == 0
+    sets = ["--set", "sessions.n_evs=3", "--set", "drivers.count=3"]
+    assert mod.main([*sets, "--json", "--out", str(tmp_path), "--quiet"]) == 0
     captured = capsys.readouterr()
     res = json.loads(captured.out)
     assert "cases" not in captured.err  # --quiet: no progress bar

@@ -113,7 +113,7 @@ def test_planner_switch():
         RobustPlanner(fleet, "PC", feedback=spec)
 
 
-FB = ['platform.robust.business="FC"', "sessions.n_evs=3", "platform.robust.pi_up=0.3",
+FB = ['platform.robust.business="FC"', "drivers.count=3", "platform.robust.pi_up=0.3",
       "platform.robust.up_factor=4.0", "platform.robust.feedback_max_lag=2"]
 
 
@@ -127,9 +127,13 @@ def test_schema_rejects_feedback_with_pc():
         load_scenario("bianchi2023_parking", ["platform.robust.unbalance_cost=-1"])
 
 
-def test_policy_with_feedback_no_shortfall_and_cheaper_plan():
+def test_the_loop_refuses_feedback_and_runs_the_open_loop_plan():
+    """The loop executes the open-loop base point and reserve (issue 32); the re-trading plan is
+    offline only (``v2gsim profitability``), and the loop says so at validation."""
+    from v2gsim.config.base import ScenarioError
+    from v2gsim.config.loading import load_scenario
+
+    with pytest.raises(ScenarioError, match=r"platform\.robust\.feedback: the loop executes"):
+        load_scenario("bianchi2023_parking", [*FB, "platform.robust.feedback=true"])
     open_loop = step_model("bianchi2023_parking", FB, days=1).daily_table()
-    fb = step_model("bianchi2023_parking", [*FB, "platform.robust.feedback=true"], days=1).daily_table()
-    assert (fb["robust_violations"] == 0).all() and (fb["robust_shortfall_kwh"] == 0).all()
-    assert fb["robust_planned_cost"].iloc[0] < open_loop["robust_planned_cost"].iloc[0] - 1e-3
-    assert fb["robust_planned_up_kwh"].iloc[0] > open_loop["robust_planned_up_kwh"].iloc[0]
+    assert (open_loop["robust_violations"] == 0).all() and (open_loop["departure_shortfall_kwh"] == 0).all()

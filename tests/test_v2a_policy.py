@@ -108,8 +108,9 @@ def test_policy_needs_the_table():
 
 
 def test_the_decision_carries_the_plan_as_the_fleets_base_point_schedule():
-    """+P in charging hours, -P in discharging ones (any of H, B, V, G), 0 otherwise, for the planned
-    EVs only; the departure shortfall is read from the simulated batteries."""
+    """+P in charging hours, -P in discharging ones (any of H, B, V, G), 0 in the idle hours of the
+    expected window and NaN (no plan: baseline charging) outside it, for the planned EVs only; the
+    departure shortfall is read from the simulated batteries."""
     m = 4
     policy = V2GMarketModel(_scenario(m)).platform.policy
     energy = 0.3 * policy.cap
@@ -121,6 +122,11 @@ def test_the_decision_carries_the_plan_as_the_fleets_base_point_schedule():
     assert plan is not None and plan.slot_minutes == 60 and plan.ev.tolist() == planned
     p = policy.power[planned][:, None]
     want = np.where(sched.modes == 1, p, np.where(sched.modes > 1, -p, 0.0))
+    _, arr, dep = policy._expect["home"]
+    hour = np.arange(HOURS)
+    window = (hour[None, :] >= arr[:, None]) & (hour[None, :] < dep[:, None])
+    want = np.where(window, want, np.nan)
+    assert np.isnan(want).any() and not np.isnan(want).all()
     np.testing.assert_array_equal(plan.power_kw, want)
     assert (want > 0).any()  # EVs below their wish charge
     # an overnight stay (18 h to 7 h next day) ends at the end of the loop's day: stored after hour 23
@@ -186,3 +192,30 @@ def test_evs_that_cannot_discharge_keep_baseline_charging():
     plan = _decide(policy, energy).schedule
     assert plan.ev.tolist() == np.flatnonzero(fleet.v2g).tolist() and 0 < plan.ev.size < 6
     assert (plan.power_kw > 0).any()
+
+
+def test_v2a_plans_the_declared_sessions_when_sessions_drive_the_loop():
+    """With the household preset driving the loop the sites plan the day's declared sessions (no
+    history needed: day 0 has a plan), the realized ones are a fresh draw, and the fleet executes."""
+    sc = load_scenario("mao2018_household", [
+        "platform.policy='v2a'", "drivers.count=20", "sessions.drive=true", "sessions.place='home'",
+        "platform.v2a.offer_fraction=0"], days=2)
+    model = V2GMarketModel(sc)
+    seen = []
+    decide = model.platform.policy.decide
+
+    def spy(obs):
+        seen.append(obs.sessions)
+        return decide(obs)
+
+    model.platform.policy.decide = spy
+    while model.running:
+        model.step()
+    daily = model.daily_table()
+    assert all(s is not None and len(s) == 20 for s in seen)
+    assert (daily["v2a_planned_sessions"] == 20).all()  # one declared session per EV, every day
+    assert (daily["planned_base_kwh"] > 0).all() and (daily["executed_base_kwh"] > 0).all()
+    # the realized sessions differ from the declared ones: part of the plan cannot be followed
+    assert (daily["schedule_deviation_kwh"] > 0).all()
+    assert set(daily.columns) >= {"sessions", "off_site_kwh", "departure_shortfall_kwh"}
+    assert (daily["sessions"] == 20).all()

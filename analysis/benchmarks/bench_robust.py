@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fn("PC", **kw)
         out[f"reduced_{name}_s_per_point"] = (time.perf_counter() - t) / 200
         bar.update()
-    scenario = load_scenario("bianchi2023_parking", [f"sessions.n_evs={args.evs}"])
+    scenario = load_scenario("bianchi2023_parking",
+                             [f"sessions.n_evs={args.evs}", f"drivers.count={args.evs}"])
     for business in ("FC", "PC"):
         days = [scenario_day(scenario, d) for d in range(args.days)]
         days = [replace(s, spec=replace(s.spec, business=business)) for s in days]

@@ -24,6 +24,7 @@ the summary and :func:`plan_lines` prints them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -135,7 +136,9 @@ def plan_summary(daily: pd.DataFrame) -> dict[str, float]:
 
 
 def plan_lines(s: dict[str, Any]) -> list[str]:
-    """Lines of the CLI: a settling policy's plan beside its outcome (:func:`plan_summary`)."""
+    """Lines of the CLI: a settling policy's plan beside its outcome (:func:`plan_summary`); a total
+    no day has a value for (a summary read back from JSON: None) prints as ``nan``."""
+    s = {k: (math.nan if v is None else v) for k, v in s.items()}
     if s.get("policy") == "eva" and "eva_planned_revenue" in s:
         return [f"eva plan (currency of [platform.eva]'s prices): operating revenue planned "
                 f"{s['eva_planned_revenue']:.2f}, realized {s['eva_realized_revenue']:.2f}; energy "

@@ -121,8 +121,7 @@ class RobustPolicy:
         discharge = (f.discharge_kw * f.v2g)[ev]
         p_max = np.where(discharge > 0, np.minimum(f.charger_kw[ev], discharge), f.charger_kw[ev])
         return fleet_day_from_sessions(
-            self.spec, sessions.arrival_h, sessions.departure_h, sessions.energy_arrival_kwh,
-            sessions.energy_wanted_kwh, e_min=f.soc_min[ev] * cap, e_max=f.soc_max[ev] * cap, p_max=p_max,
+            self.spec, sessions, e_min=f.soc_min[ev] * cap, e_max=f.soc_max[ev] * cap, p_max=p_max,
             eta_c=f.charge_efficiency[ev], eta_d=f.discharge_efficiency[ev], slot_minutes=self.slot_minutes)
 
     def decide(self, obs: Observation) -> Decision:

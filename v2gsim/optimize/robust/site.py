@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from v2gsim.behavior.mobility.core import Sessions
 from v2gsim.optimize.robust.spec import DayPrices, FleetDay
 
 __all__ = ["RobustSpec", "day_prices", "fleet_day", "fleet_day_from_sessions", "working_point"]
@@ -49,11 +50,11 @@ class RobustSpec:
     feedback_max_lag: int
 
 
-def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capacity_kwh: float,
-              slot_minutes: int) -> FleetDay:
-    """The uncertainty box around the declared sessions (arrays (N,), h and kWh)."""
-    dt = slot_minutes / 60.0
-    k = round(24 / dt)
+def _box_slots(spec: RobustSpec, arrival_h, departure_h, dt: float, k: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds ``a_lo, a_hi, d_lo, d_hi`` of the first and last connected slot (module docstring):
+    the declared times +- the slacks, arrival rounded up, departure down, clipped to the day's k
+    slots of dt h, with a sure connection window ``a_hi <= d_lo``."""
     arr, dep = np.asarray(arrival_h, float), np.asarray(departure_h, float)
     a_lo = np.clip(np.ceil((arr - spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
     a_hi = np.clip(np.ceil((arr + spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
@@ -61,6 +62,15 @@ def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capac
     d_hi = np.clip(np.floor((dep + spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
     d_lo = np.maximum(d_lo, a_hi)
     d_hi = np.maximum(d_hi, d_lo)
+    return a_lo, a_hi, d_lo, d_hi
+
+
+def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capacity_kwh: float,
+              slot_minutes: int) -> FleetDay:
+    """The uncertainty box around the declared sessions (arrays (N,), h and kWh)."""
+    dt = slot_minutes / 60.0
+    k = round(24 / dt)
+    a_lo, a_hi, d_lo, d_hi = _box_slots(spec, arrival_h, departure_h, dt, k)
     e0 = np.asarray(e0_kwh, float)
     e_min = min(spec.e_min_kwh, float(np.min(e0)))
     e0_lo = np.clip(e0 - spec.energy_slack_kwh, e_min, capacity_kwh)
@@ -71,8 +81,8 @@ def fleet_day(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, capac
                           eta_c=spec.eta_c, eta_d=spec.eta_d, alpha=spec.alpha, p_plant=spec.plant_kw)
 
 
-def fleet_day_from_sessions(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_dep_kwh, *, e_min, e_max,
-                            p_max, eta_c, eta_d, slot_minutes: int) -> FleetDay:
+def fleet_day_from_sessions(spec: RobustSpec, sessions: Sessions, *, e_min, e_max, p_max, eta_c, eta_d,
+                            slot_minutes: int) -> FleetDay:
     """The uncertainty box around declared sessions of EVs with their own batteries (arrays (N,)).
 
     The plan of the loop's own EVs (issue #32): the box is :func:`fleet_day`'s (times +- the spec's
@@ -86,31 +96,26 @@ def fleet_day_from_sessions(spec: RobustSpec, arrival_h, departure_h, e0_kwh, e_
 
     Args:
         spec: the plan's settings (slacks, alpha, plant limit).
-        arrival_h, departure_h: declared times (h after midnight; departure > arrival).
-        e0_kwh, e_dep_kwh: declared energy at arrival and wanted at departure (kWh).
-        e_min, e_max: each EV's stored-energy window (kWh).
+        sessions: the declared sessions (:class:`~v2gsim.behavior.mobility.core.Sessions`, one per
+            vehicle: arrival and departure times, energy at arrival and wanted at departure).
+        e_min, e_max: each EV's stored-energy window (kWh), (N,) in the sessions' order.
         p_max: each EV's power limit in both directions (kW, grid side).
         eta_c, eta_d: efficiencies (-).
         slot_minutes: slot length (min).
     """
     dt = slot_minutes / 60.0
     k = round(24 / dt)
-    arr, dep = np.asarray(arrival_h, float), np.minimum(np.asarray(departure_h, float), 24.0)
-    a_lo = np.clip(np.ceil((arr - spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
-    a_hi = np.clip(np.ceil((arr + spec.arrival_slack_h) / dt - 1e-9), 0, k - 1).astype(int)
-    d_lo = np.clip(np.floor((dep - spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
-    d_hi = np.clip(np.floor((dep + spec.departure_slack_h) / dt + 1e-9) - 1, 0, k - 1).astype(int)
-    d_lo = np.maximum(d_lo, a_hi)
-    d_hi = np.maximum(d_hi, d_lo)
+    a_lo, a_hi, d_lo, d_hi = _box_slots(spec, sessions.arrival_h, np.minimum(sessions.departure_h, 24.0),
+                                        dt, k)
     e_max = np.asarray(e_max, float)
-    e0 = np.asarray(e0_kwh, float)
+    e0 = sessions.energy_arrival_kwh
     e0_lo = np.clip(e0 - spec.energy_slack_kwh, 0.0, e_max)
     e0_hi = np.clip(e0 + spec.energy_slack_kwh, 0.0, e_max)
     floor = np.minimum(np.asarray(e_min, float), e0_lo)
     p_max, eta_c = np.asarray(p_max, float), np.asarray(eta_c, float)
     sure = d_lo - a_hi + 1  # slots connected in every realization of the box
     reach = spec.alpha ** sure * (e0_lo + eta_c * p_max * dt * sure)  # a lower bound with alpha < 1
-    e_dep = np.minimum(np.minimum(np.asarray(e_dep_kwh, float), e_max), reach)
+    e_dep = np.minimum(np.minimum(sessions.energy_wanted_kwh, e_max), reach)
     return FleetDay.build(delta=dt, n_slots=k, a_lo=a_lo, a_hi=a_hi, d_lo=d_lo, d_hi=d_hi, e0_lo=e0_lo,
                           e0_hi=e0_hi, e_min=floor, e_max=e_max, e_dep=e_dep, p_max=p_max,
                           eta_c=eta_c, eta_d=eta_d, alpha=spec.alpha, p_plant=spec.plant_kw)
