@@ -40,8 +40,8 @@ from collections.abc import Sequence
 
 from tqdm import tqdm
 
-RUNTIME = ("Runtime: about 15 s on 2 cores at the defaults (30 days each: v2a_200 about 8 s, robust_parking "
-           "about 6 s); --repeat 3 about 45 s.")
+RUNTIME = ("Runtime: about 13 s on 2 cores at the defaults (30 days each: v2a_200 about 8 s, robust_parking "
+           "about 4 s); --repeat 3 about 40 s.")
 TARGET_S = 60.0
 
 #: case name -> (shipped scenario, ``--set`` overrides).
