@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from v2gsim.behavior.mobility.core import Sessions
 from v2gsim.core.schedule import BaseSchedule
 from v2gsim.optimize.eva.disaggregate import disaggregate
 from v2gsim.optimize.eva.regions import EVSessions
@@ -180,19 +181,20 @@ class EvaPolicy:
         e_start = np.asarray(outcome.energy_start_kwh, float)[i]
         f = self.fleet
         pop = self.spec.population
-        cap = np.asarray(f.capacity_kwh)[i] if f is not None else np.full(i.size, pop.capacity_kwh)
-        e_min = (np.asarray(f.soc_min)[i] if f is not None else pop.soc_min) * cap
-        e_max = (np.asarray(f.soc_max)[i] if f is not None else pop.soc_max) * cap
-        p_c = np.asarray(f.charger_kw, float)[i] if f is not None else np.full(i.size, pop.p_c_kw)
-        p_d = np.asarray(f.discharge_kw, float)[i] if f is not None else np.full(i.size, pop.p_d_kw)
         n = i.size
-        e0 = np.clip(e_start, e_min, e_max)
+        cap = np.asarray(f.capacity_kwh)[i] if f is not None else np.full(n, pop.capacity_kwh)
         target = (np.broadcast_to(np.asarray(f.soc_target, float), (f.capacity_kwh.size,))[i]
                   if f is not None else np.full(n, pop.soc_req))
-        reach = np.minimum(e0 + pop.eta_c * p_c * (t_d - t_a), e_max)
-        want = np.clip(target * cap, e_min, reach)
-        ev = EVSessions(e0=e0, e_min=e_min, e_max=e_max, e_req=want, p_c=p_c, p_d=p_d,
-                        eta_c=np.full(n, pop.eta_c), eta_d=np.full(n, pop.eta_d), t_a=t_a, t_d=t_d, T=24)
+        arrival = np.mod(t_a + NOON, 24).astype(float)  # the stays as sessions on the clock
+        stays = Sessions(ev=i, day=np.full(n, outcome.day), arrival_h=arrival,
+                         departure_h=arrival + t_d - t_a, energy_arrival_kwh=e_start,
+                         energy_wanted_kwh=target * cap, place="home")
+        ev = EVSessions.from_sessions(
+            stays, e_min=(np.asarray(f.soc_min)[i] if f is not None else pop.soc_min) * cap,
+            e_max=(np.asarray(f.soc_max)[i] if f is not None else pop.soc_max) * cap,
+            p_c=np.asarray(f.charger_kw, float)[i] if f is not None else pop.p_c_kw,
+            p_d=np.asarray(f.discharge_kw, float)[i] if f is not None else pop.p_d_kw,
+            eta_c=pop.eta_c, eta_d=pop.eta_d, clock_start_h=NOON)
         return i, _with_energy(ev, e_start), h
 
     def settle(self, outcome: DayOutcome) -> Mapping[str, float]:

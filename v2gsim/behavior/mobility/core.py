@@ -116,6 +116,7 @@ class Sessions:
         energy_wanted_kwh: (N,) energy wanted at departure, e^dep (kWh).
         slot_minutes: slot length Δ of the slot view (15, 30 or 60 min).
         rule: how times round to slots (``"half"``, ``"inner"``, ``"outer"``).
+        place: the charger place of the sessions (e.g. ``home``, ``work``; empty when not known).
     """
 
     ev: NDArray[np.int64]
@@ -126,6 +127,7 @@ class Sessions:
     energy_wanted_kwh: NDArray[np.float64]
     slot_minutes: int = 60
     rule: SlotRule = "half"
+    place: str = ""
 
     def __post_init__(self) -> None:
         _check_grid(self.slot_minutes, self.rule)
@@ -247,13 +249,16 @@ class Sessions:
 
     @classmethod
     def concat(cls, parts: list[Sessions]) -> Sessions:
-        """Stack sessions of one grid (same ``slot_minutes`` and ``rule``) in order."""
+        """Stack sessions of one grid (same ``slot_minutes`` and ``rule``) in order; the place is
+        theirs when they share one, else empty."""
         if not parts:
             raise SessionError("concat needs at least one Sessions")
         grids = {(p.slot_minutes, p.rule) for p in parts}
         if len(grids) > 1:
             raise SessionError(f"concat needs one slot grid, got (slot_minutes, rule) = {sorted(grids)}")
-        return replace(parts[0], **{n: np.concatenate([getattr(p, n) for p in parts]) for n in _ARRAYS})
+        places = {p.place for p in parts}
+        return replace(parts[0], **{n: np.concatenate([getattr(p, n) for p in parts]) for n in _ARRAYS},
+                       place=places.pop() if len(places) == 1 else "")
 
     def to_frame(self, capacity_kwh: ArrayLike | None = None) -> pd.DataFrame:
         """Tidy table, one row per session: :data:`FRAME_COLUMNS` (+ ``soc_arrival``,

@@ -160,7 +160,7 @@ class SessionDays:
         return Sessions(ev=ev, day=s.day, arrival_h=arrival_h, departure_h=departure_h,
                         energy_arrival_kwh=np.clip(e0, 0.0, self.cap[ev]),
                         energy_wanted_kwh=np.minimum(s.energy_wanted_kwh, self.cap[ev]),
-                        slot_minutes=s.slot_minutes, rule=s.rule)
+                        slot_minutes=s.slot_minutes, rule=s.rule, place=self.spec.place)
 
     def declare(self, day: int) -> Sessions:
         """Tomorrow's declared sessions, one per EV (``ev`` = fleet row)."""

@@ -107,5 +107,5 @@ def sessions_from_paths(choice: PathChoice, net: ActivityNetwork, place: str | i
         ev=ev[rows], day=np.full(rows.size, day, dtype=np.int64),
         arrival_h=first[rows].astype(float), departure_h=last[rows] + 1.0,
         energy_arrival_kwh=e[rows], energy_wanted_kwh=wanted[rows],
-        slot_minutes=60, rule="half",
+        slot_minutes=60, rule="half", place=place if isinstance(place, str) else net.place_names[p],
     )

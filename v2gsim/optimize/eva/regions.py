@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from v2gsim.behavior.mobility.core import Sessions
+
 __all__ = ["EVSessions", "Region", "power_bounds", "region", "schedule_violation", "simulate_energy"]
 
 
@@ -67,6 +69,39 @@ class EVSessions:
         if bad.size:
             raise ValueError(f"EVSessions.e_req: EV {int(bad[0])} cannot reach its wanted energy by "
                              "departure (battery limit or charger power too small for its stay)")
+
+    @classmethod
+    def from_sessions(cls, sessions: Sessions, *, e_min, e_max, p_c, p_d, eta_c, eta_d,
+                      clock_start_h: int = 12, horizon: int = 24) -> EVSessions:
+        """The plan's EVs from hourly :class:`~v2gsim.behavior.mobility.core.Sessions` (one per EV).
+
+        The plan's slot 0 is clock hour ``clock_start_h`` (seed 003: 12:00); a session's arrival
+        slot is its arrival hour on that clock and its stay its hourly slots, cut at the horizon.
+        The energy at arrival is clipped to the window ``[e_min, e_max]`` and the wanted energy to
+        what full-power charging reaches over the stay (the constraints of the instance).
+
+        Args:
+            sessions: the sessions (any slot grid: viewed on 60-min slots).
+            e_min, e_max: stored-energy window per EV (kWh), (N,) in the sessions' order.
+            p_c, p_d: charge / discharge power limits (kW, grid side).
+            eta_c, eta_d: efficiencies (-).
+            clock_start_h: clock hour of the plan's slot 0.
+            horizon: slots of the plan T.
+        """
+        s = sessions.regrid(60) if sessions.slot_minutes != 60 else sessions
+        n = len(s)
+
+        def full(v) -> np.ndarray:
+            return np.broadcast_to(np.asarray(v, float), (n,)).copy()
+
+        t_a = np.mod(s.arrival_slot - clock_start_h, 24).astype(int)
+        t_a = np.minimum(t_a, horizon - 1)
+        t_d = np.minimum(t_a + (s.departure_slot - s.arrival_slot), horizon).astype(int)
+        e_min, e_max, p_c, eta_c = full(e_min), full(e_max), full(p_c), full(eta_c)
+        e0 = np.clip(s.energy_arrival_kwh, e_min, e_max)
+        reach = np.minimum(e0 + eta_c * p_c * (t_d - t_a), e_max)
+        return cls(e0=e0, e_min=e_min, e_max=e_max, e_req=np.clip(s.energy_wanted_kwh, e_min, reach),
+                   p_c=p_c, p_d=full(p_d), eta_c=eta_c, eta_d=full(eta_d), t_a=t_a, t_d=t_d, T=horizon)
 
     @property
     def M(self) -> int:
