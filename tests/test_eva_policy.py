@@ -115,3 +115,22 @@ def test_realized_home_stays_are_read_on_the_noon_clock():
     idx, ev, _ = policy._realized_fleet(out2)
     # EV 0: 18-24 h yesterday (slots 6..11); EV 1: 13-15 h yesterday (slots 1..2); EV 2: slots 14..15
     assert idx.tolist() == [0, 1, 2] and ev.t_a.tolist() == [6, 1, 14] and ev.t_d.tolist() == [12, 3, 16]
+
+
+def test_with_rebates_the_incentives_change_who_plugs_in():
+    """drivers_see = "rebate": the plan's expected incentive per EV at home is the hour's rebate, the
+    drivers' paths see it (more plugged EV-hours where it is paid) and the platform pays it: the
+    realized incentives are the rebates paid (exchange rate 1)."""
+    runs = {}
+    for see in ("none", "rebate"):
+        m = V2GMarketModel(load_scenario("ma2025_cbdr", [f'platform.eva.drivers_see="{see}"'], days=4))
+        while m.running:
+            m.step()
+        runs[see] = m
+    none, paid = runs["none"].hourly_table(), runs["rebate"].hourly_table()
+    assert (none["rebate"] == 0).all() and (paid["rebate"] > 0).any()
+    on = paid["rebate"] > 0
+    assert paid.loc[on, "plugged"].sum() > none.loc[on, "plugged"].sum()
+    np.testing.assert_allclose(paid["rebates_paid"], paid["rebate"] * paid["plugged"])
+    daily = runs["rebate"].daily_table()
+    assert daily["rebates_paid"].iloc[2:].gt(0).all()

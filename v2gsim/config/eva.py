@@ -98,6 +98,14 @@ class EvaConfig(Strict):
     cluster_weights: dict[str, float] = Field(default_factory=lambda: {"all": 1.0},
                                               description="Share of the fleet per cluster (-).")
     discount_in_purchase: bool = Field(default=True, description="Net discounts into purchase cost.")
+    drivers_see: Literal["none", "rebate"] = Field(
+        default="none", description="How the announced incentives reach the drivers' plug-in choice "
+        "(policy eva): none (only the EVs that draw a response follow the plan), or rebate (the "
+        "expected incentive per EV at home in each hour, times exchange_rate, is the day's rebate per "
+        "plugged EV-hour: the drivers' paths see it and the platform pays it instead of the per-kWh "
+        "incentives).")
+    exchange_rate: float = Field(default=1.0, gt=0, le=1e6,
+                                 description="$ per unit of the prices' currency (drivers_see = rebate).")
 
     @field_validator("discount_levels", "subsidy_levels")
     @classmethod

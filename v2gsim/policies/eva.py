@@ -134,7 +134,10 @@ class EvaPolicy:
         bid = np.clip(bid, 0.0, obs.charger_kw * obs.fleet_size)  # never beyond the whole fleet
         self._day = _Day.join(self._half, today, obs.hours)
         self._half = today
-        return Decision(rebate=np.zeros(obs.hours), bid_kw=bid, status=status,
+        rebate = np.zeros(obs.hours)
+        if self.spec.drivers_see == "rebate" and self._day is not None:  # the drivers see the incentive
+            rebate = self.spec.exchange_rate * self._day.view["incentive"]
+        return Decision(rebate=rebate, bid_kw=bid, status=status,
                         fallback_reason=status if status.startswith("fallback") else "",
                         predicted_profit=b.total_operating_revenue * self._scale,
                         info={"eva_plan": {k: np.asarray(v) for k, v in b.plan.items()},
@@ -214,7 +217,10 @@ class EvaPolicy:
             return out
         executed = np.nan_to_num(ex.executed_kw)
         planned = _revenue(np.nan_to_num(day.schedule.power_kw), day.view, self.spec, self.shortfall_price)
-        realized = _revenue(executed, day.view, self.spec, self.shortfall_price)
+        paid = None  # drivers_see = "rebate": the rebates paid replace the per-kWh incentives
+        if self.spec.drivers_see == "rebate" and "rebates_paid" in outcome.hourly:
+            paid = float(np.sum(outcome.hourly["rebates_paid"])) / self.spec.exchange_rate
+        realized = _revenue(executed, day.view, self.spec, self.shortfall_price, paid)
         out.update(planned_cost=-planned["revenue"], realized_cost=-realized["revenue"],
                    eva_realized_revenue=realized["revenue"],
                    eva_realized_energy_revenue=realized["energy_revenue"],
@@ -249,6 +255,9 @@ class _Half:
         # per hour with an incentive: expected share (plan) and the drawn share of the EVs at home
         conn = ~np.isnan(power)  # at home in the plan's slot
         n_at = conn.sum(axis=0)
+        # the incentive the plan pays per EV at home (currency per EV-hour; drivers_see = "rebate")
+        view["incentive"] = ((view["discount"] * view["r_down_kw"] + view["subsidy"] * view["r_up_kw"])
+                             / np.maximum(n_at, 1))
         drawn = np.where(n_at > 0, (respond & conn).sum(axis=0) / np.maximum(n_at, 1), np.nan)
         return cls(b, idx, power, e_req, view, (np.where(inc, pi, np.nan), np.where(inc, drawn, np.nan)),
                    gap_kwh)
@@ -277,7 +286,7 @@ class _Day:
         power = np.full((ev.size, hours), np.nan)
         e_req = np.full(ev.size, np.nan)
         view = {k: np.zeros(hours)
-                for k in ("r_down_kw", "r_up_kw", "bid_kw", "discount", "subsidy", "p_base")}
+                for k in ("r_down_kw", "r_up_kw", "bid_kw", "discount", "subsidy", "p_base", "incentive")}
         shares: list[tuple[np.ndarray, np.ndarray]] = []
         gap = 0.0
         for h, sl_plan, sl_loop in parts:
@@ -313,13 +322,14 @@ def _with_energy(ev: EVSessions, e0: np.ndarray) -> EVSessions:
 
 
 def _revenue(p_ev: np.ndarray, view: dict[str, np.ndarray], spec: EvaSpec,
-             shortfall_price: float) -> dict[str, float]:
+             shortfall_price: float, paid: float | None = None) -> dict[str, float]:
     """The revenue items of per-EV power ``p_ev`` (M, 24) kW on the loop's clock (docstring).
 
     ``view`` holds the plans' hourly arrays on the loop's clock (bids, regulation, levels, the
     forecast baseline ``p_base``). The regulation delivered is the aggregate's departure from
     ``p_base`` in the plan's down (charging above it) and up (below it) hours; the incentives are
-    paid on it at the plan's levels; a bid not delivered costs ``shortfall_price`` per kWh.
+    paid on it at the plan's levels (or ``paid``, the rebates the drivers received, in the prices'
+    currency); a bid not delivered costs ``shortfall_price`` per kWh.
     """
     day = spec.day
     price = {k: np.roll(np.asarray(getattr(day, k), float), NOON) for k in ("r_up", "r_down", "r_cap",
@@ -333,7 +343,8 @@ def _revenue(p_ev: np.ndarray, view: dict[str, np.ndarray], spec: EvaSpec,
     energy = float(np.sum(price["r_up"] * r_up + price["r_down"] * r_dn))
     capacity = float(np.sum(price["r_cap"] * view["bid_kw"]))
     purchase = float(np.sum(price["r_da"] * c))
-    incentives = float(np.sum(view["discount"] * r_dn + view["subsidy"] * r_up))
+    incentives = (float(np.sum(view["discount"] * r_dn + view["subsidy"] * r_up)) if paid is None
+                  else paid)
     regulation = float(np.sum(price["c_reg"] * (r_up + r_dn)) + shortfall_price * short.sum())
     return {"revenue": energy + capacity - purchase - incentives - regulation, "energy_revenue": energy}
 

@@ -436,7 +436,7 @@ def eva_spec(c: EvaConfig) -> EvaSpec:
                    discount_forms={k: willingness_form(w) for k, w in c.discount_willingness.items()},
                    subsidy_forms={k: willingness_form(w) for k, w in c.subsidy_willingness.items()},
                    cluster_weights=dict(c.cluster_weights), discount_in_purchase=c.discount_in_purchase,
-                   seed=c.seed)
+                   seed=c.seed, drivers_see=c.drivers_see, exchange_rate=c.exchange_rate)
 
 
 def _eva_policy_spec(scenario: Scenario) -> EvaSpec:

@@ -49,6 +49,9 @@ class EvaSpec:
         cluster_weights: share of the fleet per cluster (sums to 1).
         discount_in_purchase: net charging discounts into the purchase cost (seed's Table 1 layout).
         seed: seed of the plan's sampled fleet.
+        drivers_see: ``"none"`` or ``"rebate"``: how policy ``eva``'s incentives reach the drivers'
+            plug-in choice (:mod:`v2gsim.policies.eva`).
+        exchange_rate: $ per unit of the prices' currency (the rebates are in $).
     """
 
     mode: str
@@ -62,6 +65,8 @@ class EvaSpec:
     cluster_weights: Mapping[str, float]
     discount_in_purchase: bool
     seed: int
+    drivers_see: str
+    exchange_rate: float
     name: str = "eva"
 
     def levels(self) -> tuple[np.ndarray, np.ndarray]:
