@@ -12,6 +12,10 @@ revenue model (O) for the loop's own EVs and the fleet executes the plan (issue 
   willingness model (W) of its cluster (one uniform per EV and day, so an EV that answers a small
   incentive answers a larger one): in an hour with a discount (down-regulation) or a subsidy
   (up-regulation) only the responding EVs give their flexibility; the others keep their baseline.
+  With ``drivers_see = "rebate"`` the incentives also reach the drivers' plug-in choice: the
+  plan's incentive per EV at home in each hour (currency per EV-hour, times ``exchange_rate``) is
+  the day's rebate per plugged EV-hour, which the drivers' paths see and the platform pays
+  (``rebates_paid``); the realized incentives are then those rebates, not the per-kWh ones.
 * **Disaggregation.** The plan's aggregate power ``c - d`` is split into per-EV schedules by the
   feasible rule of :mod:`v2gsim.optimize.eva.disaggregate` (the aggregate region is an outer
   approximation: what the EVs cannot take is the ``eva_disaggregation_gap_kwh``); the fleet
