@@ -122,7 +122,7 @@ def test_the_decision_carries_the_plan_as_the_fleets_base_point_schedule():
     assert plan is not None and plan.slot_minutes == 60 and plan.ev.tolist() == planned
     p = policy.power[planned][:, None]
     want = np.where(sched.modes == 1, p, np.where(sched.modes > 1, -p, 0.0))
-    _, arr, dep = policy._expect["home"]
+    arr, dep = policy._windows["home"]
     hour = np.arange(HOURS)
     window = (hour[None, :] >= arr[:, None]) & (hour[None, :] < dep[:, None])
     want = np.where(window, want, np.nan)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,10 +52,11 @@ from v2gsim.optimize.v2a import (
     solve_site,
 )
 from v2gsim.optimize.v2a.dp import solve_single_ev_sites
-from v2gsim.optimize.v2a.site import V2ASiteSpec
+from v2gsim.optimize.v2a.site import V2ASiteSpec, fleet_site_instance
 from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs, require_clock_day
 
 if TYPE_CHECKING:
+    from v2gsim.behavior.mobility.core import Sessions
     from v2gsim.core.fleet import Fleet
 
 __all__ = ["SITE_PLACES", "V2APolicy", "V2APolicySpec", "make_v2a"]
@@ -126,21 +127,20 @@ class V2APolicy:
         self.eta_c = one if fleet.charge_efficiency is None else np.asarray(fleet.charge_efficiency, float)
         eta_d = fleet.discharge_efficiency
         self.eta_d = one if eta_d is None else np.asarray(eta_d, float)
-        self._expect: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._declared: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # place -> (e0, wanted) kWh
+        self._expect: dict[str, Sessions] = {}  # place -> the sessions the sites plan for
+        self._declared = False  # the expected sessions are declarations (their own energies)
         self._plan: dict[str, tuple[np.ndarray, SiteSchedule]] = {}
+        self._windows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # place -> planned windows
 
-    def _instance(self, place: str, ev, arr, dep, energy_kwh, wanted_kwh=None) -> SiteInstance:
-        s = self.spec.site
-        ini = np.clip(energy_kwh / self.cap[ev], 0.0, 1.0)
-        wish = self.target[ev] if wanted_kwh is None else np.clip(wanted_kwh / self.cap[ev], 0.0, 1.0)
-        return SiteInstance(
-            place=SITE_PLACES[place], load_price=np.asarray(s.load_price), v2g_price=np.asarray(s.v2g_price),
-            base_load=np.asarray(self.spec.base_load_kw(place)), arrival=arr, departure=dep, soc_ini=ini,
-            soc_exp=wish, capacity_kwh=self.cap[ev], power_kw=self.power[ev],
-            eta_c=self.eta_c[ev], eta_d=self.eta_d[ev], soc_min=np.minimum(self.soc_min[ev], ini),
-            soc_max=np.maximum(self.soc_max[ev], ini), rho=s.rho, lam=s.lam, penalty=s.penalty,
-            cycles=s.cycles, group=np.arange(ev.size) if place == "home" else None)
+    def _instance(self, place: str, sessions: Sessions, wish_target: bool = True) -> SiteInstance:
+        """The site instance of ``sessions`` with the fleet's physics (its own wish ``soc_target``
+        unless ``wish_target`` is False: then the sessions' wanted energy)."""
+        ev = sessions.ev
+        return fleet_site_instance(
+            self.spec.site, SITE_PLACES[place], self.spec.base_load_kw(place), sessions,
+            capacity_kwh=self.cap[ev], power_kw=self.power[ev], eta_c=self.eta_c[ev], eta_d=self.eta_d[ev],
+            soc_min=self.soc_min[ev], soc_max=self.soc_max[ev],
+            wanted_soc=self.target[ev] if wish_target else None, households=place == "home")
 
     def schedule(self, hours: int) -> BaseSchedule | None:
         """The planned sites' modes as one base-point schedule (module docstring), None without a plan.
@@ -159,7 +159,7 @@ class V2APolicy:
         taken = np.zeros((ev_all.size, hours), dtype=bool)
         t = np.arange(hours)
         for place, (ev, sched) in self._plan.items():
-            _, arr, dep = self._expect[place]
+            arr, dep = self._windows[place]
             rows = np.searchsorted(ev_all, ev)
             win = (t[None, :] >= arr[:, None]) & (t[None, :] < dep[:, None]) & ~taken[rows]
             sign = np.where(sched.modes == MODE_CODES["c"], 1.0, np.where(sched.modes > 0, -1.0, 0.0))
@@ -175,15 +175,17 @@ class V2APolicy:
         schedule; bid a share of the planned V2G power."""
         require_clock_day("v2a", obs.hours, _CLOCK)
         t0 = time.perf_counter()
-        self._declared = {}
-        if obs.sessions is not None and self.spec.sessions_place is not None:
-            self._expect_declared(obs.sessions, obs.hours)
-        self._plan, status = {}, "optimal" if self._expect else "no history"
+        self._declared = obs.sessions is not None and self.spec.sessions_place is not None
+        if self._declared:  # a session model drives the loop: plan today's declarations
+            self._expect = {self.spec.sessions_place: obs.sessions.regrid(60)}
+        self._plan, self._windows, status = {}, {}, "optimal" if self._expect else "no history"
         energy = np.asarray(obs.energy_kwh if obs.energy_kwh is not None else self.cap * self.target, float)
         v2g = np.zeros(obs.hours)
-        for place, (ev, arr, dep) in self._expect.items():
-            e0, wanted = self._declared.get(place, (energy[ev], None))
-            inst = self._instance(place, ev, arr, dep, e0, wanted)
+        for place, sessions in self._expect.items():
+            ev = sessions.ev
+            if not self._declared:  # yesterday's windows, the energy stored this evening
+                sessions = replace(sessions, energy_arrival_kwh=np.clip(energy[ev], 0.0, None))
+            inst = self._instance(place, sessions, wish_target=not self._declared)
             try:
                 if place == "home":  # one EV per household: the exact DP, all homes at once
                     sched = solve_single_ev_sites(inst)
@@ -193,6 +195,7 @@ class V2APolicy:
                 status = f"fallback: {place}: {exc}"
                 continue
             self._plan[place] = (ev, sched)
+            self._windows[place] = (inst.arrival, inst.departure)
             v2g += sched.v2g_kw
         cost = sum(s.costs["cost"] for _, s in self._plan.values())
         info = {"v2a_planned_cost": cost, "v2a_plan": {p: {"ev": ev.tolist(), "modes": s.modes.tolist()}
@@ -201,17 +204,6 @@ class V2APolicy:
                         solve_time_s=time.perf_counter() - t0, info=info,
                         fallback_reason=status if status.startswith("fallback") else "",
                         schedule=self.schedule(obs.hours))
-
-    def _expect_declared(self, sessions, hours: int) -> None:
-        """Expect today's declared sessions at the driven place (hourly slots; a stay past midnight
-        is planned until the day's end)."""
-        place = self.spec.sessions_place
-        assert place is not None
-        s = sessions.regrid(60)
-        arr = np.minimum(s.arrival_slot, hours - 1)
-        dep = np.clip(s.departure_slot, arr + 1, hours)
-        self._expect = {place: (s.ev, arr, dep)}
-        self._declared = {place: (s.energy_arrival_kwh, s.energy_wanted_kwh)}
 
     def _energy_costs(self, outcome: DayOutcome) -> tuple[float, float]:
         """Planned and executed energy cost of the covered EVs at the site's prices (p.u.):
@@ -246,13 +238,12 @@ class V2APolicy:
             if len(sess) == 0:
                 continue
             ev = sess.ev
-            arr = np.minimum(sess.arrival_slot, hours - 1)
-            dep = np.clip(sess.departure_slot, arr + 1, hours)
-            expect[place] = (ev, arr, dep)
+            expect[place] = sess
+            real = self._instance(place, sess)
+            dep = real.departure
             if outcome.stored_kwh is not None:  # the simulated battery at the end of the session
                 wish = self.target[ev] * self.cap[ev]
                 shortfall += float(np.maximum(wish - outcome.stored_kwh[ev, dep - 1], 0.0).sum())
-            real = self._instance(place, ev, arr, dep, sess.energy_arrival_kwh)
             modes = np.zeros((ev.size, hours), dtype=int)
             if place in self._plan:
                 pev, sched = self._plan[place]

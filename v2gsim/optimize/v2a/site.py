@@ -103,6 +103,44 @@ def site_instance(spec: V2ASiteSpec, sessions: Sessions, capacity_kwh: float | n
     return SiteInstance(**fields)
 
 
+def fleet_site_instance(site: V2ASiteSpec, site_type: str, base_load_kw: Sequence[float], sessions: Sessions,
+                        *, capacity_kwh: np.ndarray, power_kw: np.ndarray, eta_c: np.ndarray,
+                        eta_d: np.ndarray, soc_min: np.ndarray, soc_max: np.ndarray,
+                        wanted_soc: np.ndarray | None = None, hours: int = 24,
+                        households: bool = False) -> SiteInstance:
+    """The site-day instance of the loop's own EVs (issue 32): their sessions, their batteries.
+
+    Unlike :func:`site_instance` (the seed's site, its physics and slot axis), the slots are the
+    loop's clock hours ``0..hours-1`` and every EV has its fleet's capacity, power, efficiencies and
+    SOC window. A session's window is ``[min(arrival, hours - 1), departure)`` with the departure
+    clipped to the day (a stay past midnight is planned until the day's end); its SOC at arrival is
+    its energy over the capacity (clipped to [0, 1]), and the SOC window of an EV arriving outside
+    it is widened to its arrival SOC (the seed's limits cannot be imposed on an arrival).
+
+    Args:
+        site: the site's prices and penalties (``load_price``, ``v2g_price`` by clock hour; rho,
+            lam, penalty, cycles).
+        site_type: ``home``, ``building`` or ``station``.
+        base_load_kw: (hours,) the site's base load (kW; per household at home).
+        sessions: the EVs' sessions (any slot grid: viewed on 60-min slots), one per EV.
+        capacity_kwh, power_kw, eta_c, eta_d, soc_min, soc_max: (N,) per EV, in the sessions' order.
+        wanted_soc: (N,) SOC wished at departure; default the sessions' wanted energy over the capacity.
+        hours: slots of the day.
+        households: one sub-site per EV (home: each EV its own household, no back-feed (11)).
+    """
+    s = sessions.regrid(60) if sessions.slot_minutes != 60 else sessions
+    arr = np.minimum(s.arrival_slot, hours - 1)
+    dep = np.clip(s.departure_slot, arr + 1, hours)
+    ini = np.clip(s.energy_arrival_kwh / capacity_kwh, 0.0, 1.0)
+    wish = np.clip(s.energy_wanted_kwh / capacity_kwh, 0.0, 1.0) if wanted_soc is None else wanted_soc
+    return SiteInstance(
+        place=site_type, load_price=np.asarray(site.load_price), v2g_price=np.asarray(site.v2g_price),
+        base_load=np.asarray(base_load_kw), arrival=arr, departure=dep, soc_ini=ini, soc_exp=wish,
+        capacity_kwh=capacity_kwh, power_kw=power_kw, eta_c=eta_c, eta_d=eta_d,
+        soc_min=np.minimum(soc_min, ini), soc_max=np.maximum(soc_max, ini), rho=site.rho, lam=site.lam,
+        penalty=site.penalty, cycles=site.cycles, group=np.arange(len(s)) if households else None)
+
+
 def with_and_without(inst: SiteInstance, **solve_kw: Any) -> tuple[SiteSchedule, SiteSchedule]:
     """Solve the site-day with discharging allowed and with charging only (the seed's comparison)."""
     return solve_site(inst, **solve_kw), solve_site(inst.replace(allow_discharge=False), **solve_kw)
