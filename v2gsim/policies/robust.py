@@ -154,7 +154,7 @@ class RobustPolicy:
                                 reserve_up_kw=np.maximum(plan.r_up, 0.0),  # LP round-off below 0
                                 reserve_down_kw=np.maximum(plan.r_down, 0.0))
         return Decision(rebate=np.zeros(obs.hours), bid_kw=np.zeros(obs.hours), status="optimal",
-                        solve_time_s=plan.solve_seconds, predicted_profit=-plan.cost,
+                        solve_time_s=plan.solve_seconds,
                         info={"robust_plan": plan, "robust_site": site}, schedule=schedule)
 
     def settle(self, outcome: DayOutcome) -> dict[str, float]:
