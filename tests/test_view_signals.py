@@ -72,6 +72,12 @@ def _answers_http(port: int) -> bool:
         return False
 
 
+def _default_stop_signals() -> None:
+    """In the child before exec: SIGTERM, SIGINT and SIGHUP back to their default handling."""
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -88,9 +94,11 @@ def test_a_signal_to_v2gsim_view_stops_its_server(sig: signal.Signals, tmp_path:
     server = None
     with log_path.open("w") as log:
         # v2gsim in a session of its own, so that the clean-up below can reach all it started
+        # with the default disposition of every stop signal, whatever the suite inherited (a suite
+        # run under nohup ignores SIGHUP, and an ignored signal stays ignored by design)
         v2g = subprocess.Popen([sys.executable, "-m", "v2gsim.cli", "view", "tiny", "--port", str(port),
                                 "--host", "127.0.0.1"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=_default_stop_signals)
     try:
         deadline = time.monotonic() + START_S
         while not _answers_http(port):
