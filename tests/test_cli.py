@@ -436,3 +436,16 @@ def test_nothing_outside_cli_imports_more_than_main():
             if module != "v2gsim.cli" or not set(names) <= {"main", "build_parser"}:
                 bad.append(f"{rel}: {module} {names}")
     assert bad == []
+
+
+def test_game_at_draws_the_figures_at_that_point(tmp_path, monkeypatch, capsys):
+    """``--at`` moves the operating point of the figures too (issue 33 item 6), and the text says
+    what the Bayesian comparison is."""
+    import v2gsim.game.report as report
+
+    seen = []
+    monkeypatch.setattr(report, "write_game_figures", lambda params, out: seen.append(params) or [])
+    assert main(["game", "--at", "1.4632", "13.1622", "--out", str(tmp_path)]) == 0
+    assert seen and (seen[0]["p_d"], seen[0]["E_d"]) == (1.4632, 13.1622)
+    text = capsys.readouterr().out
+    assert "Bayesian stand-in gains" in text and "not the seed's or its reference's" in text

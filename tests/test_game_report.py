@@ -62,7 +62,8 @@ def test_game_report_structure_and_values():
     # Bayesian game with the default symmetric priors gives the same expected gains
     ev = 0.5374 + 20 * 1.3 - 20 * 0.2856 - 40 * 0.41
     pg = 0.4985 + 20 * 14900 / 9600 - 20 * 1.3 - 40 * 0.0355
-    assert list(rep["gains"]) == ["evolutionary", "bayesian"]
+    assert list(rep["gains"]) == ["evolutionary", "bayesian_stand_in"]
+    assert "stand-in" in rep["bayesian_stand_in"] and "not the seed's" in rep["bayesian_stand_in"]
     for side in rep["gains"].values():
         assert (side["EV"], side["PG"]) == pytest.approx((ev, pg), rel=1e-12)
         assert side["difference"] == pytest.approx(pg - ev, rel=1e-9)

@@ -33,7 +33,8 @@ def register(subparsers: Subparsers, parents: Sequence[argparse.ArgumentParser])
     add_scenario(p)
     add_overrides(p)
     p.add_argument("--at", type=float, nargs=2, metavar=("P_D", "E_D"), default=None,
-                   help="evaluate gains at this (p_d yuan/kWh, E_d kWh) instead of the scenario's")
+                   help="evaluate gains and draw the figures at this (p_d yuan/kWh, E_d kWh) "
+                   "instead of the scenario's")
     add_out(p, help="figure directory")
     add_no_figures(p, help="skip the Fig. 1 / Fig. 2 figures")
     add_json(p, help="print one JSON object")
@@ -45,8 +46,9 @@ def _cmd_game(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, args.overrides)
     params = scenario.game.params()
-    at = (args.at[0], args.at[1]) if args.at else None
-    report = game_report(params, at=at)
+    if args.at:  # the operating point of the report and of the figures
+        params = {**params, "p_d": float(args.at[0]), "E_d": float(args.at[1])}
+    report = game_report(params)
     out = args.out or Path("runs") / f"{scenario.name}-game"
     figs = [] if args.no_figures else write_game_figures(params, out)
     if args.json:
@@ -71,6 +73,9 @@ def _print_report(name: str, params: Mapping[str, Any], report: Mapping[str, Any
         ev = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in e["eigenvalues"])
         print(f"  {e['name']} ({e['x']:.4f}, {e['y']:.4f}): {e['label']} [eigenvalues {ev}]")
     for k, g in report["gains"].items():
-        print(f"  {k} gains: EV {g['EV']:.4f}, PG {g['PG']:.4f}, difference {g['difference']:.4f}")
+        label = {"bayesian_stand_in": "Bayesian stand-in"}.get(k, k)
+        print(f"  {label} gains: EV {g['EV']:.4f}, PG {g['PG']:.4f}, difference "
+              f"{g['difference']:.4f}")
+    print(f"  note: the Bayesian comparison is {report['bayesian_stand_in']}")
     print("  note: the seed's printed G (1.4632, 13.1622) does not lie on its own curves; "
           f"the intersection is G = ({pts['G'][0]:.4f}, {pts['G'][1]:.4f})")

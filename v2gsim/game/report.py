@@ -37,6 +37,14 @@ def _json_number(v: Any) -> float | list[float]:
     return float(c.real) if c.imag == 0 else [float(c.real), float(c.imag)]
 
 
+#: What the Bayesian comparison is (issue 33 item 6): a stand-in, not the seed's reference [20].
+BAYESIAN_NOTE = ("a stand-in for the seed's static Bayesian game of ref. [20] (gains 0.1211 / 0.3825 "
+                 "there, not reproducible: no model or data): a static Bayesian game on our "
+                 "illustrative three-point type priors (EV battery-loss cost L_B and PG extra income "
+                 "E_G at -20 %/0/+20 % and -10 %/0/+10 % with probabilities 1/4, 1/2, 1/4), not the "
+                 "seed's or its reference's")
+
+
 def game_report(
     params: GameParams | Mapping[str, Any],
     at: tuple[float, float] | None = None,
@@ -60,7 +68,8 @@ def game_report(
     Returns:
         ``{"points": {"E", "F", "G": [p_d, E_d]}, "price_range": [low, high],
         "equilibria": [{name, x, y, eigenvalues, label}], "gains": {"evolutionary": {EV, PG,
-        difference}, "bayesian": {EV, PG, difference}}, "operating_point": [p_d, E_d],
+        difference}, "bayesian_stand_in": {EV, PG, difference}}, "bayesian_stand_in": {the note
+        saying what it is}, "operating_point": [p_d, E_d],
         "seed_printed": {...}}``. Money in yuan, prices in yuan/kWh, energies in kWh;
         ``difference`` is PG minus EV, as in the seed.
     """
@@ -87,8 +96,9 @@ def game_report(
         "equilibria": eqs,
         "gains": {
             "evolutionary": {k: float(evo[k]) for k in ("EV", "PG", "difference")},
-            "bayesian": {k: float(bay[k]) for k in ("EV", "PG", "difference")},
+            "bayesian_stand_in": {k: float(bay[k]) for k in ("EV", "PG", "difference")},
         },
+        "bayesian_stand_in": BAYESIAN_NOTE,
         "operating_point": [float(p.p_d), float(p.E_d)],
         "seed_printed": _json_points(SEED_PRINTED),
     }
