@@ -75,6 +75,11 @@ class Observation:
         sessions: the day's declared sessions when a session model drives the loop (one per EV,
             ``ev`` = fleet row; :mod:`v2gsim.behavior.mobility.daily`): the forecast a site plans
             with; the realized ones may differ. None when the drivers' paths drive the loop.
+        score_history: (D, T) the TSO's performance score of each past day and hour (-; NaN in an
+            hour without a bid), the same D days as ``plugged_history``.
+        cooperation_share: the share of drivers cooperating with the grid company this evening
+            (seed 001; only cooperating plugged EVs are offered to the platform), or None without
+            the game.
     """
 
     day: int
@@ -89,6 +94,8 @@ class Observation:
     energy_price: np.ndarray | None = None
     energy_sell_price: np.ndarray | None = None
     sessions: Sessions | None = None
+    score_history: np.ndarray | None = None
+    cooperation_share: float | None = None
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,8 @@ class V2GMarketModel(mesa.Model):
         known = self._energy_forecast(day)
         if loop is not None:  # what the platform knows of the sessions: their declaration
             known["sessions"] = loop.declare(day)
+        if self.grid_company is not None:  # who will be offered: the cooperating drivers
+            known["cooperation_share"] = self.population.cooperation_share
         decision = self.platform.plan(day, *self.tso.price_forecast(),  # 1 platform
                                       energy_kwh=energy_start, **known)
         gc = self.grid_company
@@ -308,6 +310,8 @@ class V2GMarketModel(mesa.Model):
             self._hour(t, ledger, decision, choice, signal[t], prediction.expected[t], in_force, plan)
             if stored is not None:
                 stored[:, t] = self.fleet.energy_kwh
+        scores = np.array([r["score"] if r["bid_kw"] > 0 else np.nan for r in ledger.rows], dtype=float)
+        self.platform.record_scores(scores)  # what the platform learns of its performance
         offered = choice.plugged & self.population.strategies[:, None]
         belief_error = self.platform.record_day(offered.sum(axis=0), choice.detail,
                                                 decision.rebate)

@@ -56,6 +56,8 @@ class PlatformAgent(mesa.Agent):
 
     Attributes:
         plugged_history: list of (T,) realized plugged-in counts, one per past day.
+        score_history: list of (T,) performance scores of the TSO, one per past day (NaN in an hour
+            without a bid).
         decision: the decision in force today.
         fallbacks: ``(day, phase, reason)`` of every failed belief solve (phase ``observe``: the
             day-ahead prediction without rebates; ``predict``: the prediction under the day's
@@ -72,6 +74,7 @@ class PlatformAgent(mesa.Agent):
         self.charger_kw = float(charger_kw)
         self.hours = int(hours)
         self.plugged_history: list[np.ndarray] = []
+        self.score_history: list[np.ndarray] = []
         self.detail_history: list[dict[tuple[int, str], np.ndarray]] = []
         self.rebate_history: list[np.ndarray] = []
         self.decision: Decision | None = None
@@ -103,7 +106,8 @@ class PlatformAgent(mesa.Agent):
 
     def observe(self, day: int, capability_price: np.ndarray, performance_price: np.ndarray,
                 energy_kwh: np.ndarray | None = None, energy_price: np.ndarray | None = None,
-                energy_sell_price: np.ndarray | None = None, sessions: Sessions | None = None) -> Observation:
+                energy_sell_price: np.ndarray | None = None, sessions: Sessions | None = None,
+                cooperation_share: float | None = None) -> Observation:
         """The platform's day-ahead information (history, price forecast, a snapshot of beliefs,
         the fleet's stored energy and the day's energy prices when given)."""
         hist = (np.vstack(self.plugged_history) if self.plugged_history
@@ -127,6 +131,9 @@ class PlatformAgent(mesa.Agent):
             plugged_history=hist, capability_price=capability_price,
             performance_price=performance_price, beliefs=beliefs, energy_kwh=energy_kwh,
             energy_price=energy_price, energy_sell_price=energy_sell_price, sessions=sessions,
+            score_history=(np.vstack(self.score_history) if self.score_history
+                           else np.zeros((0, self.hours))),
+            cooperation_share=cooperation_share,
         )
 
     def decide(self, obs: Observation) -> Decision:
@@ -188,6 +195,10 @@ class PlatformAgent(mesa.Agent):
             np.array([flows.e_down_kwh]),
             dt_s=2.0,
         )
+
+    def record_scores(self, scores: np.ndarray) -> None:
+        """Remember the day's (T,) performance scores per hour (NaN in an hour without a bid)."""
+        self.score_history.append(np.asarray(scores, dtype=float))
 
     def record_day(self, plugged_counts: np.ndarray,
                    detail: dict[tuple[int, str], np.ndarray] | None = None,

@@ -1,0 +1,47 @@
+"""What the platform sees the evening before (issue 33 item 3): the cooperation share of the game
+and the TSO's past performance scores, beside the plug-in history."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v2gsim import load_scenario
+from v2gsim.sim.model import V2GMarketModel
+
+
+def _observed(scenario: str, overrides: list[str], days: int) -> tuple[V2GMarketModel, list]:
+    model = V2GMarketModel(load_scenario(scenario, overrides, days=days))
+    seen = []
+    decide = model.platform.policy.decide
+
+    def spy(obs):
+        seen.append(obs)
+        return decide(obs)
+
+    model.platform.policy.decide = spy
+    while model.running:
+        model.step()
+    return model, seen
+
+
+def test_the_platform_sees_past_scores_and_the_cooperation_share():
+    model, seen = _observed("lin2020", ["drivers.count=40", "platform.policy='naive'"], days=3)
+    hourly, daily = model.hourly_table(), model.daily_table()
+    for d, obs in enumerate(seen):
+        assert obs.score_history.shape == (d, 24) == obs.plugged_history.shape
+        past = hourly[hourly["day"] < d]
+        want = np.where(past["bid_kw"] > 0, past["score"], np.nan).reshape(d, 24)
+        np.testing.assert_array_equal(obs.score_history, want)
+    # the share the platform sees is the one in force during the day (the hourly table's x)
+    x0 = load_scenario("lin2020").game.x0
+    assert abs(seen[0].cooperation_share - x0) <= 1 / 40 + 1e-12
+    for d, obs in enumerate(seen):
+        assert (hourly.loc[hourly["day"] == d, "x"] == obs.cooperation_share).all()
+    assert len({o.cooperation_share for o in seen}) > 1 or daily["x"].nunique() == 1
+    assert np.isfinite(seen[-1].score_history).any()  # the naive policy bids: some hours are scored
+
+
+def test_without_the_game_there_is_no_cooperation_share():
+    _, seen = _observed("tiny", [], days=2)
+    assert all(o.cooperation_share is None for o in seen)
+    assert seen[1].score_history.shape == (1, seen[1].hours)
