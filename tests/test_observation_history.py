@@ -4,6 +4,7 @@ and the TSO's past performance scores, beside the plug-in history."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from v2gsim import load_scenario
 from v2gsim.sim.model import V2GMarketModel
@@ -45,3 +46,24 @@ def test_without_the_game_there_is_no_cooperation_share():
     _, seen = _observed("tiny", [], days=2)
     assert all(o.cooperation_share is None for o in seen)
     assert seen[1].score_history.shape == (1, seen[1].hours)
+
+
+@pytest.mark.parametrize("start", [[], ["game.x0=0.3", "game.y0=0.05"]], ids=["as shipped", "x0=0.3"])
+def test_chance_plans_for_the_offered_evs_and_keeps_its_promise(start):
+    """lin2020, chance, calibrated beliefs, 40 days (issue 33 acceptance): the share of bid hours
+    scoring below 1 - eta is not significantly above eta (Clopper-Pearson 95 % lower bound <= eta).
+    Planning for all plugged EVs instead failed 96 % of the bid hours from x0 = 0.3."""
+    from scipy.stats import beta
+
+    sc = load_scenario("lin2020", ["platform.policy='chance'", "platform.beliefs='calibrated'", *start],
+                       days=40)
+    model = V2GMarketModel(sc)
+    while model.running:
+        model.step()
+    hourly = model.hourly_table()
+    bid = hourly[hourly["bid_kw"] > 0]
+    eta = sc.platform.chance.eta
+    n, k = len(bid), int((bid["score"] < 1 - eta).sum())
+    assert n > 200  # the platform does bid
+    lower = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
+    assert lower <= eta, (k, n, lower)

@@ -15,6 +15,11 @@ admits more when r̄_t + κσ_t < 1, e.g. 12 times more at η = 0.9). The ingred
   scenario's ``platform.chance.prior_plug_fraction``. (``ChancePolicy(plug_source="history")``
   skips the persistency prediction; the validation study uses it to separate a persistency model
   that predicts plug-ins the sampled drivers do not make from the other effects.)
+  With the seed-001 game (``obs.cooperation_share`` = x) only the cooperating plugged EVs are
+  offered, so the policy plans for the offered EVs: each EV is offered with probability ``x y_t``
+  (its strategy independent of its plug-in; the beliefs are calibrated on all plugged EVs and
+  scaled by x). Without it, 27 % of the bid hours of ``lin2020``'s first days scored below the
+  target and, from x0 = 0.3, 96 % over 40 days (issue 33).
 * ``ψ = obs.charger_kw`` (kW per EV) and ``M = obs.fleet_size``.
 * ``r̄_t, σ^f_t, σ^b_t``: statistics of the per-unit requirement r̃_t at score target ``q = 1 - η``
   (:mod:`v2gsim.market.requirement`, eq. RQ), so that the event ``ψ K̃_t >= r̃_t C_t`` of (R1) is
@@ -213,6 +218,8 @@ class ChancePolicy:
         if not psi > 0.0:
             raise ValueError(f"reserve_kw ({self.reserve_kw} kW) leaves no capability of {obs.charger_kw} kW")
         y, source = predicted_plug_fraction(obs, self.prior_plug_fraction, self.plug_source)
+        if obs.cooperation_share is not None:  # only the cooperating plugged EVs are offered
+            y = y * float(obs.cooperation_share)
         stats = self.stats.at_hours(T)
         r_bar, sigma = stats.r_bar, stats.sigma(self.bound)
         price = expected_price_per_kw(
