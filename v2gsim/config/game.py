@@ -71,6 +71,18 @@ class GameConfig(Strict):
     price_mode: Literal["sample", "mean"] = Field(
         default="sample", description="Publish a price drawn from the mixture, or its mean."
     )
+    payoffs: Literal["seed", "realized"] = Field(
+        default="seed",
+        description="The drivers' daily payoffs in the loop: the seed's lump sums (4)/(5) with E_c "
+        "and E_d (seed), or what the fleet did (realized): each EV's charged and discharged grid "
+        "energy of the day, the discharge paid at the price only when its grid company match "
+        "cooperates, the battery loss L_B per kWh cycled, and the rebates it received.",
+    )
+    yuan_per_usd: float = Field(
+        default=7.0, gt=0, le=1e4,
+        description="Yuan per $ of the market's rebates in realized payoffs (ours: about the 2020 "
+        "rate).",
+    )
     price_grid: tuple[float, float, float] = Field(
         default=(1.0, 1.6, 0.05),
         description="Discharge prices the grid company mixes over: [low, high, step] (yuan/kWh), "

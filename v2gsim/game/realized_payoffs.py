@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from v2gsim.game.params import GameParams, as_params
 from v2gsim.game.payoffs import payoff_ev_noncoop
 
-__all__ = ["payoff_gap_bound", "realized_ev_payoffs", "sample_pg_actions"]
+__all__ = ["fleet_ev_payoffs", "payoff_gap_bound", "realized_ev_payoffs", "sample_pg_actions"]
 
 
 def realized_ev_payoffs(
@@ -75,6 +75,49 @@ def realized_ev_payoffs(
             raise ValueError("realized_ev_payoffs needs rng when noise_sd > 0")
         out = out + rng.normal(0.0, noise_sd, size=out.shape)
     return out
+
+
+def fleet_ev_payoffs(
+    strategies: ArrayLike,
+    pg_cooperates: bool | ArrayLike,
+    params: GameParams | Mapping[str, Any],
+    charged_kwh: ArrayLike,
+    discharged_kwh: ArrayLike,
+    rebates_yuan: ArrayLike = 0.0,
+    *,
+    p_d: float | None = None,
+) -> NDArray[np.float64]:
+    """Each driver's payoff of the day from what its EV did (issue 33 item 1; yuan).
+
+    The seed's (4)/(5) with the lump sums replaced by the day's energies of the simulated battery
+    (RECONSTRUCTED, ours): with ``c_i``, ``d_i`` the EV's charged and discharged grid energy,
+
+    ``pi_i = U_EV - p_c c_i - L_B (c_i + d_i) + rebates_i + s_i [pg_i p_d d_i - (1 - pg_i) L_EV]``:
+
+    a cooperator is paid the price for what it discharged only when its grid-company match
+    cooperates, and loses ``L_EV`` when it does not; every EV pays for its charging and its
+    battery wear. With ``c_i = E_c`` and ``d_i = E_d`` for a cooperator matched with a cooperating
+    grid company (0 otherwise) and no rebates it is (4)/(5) exactly (tested).
+
+    Args:
+        strategies: (M,) True = cooperate.
+        pg_cooperates: the grid company's realized action, a bool or one per driver.
+        params: game parameters (``p_d`` the price in force unless ``p_d`` is given).
+        charged_kwh, discharged_kwh: (M,) the EV's grid energy of the day, in and out (kWh, >= 0).
+        rebates_yuan: (M,) or scalar rebates the driver received (yuan).
+        p_d: the published price (yuan/kWh); default ``params.p_d``.
+
+    Returns:
+        (M,) payoffs (yuan).
+    """
+    p = as_params(params)
+    price = p.p_d if p_d is None else float(p_d)
+    s = np.asarray(strategies, dtype=bool)
+    pg = np.broadcast_to(np.asarray(pg_cooperates, dtype=bool), s.shape)
+    c = np.asarray(charged_kwh, dtype=float)
+    d = np.asarray(discharged_kwh, dtype=float)
+    base = p.U_EV - p.p_c * c - p.L_B * (c + d) + np.asarray(rebates_yuan, dtype=float)
+    return base + np.where(s, np.where(pg, price * d, -p.L_EV), 0.0)
 
 
 def sample_pg_actions(

@@ -40,7 +40,6 @@ from v2gsim.core.network import build_network
 from v2gsim.core.rng import component_rng, component_seed_sequence, run_seed_sequence
 from v2gsim.core.schedule import ExecutedSchedule, ScheduleError, sample_requests
 from v2gsim.game.imitation import initial_strategies
-from v2gsim.game.realized_payoffs import realized_ev_payoffs
 from v2gsim.market.energy_sources import energy_price_table
 from v2gsim.market.sources import SignalSource, regulation_price_table, signal_source
 from v2gsim.policies import Decision, Policy, make_policy
@@ -52,6 +51,7 @@ from v2gsim.sim.agents.grid_company import GridCompanyAgent
 from v2gsim.sim.agents.platform import PlatformAgent
 from v2gsim.sim.agents.tso import CLOCK_HOURS, CalendarSignals, TSOAgent, calendar_days, slot_prices
 from v2gsim.sim.day import DAILY_COLUMNS, GAME_COLUMNS, SCHEDULE_COLUMNS, DayLedger, check_row, daily_row
+from v2gsim.sim.game_day import GameDay
 from v2gsim.sim.records import DAILY_KEYS, FleetRecorder
 from v2gsim.sim.schedule_records import ScheduleRecorder
 from v2gsim.sim.session_loop import SESSION_COLUMNS, SessionLoop
@@ -197,6 +197,7 @@ class V2GMarketModel(mesa.Model):
                         for i in range(spec.fleet.count)]
         self.grid_company = (GridCompanyAgent(self, spec.game, component_rng(root, "grid_company"))
                              if spec.game is not None else None)
+        self.game_day = GameDay(spec.game, spec.fleet.count) if spec.game is not None else None
         self.energy = self._energy_market(spec, root)
         self.session_loop = (SessionLoop(spec.sessions, self.fleet.capacity_kwh, spec.hours,
                                          component_rng(root, "sessions"))
@@ -291,6 +292,8 @@ class V2GMarketModel(mesa.Model):
                                       energy_kwh=energy_start, **known)
         gc = self.grid_company
         pg_actions = gc.open_day(self.fleet.size) if gc is not None else None  # 2 grid company
+        if self.game_day is not None:
+            self.game_day.start()
         in_force = ({"x": self.population.cooperation_share, "y": gc.y, "price": gc.price}
                     if gc is not None else {"x": np.nan, "y": np.nan, "price": np.nan})
         prediction = self.platform.predict(decision.rebate,
@@ -428,21 +431,16 @@ class V2GMarketModel(mesa.Model):
             row.update(self.fleet_recorder.add_hour(ledger.day, t, energy, plug_t))
         if self.energy is not None:
             row.update(self.energy.settle_hour(ledger.day, t, energy))
+        if self.game_day is not None:
+            self.game_day.add_hour(energy.grid_kwh, float(decision.rebate[t]), plug_t)
         self.datacollector.add_table_row("hourly", row)
         ledger.add(row, bid, unmet)
 
     def _close_game(self, pg_actions) -> dict[str, float]:
-        """End of day: realized payoffs, drivers' imitation, grid company's replicator update."""
-        gc, g = self.grid_company, self.spec.game
-        if gc is None or g is None:
+        """End of day: payoffs, drivers' imitation, grid company's update (:mod:`v2gsim.sim.game_day`)."""
+        if self.grid_company is None or self.game_day is None:
             return dict.fromkeys(GAME_COLUMNS, np.nan)
-        pop = self.population
-        payoffs = realized_ev_payoffs(pop.strategies, pg_actions, gc.day_params())
-        gc.update(pop.cooperation_share, float(payoffs.mean()))
-        pop.imitate(payoffs, g.imitation, g.imitation_rate, delta_max=gc.delta_max,
-                    beta=g.fermi_beta)
-        state = gc.state()
-        return {k: state[k] for k in GAME_COLUMNS}
+        return self.game_day.close(self.population, self.grid_company, pg_actions)
 
     # ------------------------------------------------------------------ results
     def _tags(self, df: pd.DataFrame) -> pd.DataFrame:

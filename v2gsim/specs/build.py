@@ -206,7 +206,8 @@ def game_spec(scenario: Scenario) -> GameSpec | None:
     return GameSpec(params=g.params(), x0=g.x0, y0=g.y0, imitation=g.imitation,
                     imitation_rate=g.imitation_rate, fermi_beta=g.fermi_beta,
                     pg_matching=g.pg_matching, price_response=g.price_response,
-                    price_mode=g.price_mode, price_grid=tuple(g.price_grid))
+                    price_mode=g.price_mode, price_grid=tuple(g.price_grid), payoffs=g.payoffs,
+                    yuan_per_usd=g.yuan_per_usd)
 
 
 def _law(cfg: LawConfig) -> Distribution:

@@ -67,6 +67,8 @@ class GameSpec:
         price_response: ``"replicator"`` or ``"participation"``.
         price_mode: ``"sample"`` or ``"mean"``.
         price_grid: (low, high, step) of the discharge prices (yuan/kWh).
+        payoffs: ``"seed"`` (the lump sums (4)/(5)) or ``"realized"`` (from the fleet's day).
+        yuan_per_usd: yuan per $ of the rebates in realized payoffs.
     """
 
     params: Mapping[str, float]
@@ -79,6 +81,8 @@ class GameSpec:
     price_response: str
     price_mode: str
     price_grid: tuple[float, float, float]
+    payoffs: str
+    yuan_per_usd: float
 
 
 @dataclass(frozen=True)

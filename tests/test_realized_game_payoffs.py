@@ -1,0 +1,50 @@
+"""Payoffs from what the fleet did (issue 33 item 1): ``[game] payoffs = "realized"``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from v2gsim import load_scenario
+from v2gsim.game.params import as_params
+from v2gsim.game.realized_payoffs import fleet_ev_payoffs, realized_ev_payoffs
+from v2gsim.sim.model import V2GMarketModel
+
+
+def test_with_the_seeds_energies_the_realized_payoff_is_the_seeds():
+    """c = E_c, d = E_d for a cooperator matched with a cooperating grid company (else 0), no
+    rebates: (4)/(5) exactly, for every strategy and match."""
+    p = as_params(load_scenario("lin2020").game.params())
+    rng = np.random.default_rng(0)
+    s = rng.random(500) < 0.6
+    pg = rng.random(500) < 0.4
+    d = np.where(s & pg, p.E_d, 0.0)
+    got = fleet_ev_payoffs(s, pg, p, np.full(500, p.E_c), d)
+    np.testing.assert_allclose(got, realized_ev_payoffs(s, pg, p), rtol=0, atol=1e-12)
+
+
+def test_realized_payoff_by_hand():
+    p = as_params(load_scenario("lin2020").game.params())
+    got = fleet_ev_payoffs([True, True, False], [True, False, True], p, [10.0, 4.0, 6.0], [3.0, 2.0, 0.0],
+                           [0.7, 0.0, 0.2], p_d=1.2)
+    base = p.U_EV - p.p_c * np.array([10.0, 4.0, 6.0]) - p.L_B * np.array([13.0, 6.0, 6.0])
+    want = base + np.array([0.7 + 1.2 * 3.0, -p.L_EV, 0.2])
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def _trajectory(overrides: list[str], days: int = 8) -> np.ndarray:
+    model = V2GMarketModel(load_scenario("lin2020", ["drivers.count=100", *overrides], days=days))
+    while model.running:
+        model.step()
+    return model.daily_table()[["x", "y", "price"]].to_numpy()
+
+
+@pytest.mark.parametrize("payoffs", ["seed", "realized"])
+def test_the_fleet_feeds_back_into_the_game_only_with_realized_payoffs(payoffs):
+    """Issue 33 acceptance: lin2020 vs the same with almost nobody plugging in (plug utility -3)."""
+    as_shipped = _trajectory([f"game.payoffs='{payoffs}'"])
+    unplugged = _trajectory([f"game.payoffs='{payoffs}'", "network.places.0.plug_utility=-3"])
+    if payoffs == "seed":
+        np.testing.assert_array_equal(as_shipped, unplugged)  # the lump sums ignore the fleet
+    else:
+        assert not np.array_equal(as_shipped, unplugged)

@@ -1,0 +1,65 @@
+"""The end of a day of the seed-001 game in the loop: payoffs, imitation, the grid company's update.
+
+:class:`GameDay` keeps, hour by hour, what each EV did that the realized payoffs need (``[game]
+payoffs = "realized"``, :func:`v2gsim.game.realized_payoffs.fleet_ev_payoffs`): its charged and
+discharged grid energy (kWh) and the rebates it received ($). :meth:`GameDay.close` computes the
+drivers' payoffs (the seed's lump sums (4)/(5), or those of what happened), lets the grid company
+update and the drivers imitate, and returns the daily table's game columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v2gsim.game.realized_payoffs import fleet_ev_payoffs, realized_ev_payoffs
+from v2gsim.sim.agents.driver import DriverPopulation
+from v2gsim.sim.agents.grid_company import GridCompanyAgent
+from v2gsim.sim.day import GAME_COLUMNS
+from v2gsim.specs.run import GameSpec
+
+__all__ = ["GameDay"]
+
+
+class GameDay:
+    """One day's record of the fleet for the game's payoffs (module docstring).
+
+    Args:
+        spec: the game's settings.
+        fleet_size: number of EVs M.
+    """
+
+    def __init__(self, spec: GameSpec, fleet_size: int) -> None:
+        self.spec = spec
+        self.realized = spec.payoffs == "realized"
+        self.charged_kwh = np.zeros(fleet_size)
+        self.discharged_kwh = np.zeros(fleet_size)
+        self.rebates_usd = np.zeros(fleet_size)
+
+    def start(self) -> None:
+        """A new day: nothing exchanged yet."""
+        for a in (self.charged_kwh, self.discharged_kwh, self.rebates_usd):
+            a.fill(0.0)
+
+    def add_hour(self, grid_kwh: np.ndarray, rebate_usd: float, plugged: np.ndarray) -> None:
+        """Add one settled hour: each EV's grid energy (kWh, + = import) and the rebate per plugged
+        EV-hour ($) of the hour."""
+        if not self.realized:
+            return
+        g = np.asarray(grid_kwh, dtype=float)
+        self.charged_kwh += np.maximum(g, 0.0)
+        self.discharged_kwh += np.maximum(-g, 0.0)
+        self.rebates_usd += rebate_usd * np.asarray(plugged, dtype=float)
+
+    def close(self, population: DriverPopulation, gc: GridCompanyAgent, pg_actions) -> dict[str, float]:
+        """End of day: payoffs, the grid company's update, the drivers' imitation; the game columns."""
+        g = self.spec
+        if self.realized:
+            payoffs = fleet_ev_payoffs(population.strategies, pg_actions, gc.day_params(), self.charged_kwh,
+                                       self.discharged_kwh, self.rebates_usd * g.yuan_per_usd)
+        else:
+            payoffs = realized_ev_payoffs(population.strategies, pg_actions, gc.day_params())
+        gc.update(population.cooperation_share, float(payoffs.mean()))
+        population.imitate(payoffs, g.imitation, g.imitation_rate, delta_max=gc.delta_max,
+                           beta=g.fermi_beta)
+        state = gc.state()
+        return {k: state[k] for k in GAME_COLUMNS}
