@@ -8,7 +8,7 @@ import pytest
 from v2gsim import load_scenario
 from v2gsim.optimize.eva.revenue import RevenueInputs, solve_revenue
 from v2gsim.optimize.eva.spec import instance_from_spec
-from v2gsim.policies.eva import EvaPolicy, sessions_to_slots
+from v2gsim.policies.eva import EvaPolicy
 from v2gsim.sim.model import V2GMarketModel
 from v2gsim.specs.build import eva_spec
 
@@ -83,11 +83,6 @@ def test_commitment_shortfall_is_priced_into_peak_regulation_cost():
     assert np.allclose(short, np.maximum(commit - b.plan["r_up_kw"] - b.plan["r_down_kw"], 0), atol=1e-6)
     reg = float(np.sum(x.day.c_reg * (b.plan["r_up_kw"] + b.plan["r_down_kw"])) + 5.0 * short.sum())
     assert np.isclose(b.peak_regulation_cost, reg)
-
-
-def test_sessions_to_slots():
-    t_a, t_d = sessions_to_slots(np.array([19.0, 2.0, 12.0]), np.array([31.0, 24.0, 13.0]))
-    assert t_a.tolist() == [7, 14, 0] and t_d.tolist() == [19, 24, 1]
 
 
 def test_realized_home_stays_are_read_on_the_noon_clock():

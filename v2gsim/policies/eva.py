@@ -57,18 +57,10 @@ from v2gsim.policies.base import DayOutcome, Decision, Observation, PolicyInputs
 if TYPE_CHECKING:  # the MILP (scipy) is imported when the policy first decides
     from v2gsim.optimize.eva.revenue import Breakdown, RevenueInputs
 
-__all__ = ["EvaPolicy", "make_eva", "sessions_to_slots"]
+__all__ = ["EvaPolicy", "make_eva"]
 
 NOON = 12
 _CLOCK = "seed 003: 24 hourly slots from 12:00, read cyclically"
-
-
-def sessions_to_slots(arrival_h: np.ndarray, departure_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arrival/departure hours after midnight -> integer slots after noon, ``0 <= t_a < t_d <= 24``."""
-    t_a = np.floor(np.mod(arrival_h - NOON, 24)).astype(int)
-    stay = np.maximum(np.rint(departure_h - arrival_h), 1).astype(int)
-    t_a = np.minimum(t_a, 23)
-    return t_a, np.minimum(t_a + stay, 24)
 
 
 @dataclass
@@ -361,20 +353,3 @@ def make_eva(spec: EvaSpec, inputs: PolicyInputs) -> EvaPolicy:
     """
     require_clock_day("eva", inputs.hours, _CLOCK)
     return EvaPolicy(spec=spec, rng=inputs.rng, fleet=inputs.fleet)
-
-
-def plan_pi(plan: Breakdown, which: str, x: RevenueInputs) -> np.ndarray:
-    """The planned (expected) response share per level, recovered from the plan's chosen levels."""
-    lv = plan.plan["discount_level" if which == "disc" else "subsidy_level"]
-    pi = plan.plan["pi_discount" if which == "disc" else "pi_subsidy"]
-    out = np.zeros(np.size(x.disc_levels if which == "disc" else x.sub_levels))
-    out[lv] = pi
-    return out
-
-
-def _mean_share(plan: Mapping[str, np.ndarray], pi_disc: np.ndarray, pi_sub: np.ndarray) -> float:
-    """Mean response share at the chosen levels over the hours with regulation (0 if none)."""
-    up, down = plan["r_up_kw"] > 1e-9, plan["r_down_kw"] > 1e-9
-    vals = np.concatenate([np.asarray(pi_sub)[plan["subsidy_level"][up]],
-                           np.asarray(pi_disc)[plan["discount_level"][down]]])
-    return float(vals.mean()) if vals.size else 0.0
