@@ -407,3 +407,23 @@ def test_a_driven_run_is_reproducible():
     pd.testing.assert_frame_equal(a.daily_table()[cols], b.daily_table()[cols])
     pd.testing.assert_frame_equal(a.hourly_table(), b.hourly_table())
     assert not np.array_equal(a.hourly_table()["plugged"], c.hourly_table()["plugged"])
+
+
+def test_with_sessions_driving_the_platform_plans_without_the_path_model():
+    """The drivers' path model does not say who plugs in: no beliefs in the observation, so policy
+    chance plans from the observed plug-ins; bilevel (rebates on paths) is refused."""
+    model = V2GMarketModel(load_scenario("tiny", [*_DRIVEN, "platform.policy='chance'"], days=3))
+    seen = []
+    decide = model.platform.policy.decide
+
+    def spy(obs):
+        seen.append(obs)
+        return decide(obs)
+
+    model.platform.policy.decide = spy
+    while model.running:
+        model.step()
+    assert all(o.beliefs is None and o.sessions is not None for o in seen)
+    assert [d.info["y_source"] for d in [model.platform.decision]] == ["history"]
+    with pytest.raises(ScenarioError, match=r"sessions\.drive: policy 'bilevel'"):
+        load_scenario("tiny", [*_DRIVEN, "platform.policy='bilevel'"])

@@ -212,6 +212,10 @@ class Scenario(Strict):
                               "model: allowed: true or unset with this policy")
         if not self.sessions_drive:
             return
+        if self.platform.policy == "bilevel":
+            raise field_error("sessions.drive", "policy 'bilevel' sets rebates on the drivers' plug-in "
+                              "paths, which do not decide who plugs in when sessions drive the loop; "
+                              "allowed: false (or unset) with this policy")
         if s.model == "paths" and self.platform.policy != "robust":  # robust's own check names it
             raise field_error("sessions.drive", "the drivers' paths already drive the loop: drive "
                               "needs model = 'preset', 'parametric' or 'empirical'")

@@ -109,11 +109,32 @@ class PlatformAgent(mesa.Agent):
                 energy_sell_price: np.ndarray | None = None, sessions: Sessions | None = None,
                 cooperation_share: float | None = None) -> Observation:
         """The platform's day-ahead information (history, price forecast, a snapshot of beliefs,
-        the fleet's stored energy and the day's energy prices when given)."""
+        the fleet's stored energy and the day's energy prices when given).
+
+        With ``sessions`` (a session model drives the loop) the observation carries no beliefs: the
+        drivers' path model does not say who plugs in then, so a policy plans from the declared
+        sessions or the observed plug-in history instead.
+        """
         hist = (np.vstack(self.plugged_history) if self.plugged_history
                 else np.zeros((0, self.hours)))
         if day != self._day:
             self._day, self._today = day, []
+        if sessions is not None:
+            beliefs = None
+        else:
+            beliefs = self._belief_snapshot()
+        return Observation(
+            day=day, hours=self.hours, fleet_size=self.fleet_size, charger_kw=self.charger_kw,
+            plugged_history=hist, capability_price=capability_price,
+            performance_price=performance_price, beliefs=beliefs, energy_kwh=energy_kwh,
+            energy_price=energy_price, energy_sell_price=energy_sell_price, sessions=sessions,
+            score_history=(np.vstack(self.score_history) if self.score_history
+                           else np.zeros((0, self.hours))),
+            cooperation_share=cooperation_share,
+        )
+
+    def _belief_snapshot(self) -> PlugBeliefs | None:
+        """Today's beliefs without rebates (the last ones, or None, when the prediction fails)."""
         try:
             base = self.beliefs.predict()
         except SolveError as exc:  # keep the last prediction, or none (module docstring)
@@ -126,15 +147,7 @@ class PlatformAgent(mesa.Agent):
                 plug_fraction=base.expected / self.fleet_size, cluster_plug_fraction=base.y,
             )
             self._base = beliefs
-        return Observation(
-            day=day, hours=self.hours, fleet_size=self.fleet_size, charger_kw=self.charger_kw,
-            plugged_history=hist, capability_price=capability_price,
-            performance_price=performance_price, beliefs=beliefs, energy_kwh=energy_kwh,
-            energy_price=energy_price, energy_sell_price=energy_sell_price, sessions=sessions,
-            score_history=(np.vstack(self.score_history) if self.score_history
-                           else np.zeros((0, self.hours))),
-            cooperation_share=cooperation_share,
-        )
+        return beliefs
 
     def decide(self, obs: Observation) -> Decision:
         """Call the policy and keep its decision for today.
