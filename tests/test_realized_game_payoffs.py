@@ -48,3 +48,26 @@ def test_the_fleet_feeds_back_into_the_game_only_with_realized_payoffs(payoffs):
         np.testing.assert_array_equal(as_shipped, unplugged)  # the lump sums ignore the fleet
     else:
         assert not np.array_equal(as_shipped, unplugged)
+
+
+def test_mutation_leaves_no_state_absorbing():
+    """Exploration (issue 33 item 2): from x = 1 the share falls back by about rate / 2 a day; at
+    rate 0 nothing changes and nothing is drawn."""
+    from v2gsim.game.imitation import mutate
+
+    rng = np.random.default_rng(3)
+    s = np.ones(100_000, dtype=bool)
+    out = mutate(s, 0.1, rng)
+    assert abs((~out).mean() - 0.05) < 5 * np.sqrt(0.05 * 0.95 / s.size)
+    state = rng.bit_generator.state
+    assert mutate(s, 0.0, rng) is not None and rng.bit_generator.state == state
+    np.testing.assert_array_equal(mutate(s, 0.0, rng), s)
+    with pytest.raises(ValueError, match="mutation rate"):
+        mutate(s, 1.5, rng)
+
+
+def test_in_the_loop_mutation_keeps_cooperation_from_locking_in():
+    as_seed = _trajectory([], days=30)
+    explored = _trajectory(["game.mutation=0.2"], days=30)
+    assert as_seed[-1, 0] > 0.95  # the lump sums drive x to 1 ...
+    assert explored[-1, 0] < 0.95  # ... exploration keeps defectors around

@@ -71,6 +71,11 @@ class GameConfig(Strict):
     price_mode: Literal["sample", "mean"] = Field(
         default="sample", description="Publish a price drawn from the mixture, or its mean."
     )
+    mutation: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Exploration: each driver, with this probability per day, takes a strategy at "
+        "random after imitating (0: none; > 0: no population state is absorbing).",
+    )
     payoffs: Literal["seed", "realized"] = Field(
         default="seed",
         description="The drivers' daily payoffs in the loop: the seed's lump sums (4)/(5) with E_c "

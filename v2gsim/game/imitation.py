@@ -26,16 +26,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = [
-    "Rule",
-    "fermi_imitation",
-    "fermi_switch_probability",
-    "imitation_step",
-    "initial_strategies",
-    "proportional_imitation",
-    "proportional_switch_probability",
-    "unknown_rule",
-]
+__all__ = ["Rule", "fermi_imitation", "fermi_switch_probability", "imitation_step", "initial_strategies",
+           "mutate", "proportional_imitation", "proportional_switch_probability", "unknown_rule"]
 
 #: Strategy-revision rules (the ``[game] imitation`` values of the scenario).
 Rule = Literal["proportional", "fermi"]
@@ -161,6 +153,26 @@ def imitation_step(
             raise ValueError("Fermi imitation needs beta (1/yuan)")
         return fermi_imitation(strategies, payoffs, rate, beta, rng)
     raise unknown_rule(rule)
+
+
+def mutate(strategies: ArrayLike, rate: float, rng: np.random.Generator) -> NDArray[np.bool_]:
+    """Exploration (issue 33 item 2): each driver independently, with probability ``rate``, takes
+    a strategy drawn uniformly from {cooperate, defect} (so a share ``rate / 2`` switches), whatever
+    the payoffs: no state of the population is absorbing when ``rate > 0``. ``rate = 0`` returns
+    the strategies unchanged and draws nothing.
+
+    Args:
+        strategies: bool array ``(..., M)``.
+        rate: mutation probability per driver and day in [0, 1].
+        rng: generator (two uniforms per driver when ``rate > 0``).
+    """
+    s = np.asarray(strategies, dtype=bool)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"mutation rate must be in [0, 1], got {rate!r}")
+    if rate == 0.0:
+        return s
+    explore = rng.random(s.shape) < rate
+    return np.where(explore, rng.random(s.shape) < 0.5, s)
 
 
 def initial_strategies(

@@ -60,6 +60,6 @@ class GameDay:
             payoffs = realized_ev_payoffs(population.strategies, pg_actions, gc.day_params())
         gc.update(population.cooperation_share, float(payoffs.mean()))
         population.imitate(payoffs, g.imitation, g.imitation_rate, delta_max=gc.delta_max,
-                           beta=g.fermi_beta)
+                           beta=g.fermi_beta, mutation=g.mutation)
         state = gc.state()
         return {k: state[k] for k in GAME_COLUMNS}

@@ -68,6 +68,7 @@ class GameSpec:
         price_mode: ``"sample"`` or ``"mean"``.
         price_grid: (low, high, step) of the discharge prices (yuan/kWh).
         payoffs: ``"seed"`` (the lump sums (4)/(5)) or ``"realized"`` (from the fleet's day).
+        mutation: the drivers' daily exploration probability (-).
         yuan_per_usd: yuan per $ of the rebates in realized payoffs.
     """
 
@@ -83,6 +84,7 @@ class GameSpec:
     price_grid: tuple[float, float, float]
     payoffs: str
     yuan_per_usd: float
+    mutation: float
 
 
 @dataclass(frozen=True)

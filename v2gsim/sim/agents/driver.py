@@ -27,7 +27,7 @@ from v2gsim.behavior.mobility.core import Sessions
 from v2gsim.behavior.mobility.paths import sessions_from_paths
 from v2gsim.behavior.sampling import PathChoice, longest_paths, sample_utilities
 from v2gsim.core.network import PLUG, ActivityNetwork
-from v2gsim.game.imitation import imitation_step
+from v2gsim.game.imitation import imitation_step, mutate
 
 if TYPE_CHECKING:
     from v2gsim.behavior.persistency import ClusterPersistency
@@ -260,10 +260,12 @@ class DriverPopulation:
         return float(self.strategies.mean())
 
     def imitate(self, payoffs: np.ndarray, rule: str, rate: float, *, delta_max: float,
-                beta: float) -> None:
-        """End of day (seed 001): revise strategies by imitation of realized payoffs (models.md §2)."""
+                beta: float, mutation: float = 0.0) -> None:
+        """End of day (seed 001): revise strategies by imitation of realized payoffs (models.md §2),
+        then explore with probability ``mutation`` (:func:`v2gsim.game.imitation.mutate`)."""
         self.strategies = imitation_step(self.strategies, payoffs, rule, rate, self._rng_game,
                                          delta_max=delta_max, beta=beta)
+        self.strategies = mutate(self.strategies, mutation, self._rng_game)
 
 
 class DriverAgent(mesa.Agent):
