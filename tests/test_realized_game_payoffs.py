@@ -71,3 +71,36 @@ def test_in_the_loop_mutation_keeps_cooperation_from_locking_in():
     explored = _trajectory(["game.mutation=0.2"], days=30)
     assert as_seed[-1, 0] > 0.95  # the lump sums drive x to 1 ...
     assert explored[-1, 0] < 0.95  # ... exploration keeps defectors around
+
+
+def test_the_run_summary_puts_the_learned_price_beside_e_and_f(tmp_path, capsys):
+    from v2gsim.cli import main
+    from v2gsim.game.price_range import price_range
+
+    assert main(["run", "lin2020", "--days", "3", "--set", "drivers.count=30", "--no-figures", "--quiet",
+                 "--out", str(tmp_path / "run")]) == 0
+    text = capsys.readouterr().out
+    import json
+
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    low, high = price_range(load_scenario("lin2020").game.params())
+    assert (s["game_price_range_low"], s["game_price_range_high"]) == pytest.approx((low, high))
+    assert f"[E, F] = [{low:.4f}, {high:.4f}]" in text and f"learned price {s['game_price_mean']:.4f}" in text
+    assert 0 <= s["game_x"] <= 1 and 0 <= s["game_y"] <= 1
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_with_participation_the_learned_price_stays_individually_rational(seed):
+    """Issue 33 acceptance (item 4): lin2020 with the grid company scoring prices by the EVs'
+    participation condition (16): after 120 days the learned price (the mixture's mean) lies in
+    [E, F] = [1.1056, 1.4811] and the mean EV payoff is not below U_EV."""
+    from v2gsim.game.price_range import price_range
+
+    sc = load_scenario("lin2020", ["game.price_response='participation'", f"seed={seed}"], days=120)
+    model = V2GMarketModel(sc)
+    while model.running:
+        model.step()
+    last = model.daily_table().iloc[-1]
+    low, high = price_range(sc.game.params())
+    assert low <= last["price_mean"] <= high
+    assert last["ev_payoff_mean"] >= sc.game.U_EV

@@ -89,7 +89,7 @@ def summary_lines(s: Mapping[str, Any]) -> list[str]:
     outcome (:func:`~v2gsim.experiments.promise.plan_lines`: eva revenue, v2a site costs and unmet
     energy, robust day-ahead cost and reserve).
     """
-    from v2gsim.experiments.promise import plan_lines, promise_lines
+    from v2gsim.experiments.promise import game_lines, plan_lines, promise_lines
 
     days = f"{s['days']} day{'' if s['days'] == 1 else 's'}"
     costs = [name for key, name in (("profit_net_energy", "energy"), ("profit_net_degradation",
@@ -99,7 +99,7 @@ def summary_lines(s: Mapping[str, Any]) -> list[str]:
             _score_line(s), *promise_lines(dict(s)),
             f"credits ${s['capability_credit']:.2f} capability + ${s['performance_credit']:.2f} "
             f"performance; rebates ${s['rebates_paid']:.2f}; profit ${s['profit']:.2f} (credits - "
-            f"rebates{before})", *_net_profit_lines(s), *plan_lines(dict(s))]
+            f"rebates{before})", *_net_profit_lines(s), *plan_lines(dict(s)), *game_lines(dict(s))]
 
 
 def _net_profit_lines(s: Mapping[str, Any]) -> list[str]:

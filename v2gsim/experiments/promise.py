@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["GUARANTEE_POLICIES", "PLAN_TOTALS", "clopper_pearson", "plan_lines", "plan_summary",
-           "promise_lines", "promise_summary"]
+__all__ = ["GUARANTEE_POLICIES", "PLAN_TOTALS", "clopper_pearson", "game_lines", "game_summary",
+           "plan_lines", "plan_summary", "promise_lines", "promise_summary"]
 
 #: Policies that plan with the chance bound, so promise the score target in 1 - eta of bid hours.
 GUARANTEE_POLICIES = ("chance", "bilevel")
@@ -204,3 +204,29 @@ def promise_lines(s: dict[str, Any]) -> list[str]:
             lines.append(f"WARNING: the guarantee is broken: {share}; check the plug-in forecast "
                          f"above ({hint})")
     return lines
+
+
+def game_summary(daily: pd.DataFrame, params: dict[str, float] | None) -> dict[str, float]:
+    """The seed-001 game's end of run (issue 33 item 4): the last day's x, y, published price and
+    mean of the price mixture, and the individual-rationality range [E, F] of (20) at ``E_max``
+    (yuan/kWh); empty without the game."""
+    if params is None or "price" not in daily or daily["price"].isna().all():
+        return {}
+    from v2gsim.game.price_range import price_range
+
+    last = daily.iloc[-1]
+    low, high = price_range(params)
+    return {"game_x": float(last["x"]), "game_y": float(last["y"]), "game_price": float(last["price"]),
+            "game_price_mean": float(last["price_mean"]), "game_price_range_low": low,
+            "game_price_range_high": high, "game_ev_payoff_mean": float(last["ev_payoff_mean"])}
+
+
+def game_lines(s: dict[str, Any]) -> list[str]:
+    """The game's end of run beside E and F (:func:`game_summary`)."""
+    if "game_price" not in s:
+        return []
+    low, high, mean = s["game_price_range_low"], s["game_price_range_high"], s["game_price_mean"]
+    where = ("inside" if low <= mean <= high else "below" if mean < low else "above")
+    return [f"game: x {s['game_x']:.3f}, y {s['game_y']:.3f}; learned price {mean:.4f} yuan/kWh (mixture "
+            f"mean; published {s['game_price']:.2f}), {where} the individual-rationality range "
+            f"[E, F] = [{low:.4f}, {high:.4f}]; mean EV payoff {s['game_ev_payoff_mean']:.3f} yuan"]

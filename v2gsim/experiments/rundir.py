@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from v2gsim.config import Scenario
-from v2gsim.experiments.promise import promise_summary
+from v2gsim.experiments.promise import game_summary, promise_summary
 from v2gsim.experiments.sweep_dir import (
     MARKER,
     RUN_FILES,
@@ -176,6 +176,7 @@ def summarize(scenario: Scenario, hourly: pd.DataFrame, daily: pd.DataFrame,
         "unmet_travel_kwh": float(daily["unmet_travel_kwh"].sum()),
         "runtime_s": float(runtime_s),
         **promise_summary(hourly, daily, scenario.platform.chance.eta),
+        **game_summary(daily, scenario.game.params() if scenario.game.enabled else None),
     }
     if "energy_cost" in hourly:  # [market.energy] on: grid energy and profit net of it ($)
         energy = {k: float(hourly[k].sum())
