@@ -104,3 +104,39 @@ def test_with_participation_the_learned_price_stays_individually_rational(seed):
     low, high = price_range(sc.game.params())
     assert low <= last["price_mean"] <= high
     assert last["ev_payoff_mean"] >= sc.game.U_EV
+
+
+def test_the_peak_program_makes_cooperators_discharge_and_be_paid():
+    """``[game] peak_hours``: the cooperating drivers matched with a cooperating grid company are
+    asked to discharge E_d at peak (a schedule the fleet executes); they then discharge energy, and
+    with realized payoffs cooperation pays: x rises instead of drifting down."""
+    sets = ["drivers.count=100", "game.payoffs='realized'"]
+    peak = ["game.peak_hours=[18, 19, 20, 21]"]
+    model = V2GMarketModel(load_scenario("lin2020", [*sets, *peak], days=12))
+    discharged = []
+    close = model.game_day.close
+
+    def spy(pop, gc, pg):
+        discharged.append(float(model.game_day.discharged_kwh[pop.strategies].sum()))
+        return close(pop, gc, pg)
+
+    model.game_day.close = spy
+    while model.running:
+        model.step()
+    hourly, daily = model.hourly_table(), model.daily_table()
+    assert min(discharged) > 0
+    at_peak = hourly["hour"].isin([18, 19, 20, 21])
+    assert (hourly.loc[at_peak, "planned_base_kwh"] < 0).all()
+    assert (hourly.loc[~at_peak, "planned_base_kwh"] == 0).all()
+    assert (daily["executed_base_kwh"] < 0).all() and (daily["schedule_deviation_kwh"] >= 0).all()
+    without = _trajectory(sets, days=12)
+    assert daily["x"].iloc[-1] > without[-1, 0]
+
+
+def test_the_peak_program_is_checked_at_validation():
+    from v2gsim.config.base import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"game\.peak_hours"):
+        load_scenario("lin2020", ["game.peak_hours=[18, 18]"])
+    with pytest.raises(ScenarioError, match=r"game\.peak_hours: policy 'eva'"):
+        load_scenario("lin2020", ["game.peak_hours=[18]", "platform.policy='eva'"])

@@ -83,6 +83,13 @@ class GameConfig(Strict):
         "energy of the day, the discharge paid at the price only when its grid company match "
         "cooperates, the battery loss L_B per kWh cycled, and the rebates it received.",
     )
+    peak_hours: list[int] = Field(
+        default_factory=list,
+        description="The grid company's peak-discharge program (ours): in these hours of the day "
+        "every cooperating driver whose grid-company match cooperates discharges E_d, spread evenly, "
+        "as a base-point schedule the fleet executes (within its SOC window and plug-in state); "
+        "empty: no program. Not with policies v2a, eva, robust (their own schedules).",
+    )
     yuan_per_usd: float = Field(
         default=7.0, gt=0, le=1e4,
         description="Yuan per $ of the market's rebates in realized payoffs (ours: about the 2020 "
@@ -105,6 +112,9 @@ class GameConfig(Strict):
             raise field_error("price_grid[2]", f"step {step:g} makes {points:.3g} prices on "
                               f"[{lo:g}, {hi:g}]; allowed: at most {MAX_PRICE_POINTS:,} prices "
                               f"(a step >= {(hi - lo) / (MAX_PRICE_POINTS - 1):.3g})")
+        peak = self.peak_hours
+        if any(not 0 <= h <= 47 for h in peak) or len(set(peak)) != len(peak):
+            raise field_error("peak_hours", f"distinct hours of the day in [0, 47], got {self.peak_hours}")
         if self.E_d > self.E_max:
             raise ValueError(f"E_d ({self.E_d} kWh) must not exceed E_max ({self.E_max} kWh)")
         return self

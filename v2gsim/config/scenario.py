@@ -176,6 +176,15 @@ class Scenario(Strict):
                                   f"past the calendar's end ({dt.date.max}); choose an earlier date")
         policy = self.platform.policy
         self._check_drive()
+        g = self.game
+        if g.enabled and g.peak_hours:
+            if max(g.peak_hours) >= self.network.hours:
+                raise field_error("game.peak_hours", f"hours of the day: allowed 0.."
+                                  f"{self.network.hours - 1}, got {g.peak_hours}")
+            if policy in ("v2a", "eva", "robust"):
+                raise field_error("game.peak_hours", f"policy {policy!r} schedules the fleet itself; the "
+                                  "peak-discharge program needs a policy without schedules (naive, chance, "
+                                  "bilevel)")
         if policy in CLOCK_DAY_POLICIES and self.network.hours != 24:
             raise field_error("network.hours", f"policy {policy!r} plans one 24-hour clock day "
                               f"({CLOCK_DAY_POLICIES[policy]}); allowed: 24 with this policy, got "

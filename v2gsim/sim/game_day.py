@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from v2gsim.core.schedule import BaseSchedule
 from v2gsim.game.realized_payoffs import fleet_ev_payoffs, realized_ev_payoffs
 from v2gsim.sim.agents.driver import DriverPopulation
 from v2gsim.sim.agents.grid_company import GridCompanyAgent
@@ -34,6 +35,33 @@ class GameDay:
         self.charged_kwh = np.zeros(fleet_size)
         self.discharged_kwh = np.zeros(fleet_size)
         self.rebates_usd = np.zeros(fleet_size)
+
+    def peak_schedule(self, strategies: np.ndarray, pg_cooperates, hours: int,
+                      discharge_kw: np.ndarray) -> BaseSchedule | None:
+        """The grid company's peak-discharge program of the day (``[game] peak_hours``; ours).
+
+        Every cooperating driver matched with a cooperating grid company is asked to discharge
+        ``E_d`` over the peak hours, ``E_d / n`` kWh in each of the ``n`` hours (at most its
+        discharge limit); it has no plan in the other hours (baseline charging). None without a
+        program or without such a driver.
+
+        Args:
+            strategies: (M,) True = cooperate.
+            pg_cooperates: the grid company's realized action(s), a bool or one per driver.
+            hours: hours of the day.
+            discharge_kw: (M,) each EV's discharge limit (kW, grid side; 0 when not V2G).
+        """
+        peak = list(self.spec.peak_hours)
+        if not peak:
+            return None
+        s = np.asarray(strategies, dtype=bool)
+        ev = np.flatnonzero(s & np.broadcast_to(np.asarray(pg_cooperates, dtype=bool), s.shape))
+        if ev.size == 0:
+            return None
+        power = np.full((ev.size, hours), np.nan)
+        rate = float(self.spec.params["E_d"]) / len(peak)
+        power[:, peak] = -np.minimum(rate, np.asarray(discharge_kw, dtype=float)[ev])[:, None]
+        return BaseSchedule(ev=ev, power_kw=power, slot_minutes=60)
 
     def start(self) -> None:
         """A new day: nothing exchanged yet."""

@@ -213,7 +213,8 @@ class V2GMarketModel(mesa.Model):
         if self.energy is not None:  # energy columns only when the energy market is on
             daily += ENERGY_DAILY_KEYS
             columns += ENERGY_HOURLY_COLUMNS
-        self._schedules = bool(getattr(policy, "schedules", False))
+        self._schedules = bool(getattr(policy, "schedules", False)) or bool(
+            spec.game is not None and spec.game.peak_hours)  # the grid company's peak program
         self.schedule_recorder = ScheduleRecorder() if self._schedules else None
         if self._schedules:  # base-point schedule columns only for a policy that returns schedules
             daily += SCHEDULE_COLUMNS
@@ -306,6 +307,10 @@ class V2GMarketModel(mesa.Model):
         if self.fleet_recorder is not None:
             self.fleet_recorder.start_day()
         plan = self._schedule(decision)
+        if plan is None and self.game_day is not None:  # the grid company's peak-discharge program
+            peak = self.game_day.peak_schedule(self.population.strategies, pg_actions, self.spec.hours,
+                                               self.fleet.discharge_kw * self.fleet.v2g)
+            plan = ExecutedSchedule(peak) if peak is not None else None
         # what a scheduling policy settles on, and the sessions' departures
         keep = loop is not None or (self._settle is not None and self._schedules)
         stored = np.empty((self.fleet.size, self.spec.hours)) if keep else None

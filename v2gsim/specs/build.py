@@ -207,7 +207,7 @@ def game_spec(scenario: Scenario) -> GameSpec | None:
                     imitation_rate=g.imitation_rate, fermi_beta=g.fermi_beta,
                     pg_matching=g.pg_matching, price_response=g.price_response,
                     price_mode=g.price_mode, price_grid=tuple(g.price_grid), payoffs=g.payoffs,
-                    yuan_per_usd=g.yuan_per_usd, mutation=g.mutation)
+                    yuan_per_usd=g.yuan_per_usd, mutation=g.mutation, peak_hours=tuple(g.peak_hours))
 
 
 def _law(cfg: LawConfig) -> Distribution:

@@ -69,6 +69,7 @@ class GameSpec:
         price_grid: (low, high, step) of the discharge prices (yuan/kWh).
         payoffs: ``"seed"`` (the lump sums (4)/(5)) or ``"realized"`` (from the fleet's day).
         mutation: the drivers' daily exploration probability (-).
+        peak_hours: hours of the grid company's peak-discharge program (empty: none).
         yuan_per_usd: yuan per $ of the rebates in realized payoffs.
     """
 
@@ -85,6 +86,7 @@ class GameSpec:
     payoffs: str
     yuan_per_usd: float
     mutation: float
+    peak_hours: tuple[int, ...]
 
 
 @dataclass(frozen=True)
