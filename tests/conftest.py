@@ -102,6 +102,20 @@ def step_model(scenario: Scenario | str | Path, overrides: Sequence[str] = (), *
     return model
 
 
+def record_observations(model: V2GMarketModel) -> list[Any]:
+    """Wrap the model's policy so that every :class:`~v2gsim.policies.base.Observation` it is given
+    is appended to the returned list (in day order) before the policy decides."""
+    seen: list[Any] = []
+    decide = model.platform.policy.decide
+
+    def spy(obs: Any) -> Any:
+        seen.append(obs)
+        return decide(obs)
+
+    model.platform.policy.decide = spy
+    return seen
+
+
 @pytest.fixture
 def shared_data():
     """Fixture form of :func:`require_shared`: ``shared_data("pjm_regd_2s_2020-07/x.csv")``."""

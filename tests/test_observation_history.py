@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import record_observations
 
 from v2gsim import load_scenario
 from v2gsim.sim.model import V2GMarketModel
@@ -12,14 +13,7 @@ from v2gsim.sim.model import V2GMarketModel
 
 def _observed(scenario: str, overrides: list[str], days: int) -> tuple[V2GMarketModel, list]:
     model = V2GMarketModel(load_scenario(scenario, overrides, days=days))
-    seen = []
-    decide = model.platform.policy.decide
-
-    def spy(obs):
-        seen.append(obs)
-        return decide(obs)
-
-    model.platform.policy.decide = spy
+    seen = record_observations(model)
     while model.running:
         model.step()
     return model, seen

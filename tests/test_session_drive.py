@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import record_observations
 
 from v2gsim import load_scenario
 from v2gsim.behavior.mobility import ParametricSessionSpec, Sessions, Uniform, sample_parametric
@@ -413,14 +414,7 @@ def test_with_sessions_driving_the_platform_plans_without_the_path_model():
     """The drivers' path model does not say who plugs in: no beliefs in the observation, so policy
     chance plans from the observed plug-ins; bilevel (rebates on paths) is refused."""
     model = V2GMarketModel(load_scenario("tiny", [*_DRIVEN, "platform.policy='chance'"], days=3))
-    seen = []
-    decide = model.platform.policy.decide
-
-    def spy(obs):
-        seen.append(obs)
-        return decide(obs)
-
-    model.platform.policy.decide = spy
+    seen = record_observations(model)
     while model.running:
         model.step()
     assert all(o.beliefs is None and o.sessions is not None for o in seen)

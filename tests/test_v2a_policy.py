@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import record_observations
 
 from v2gsim import load_scenario
 from v2gsim.behavior.mobility import Sessions
@@ -201,18 +202,11 @@ def test_v2a_plans_the_declared_sessions_when_sessions_drive_the_loop():
         "platform.policy='v2a'", "drivers.count=20", "sessions.drive=true", "sessions.place='home'",
         "platform.v2a.offer_fraction=0"], days=2)
     model = V2GMarketModel(sc)
-    seen = []
-    decide = model.platform.policy.decide
-
-    def spy(obs):
-        seen.append(obs.sessions)
-        return decide(obs)
-
-    model.platform.policy.decide = spy
+    seen = record_observations(model)
     while model.running:
         model.step()
     daily = model.daily_table()
-    assert all(s is not None and len(s) == 20 for s in seen)
+    assert all(o.sessions is not None and len(o.sessions) == 20 for o in seen)
     assert (daily["v2a_planned_sessions"] == 20).all()  # one declared session per EV, every day
     assert (daily["planned_base_kwh"] > 0).all() and (daily["executed_base_kwh"] > 0).all()
     # the realized sessions differ from the declared ones: part of the plan cannot be followed
