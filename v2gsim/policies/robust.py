@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from v2gsim.core.schedule import BaseSchedule
+from v2gsim.core.schedule import BaseSchedule, delivered_reserve
 from v2gsim.core.solvers.errors import InfeasibleError
 from v2gsim.optimize.robust.check import sample_realizations
 from v2gsim.optimize.robust.full_lp import RobustPlan, RobustPlanner
@@ -166,9 +166,7 @@ class RobustPolicy:
         dt = site.delta
         w = ex.request if ex.request is not None else np.zeros(site.n_slots)
         up_mask, down_mask = w < 0, w > 0
-        q = ex.planned.power_kw - ex.base.power_kw  # the requested change (kW)
-        moved = np.clip((ex.executed_kw - ex.base.power_kw) * np.sign(q), 0.0, np.abs(q))
-        req_slot, got_slot = np.abs(q).sum(axis=0) * dt, moved.sum(axis=0) * dt
+        req_slot, got_slot = delivered_reserve(ex.base.power_kw, ex.planned.power_kw, ex.executed_kw, dt)
         zero = np.zeros(site.n_slots)
         planned = _cost(ex.planned.power_kw, plan.p_dam.sum(axis=0), np.where(up_mask, req_slot, zero),
                         np.where(down_mask, req_slot, zero), prices, dt, self.spec.business)
